@@ -1,0 +1,120 @@
+//! Errors of the harness. A [`SpecError`] is the user's mistake and carries the place in the
+//! file; a [`HarnessError`] wraps it together with the failures of the store.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// A mistake in a spec file: where it is and what would be accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecError {
+    pub file: PathBuf,
+    /// 1-based line and column when known.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl SpecError {
+    pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        SpecError { file: file.into(), line: None, column: None, message: message.into() }
+    }
+
+    pub fn at(mut self, place: Option<(usize, usize)>) -> Self {
+        if let Some((line, column)) = place {
+            self.line = Some(line);
+            self.column = Some(column);
+        }
+        self
+    }
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// Everything the harness can fail with.
+#[derive(Debug, Error)]
+pub enum HarnessError {
+    /// The user's spec (or command-line override) is invalid: exit code 2.
+    #[error("{0}")]
+    Spec(#[from] SpecError),
+    /// Several specs were invalid; each is reported.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Specs(Vec<SpecError>),
+    /// A usage mistake that is not inside a spec file (a bad `--shard`, a missing results folder).
+    #[error("{0}")]
+    Usage(String),
+    /// The result store could not be read or written.
+    #[error("result store {path}: {message}")]
+    Store { path: PathBuf, message: String },
+}
+
+impl HarnessError {
+    /// Whether the user, not the machine or a method, is at fault (exit code 2).
+    pub fn is_user_error(&self) -> bool {
+        matches!(self, HarnessError::Spec(_) | HarnessError::Specs(_) | HarnessError::Usage(_))
+    }
+
+    pub(crate) fn store(path: impl Into<PathBuf>, message: impl fmt::Display) -> Self {
+        HarnessError::Store { path: path.into(), message: message.to_string() }
+    }
+}
+
+/// Levenshtein distance, for did-you-mean suggestions.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// " (did you mean `x`?)" when one candidate is close enough, else "".
+pub(crate) fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(wrong, c), c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .min()
+        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_pick_the_closest_name() {
+        assert_eq!(edit_distance("sweep", "sweeep"), 1);
+        assert_eq!(did_you_mean("sweeep", ["seeds", "sweep", "seed"]), " (did you mean `sweep`?)");
+        assert_eq!(did_you_mean("zzzzzz", ["seeds", "sweep"]), "");
+    }
+
+    #[test]
+    fn spec_errors_read_file_line_column() {
+        let e = SpecError::new("specs/a.yaml", "bad").at(Some((3, 5)));
+        assert_eq!(e.to_string(), "specs/a.yaml:3:5: bad");
+        assert_eq!(SpecError::new("a.yaml", "bad").to_string(), "a.yaml: bad");
+    }
+}

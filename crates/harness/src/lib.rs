@@ -1,0 +1,29 @@
+//! The spine of subbench: a YAML spec is parsed and validated against the registered methods,
+//! expanded into trials, run in parallel and stored so that nothing finished is ever lost.
+//!
+//! What this crate must not do: know any paper's mathematics (that is `crates/methods/*`), print
+//! to the terminal (progress goes through [`runner::Progress`], errors are returned), or decide
+//! exit codes (that is the binary's job).
+
+pub mod error;
+pub mod locate;
+pub mod method;
+pub mod param;
+pub mod provenance;
+pub mod runner;
+pub mod spec;
+pub mod store;
+pub mod sweep;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+pub mod trial;
+pub mod value;
+
+pub use error::{HarnessError, SpecError};
+pub use method::{Method, MethodError, MetricSpec, Outcome, Registry, TrialRng};
+pub use param::{Fallback, ParamKind, ParamSpec, Params};
+pub use runner::{run_spec, Progress, RunOptions, RunSummary, Shard};
+pub use spec::{load_specs, Spec};
+pub use store::{Status, Store, TrialRecord};
+pub use trial::Trial;
+pub use value::Value;

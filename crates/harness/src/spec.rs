@@ -1,0 +1,659 @@
+//! The spec model: a YAML file describing one experiment, parsed, then validated against the
+//! registered methods into a checked [`Spec`] whose trials can run without further checks.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::error::{did_you_mean, HarnessError, SpecError};
+use crate::locate::{locate, locate_under};
+use crate::method::Registry;
+use crate::param::Params;
+use crate::sweep::{Point, Sweep};
+use crate::trial::Trial;
+use crate::value::Value;
+
+/// A sweep larger than this many trials is refused unless the user passes `--allow-large`.
+pub const MAX_TRIALS: usize = 1_000_000;
+/// Spec files are a page of YAML; anything this large is a mistake (or an attack).
+pub const MAX_SPEC_BYTES: u64 = 1 << 20;
+
+/// Which direction of a metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    Higher,
+    Lower,
+    #[default]
+    None,
+}
+
+/// A metric the spec reports, with its label and direction.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MetricDecl {
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub better: Better,
+}
+
+/// Where the spec's claim comes from (the labels of PAPERS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    Paper,
+    Derived,
+    Proposal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FigureKind {
+    Line,
+    Scatter,
+    Heatmap,
+}
+
+/// A figure of the report: `y` (a metric) against `x` (a parameter), one series per value of
+/// `series`; for a heat map, `z` (a metric) over `x` and `y` (parameters).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigureSpec {
+    pub kind: FigureKind,
+    pub x: String,
+    pub y: String,
+    #[serde(default)]
+    pub z: Option<String>,
+    #[serde(default)]
+    pub series: Option<String>,
+    #[serde(default)]
+    pub log_x: bool,
+    #[serde(default)]
+    pub log_y: bool,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default, rename = "where")]
+    pub filter: IndexMap<String, Value>,
+}
+
+/// A table of the report: one row per value of `rows`, one column per value of `columns`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    pub rows: String,
+    #[serde(default)]
+    pub columns: Option<String>,
+    pub value: String,
+    /// A precision such as `.3f` or `.2e`.
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default, rename = "where")]
+    pub filter: IndexMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSpec {
+    #[serde(default)]
+    pub figures: Vec<FigureSpec>,
+    #[serde(default)]
+    pub tables: Vec<TableSpec>,
+}
+
+/// Which statistic of a group a threshold compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Stat {
+    #[default]
+    Mean,
+    CiLow,
+    CiHigh,
+    Min,
+    Max,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Monotone {
+    Increasing,
+    Decreasing,
+}
+
+/// One claim turned into a check (evaluated by `subbench check`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum CheckSpec {
+    /// The metric's statistic is above and/or below a value in every matching group.
+    Threshold {
+        metric: String,
+        #[serde(default, rename = "where")]
+        filter: IndexMap<String, Value>,
+        #[serde(default)]
+        stat: Stat,
+        #[serde(default)]
+        above: Option<f64>,
+        #[serde(default)]
+        below: Option<f64>,
+    },
+    /// Groups matching `better` beat those matching `worse`, pairing the other parameters.
+    Ordering {
+        metric: String,
+        better: IndexMap<String, Value>,
+        worse: IndexMap<String, Value>,
+        #[serde(default, rename = "where")]
+        filter: IndexMap<String, Value>,
+        #[serde(default)]
+        margin: f64,
+        #[serde(default)]
+        ci_separated: bool,
+    },
+    /// The metric agrees with another metric of the same trial, or with an expression of the parameters.
+    Agreement {
+        metric: String,
+        #[serde(default)]
+        with: Option<String>,
+        #[serde(default)]
+        expr: Option<String>,
+        #[serde(default, rename = "where")]
+        filter: IndexMap<String, Value>,
+        #[serde(default)]
+        abs_tol: f64,
+        #[serde(default)]
+        rel_tol: f64,
+    },
+    /// Monotone in a parameter, or a fitted log-log slope in a range.
+    Trend {
+        metric: String,
+        along: String,
+        #[serde(default, rename = "where")]
+        filter: IndexMap<String, Value>,
+        #[serde(default)]
+        monotone: Option<Monotone>,
+        #[serde(default)]
+        slope: Option<[f64; 2]>,
+    },
+    /// The aggregated table equals `results/baselines/<name>.parquet` within tolerances.
+    Baseline {
+        #[serde(default)]
+        metrics: Vec<String>,
+        #[serde(default)]
+        abs_tol: f64,
+        #[serde(default)]
+        rel_tol: f64,
+    },
+}
+
+/// The fields of a spec file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    name: String,
+    title: String,
+    paper: String,
+    claim: String,
+    #[serde(default)]
+    evidence: Option<Evidence>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default = "one")]
+    seeds: u32,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default)]
+    timeout: Option<f64>,
+    #[serde(default)]
+    params: IndexMap<String, Value>,
+    #[serde(default)]
+    sweep: Option<serde_norway::Value>,
+    #[serde(default)]
+    metrics: IndexMap<String, MetricDecl>,
+    #[serde(default)]
+    report: ReportSpec,
+    #[serde(default)]
+    expect: Vec<CheckSpec>,
+}
+
+const FIELDS: [&str; 15] = [
+    "name", "title", "paper", "claim", "evidence", "method", "seeds", "seed", "timeout", "params",
+    "sweep", "metrics", "report", "expect", "quick",
+];
+
+fn one() -> u32 {
+    1
+}
+
+/// One validated sweep point: the method and its complete, checked parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecPoint {
+    pub method: String,
+    pub params: Params,
+}
+
+/// A validated spec.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub file: PathBuf,
+    /// blake3 of the file's bytes, recorded in provenance.
+    pub hash: String,
+    pub name: String,
+    pub title: String,
+    pub paper: String,
+    pub claim: String,
+    pub evidence: Option<Evidence>,
+    pub seeds: u32,
+    pub seed: u64,
+    pub timeout: Option<f64>,
+    /// Parameters set in `params:`.
+    pub fixed: IndexMap<String, Value>,
+    /// Names the sweep varies (including `method` when it is swept), in order.
+    pub swept: Vec<String>,
+    pub points: Vec<SpecPoint>,
+    pub metrics: IndexMap<String, MetricDecl>,
+    pub report: ReportSpec,
+    pub expect: Vec<CheckSpec>,
+}
+
+impl Spec {
+    /// Every trial: each point repeated `seeds` times (or `seeds_override`).
+    pub fn trials(&self, seeds_override: Option<u32>) -> Vec<Trial> {
+        let seeds = seeds_override.unwrap_or(self.seeds);
+        let mut trials = Vec::with_capacity(self.points.len() * seeds as usize);
+        for point in &self.points {
+            for rep in 0..seeds {
+                trials.push(Trial::new(&point.method, &point.params, rep, self.seed));
+            }
+        }
+        trials
+    }
+
+    /// The label of a metric for axes and tables.
+    pub fn metric_label(&self, metric: &str) -> String {
+        self.metrics.get(metric).and_then(|m| m.label.clone()).unwrap_or_else(|| metric.to_string())
+    }
+}
+
+/// How strict loading is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Accept sweeps above [`MAX_TRIALS`].
+    pub allow_large: bool,
+}
+
+/// Every spec file named by `paths` (files, or folders searched recursively for `.yaml`/`.yml`),
+/// validated. All invalid files are reported together; duplicate names are an error.
+pub fn load_specs(
+    paths: &[PathBuf],
+    registry: &Registry,
+    options: LoadOptions,
+) -> Result<Vec<Spec>, HarnessError> {
+    let mut files = Vec::new();
+    for path in paths {
+        collect_spec_files(path, &mut files)?;
+    }
+    let mut specs = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match load_spec(&file, registry, options) {
+            Ok(spec) => specs.push(spec),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut seen: HashMap<&str, &Path> = HashMap::new();
+    for spec in &specs {
+        if let Some(first) = seen.insert(&spec.name, &spec.file) {
+            errors.push(
+                SpecError::new(
+                    &spec.file,
+                    format!(
+                        "spec name `{}` is already used by {}; names must be unique (they name the results folder)",
+                        spec.name,
+                        first.display()
+                    ),
+                )
+                .at(locate(&std::fs::read_to_string(&spec.file).unwrap_or_default(), &["name"])),
+            );
+        }
+    }
+    match errors.len() {
+        0 => Ok(specs),
+        1 => Err(HarnessError::Spec(errors.remove(0))),
+        _ => Err(HarnessError::Specs(errors)),
+    }
+}
+
+fn collect_spec_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), HarnessError> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        HarnessError::Usage(format!("{}: cannot read: {e}", path.display()))
+    })?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| HarnessError::Usage(format!("{}: cannot list: {e}", path.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    let before = out.len();
+    for entry in entries {
+        if entry.is_dir() {
+            collect_spec_files(&entry, out)?;
+        } else if matches!(entry.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            out.push(entry);
+        }
+    }
+    if out.len() == before && path.is_dir() && std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0) == 0 {
+        return Err(HarnessError::Usage(format!("{}: no spec files (.yaml) in this folder", path.display())));
+    }
+    Ok(())
+}
+
+/// Read and validate one spec file.
+pub fn load_spec(file: &Path, registry: &Registry, options: LoadOptions) -> Result<Spec, SpecError> {
+    let fail = |message: String| SpecError::new(file, message);
+    let size = std::fs::metadata(file).map_err(|e| fail(format!("cannot read: {e}")))?.len();
+    if size > MAX_SPEC_BYTES {
+        return Err(fail(format!(
+            "the file is {size} bytes; a spec is at most {MAX_SPEC_BYTES} bytes of YAML"
+        )));
+    }
+    let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        fail(format!("not UTF-8 text (invalid byte at offset {}); save the spec as UTF-8", e.utf8_error().valid_up_to()))
+    })?;
+    parse_spec(file, &text, registry, options)
+}
+
+/// Validate a spec from its text (`file` is used in messages only).
+pub fn parse_spec(file: &Path, text: &str, registry: &Registry, options: LoadOptions) -> Result<Spec, SpecError> {
+    let fail = |message: String, place: Option<(usize, usize)>| SpecError::new(file, message).at(place);
+    if text.trim().is_empty() {
+        return Err(fail("the file is empty; a spec needs at least name, title, paper, claim and method".into(), None));
+    }
+    let raw: RawSpec = serde_norway::from_str(text).map_err(|e| {
+        let place = e.location().map(|l| (l.line(), l.column()));
+        fail(yaml_message(&e.to_string()), place)
+    })?;
+    let at = |path: &[&str]| locate(text, path);
+
+    if !valid_name(&raw.name) {
+        return Err(fail(
+            format!("name `{}` is not allowed: use lowercase letters, digits, `-` and `_`, starting with a letter or digit (it names the results folder)", raw.name),
+            at(&["name"]),
+        ));
+    }
+    for (field, value) in [("title", &raw.title), ("paper", &raw.paper), ("claim", &raw.claim)] {
+        if value.trim().is_empty() {
+            return Err(fail(format!("`{field}` is empty"), at(&[field])));
+        }
+    }
+    if raw.seeds == 0 || raw.seeds > 100_000 {
+        return Err(fail(format!("`seeds` must be in [1, 100000]; got {}", raw.seeds), at(&["seeds"])));
+    }
+    if let Some(t) = raw.timeout {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(fail(format!("`timeout` is seconds per trial, a positive number; got {t}"), at(&["timeout"])));
+        }
+    }
+
+    let sweep = match &raw.sweep {
+        Some(yaml) => Some(Sweep::parse(yaml).map_err(|e| {
+            let place = e.key.as_deref().and_then(|k| locate_under(text, "sweep", k)).or(at(&["sweep"]));
+            fail(format!("sweep: {}", e.message), place)
+        })?),
+        None => None,
+    };
+    let swept = sweep.as_ref().map(Sweep::names).unwrap_or_default();
+    if let Some(name) = swept.iter().find(|n| raw.params.contains_key(*n)) {
+        return Err(fail(
+            format!("`{name}` is set both in `params` and in `sweep`; keep one"),
+            locate_under(text, "sweep", name),
+        ));
+    }
+    let n_points = sweep.as_ref().map_or(1, Sweep::len);
+    let n_trials = n_points.saturating_mul(raw.seeds as usize);
+    if n_trials > MAX_TRIALS && !options.allow_large {
+        return Err(fail(
+            format!("the sweep has {n_trials} trials ({n_points} points × {} seeds); the limit is {MAX_TRIALS}: narrow it or pass --allow-large", raw.seeds),
+            at(&["sweep"]),
+        ));
+    }
+    let raw_points: Vec<Point> = match &sweep {
+        Some(s) => s.expand().map_err(|e| {
+            let place = e.key.as_deref().and_then(|k| locate_under(text, "sweep", k));
+            fail(format!("sweep: {}", e.message), place)
+        })?,
+        None => vec![Point::new()],
+    };
+
+    // Where a parameter was written: under `params` or somewhere in `sweep`.
+    let place_of = |name: &str| at(&["params", name]).or_else(|| locate_under(text, "sweep", name));
+    let mut points = Vec::with_capacity(raw_points.len());
+    let mut checked_constraints: HashMap<String, ()> = HashMap::new();
+    for point in raw_points {
+        let method_id = match point.get("method") {
+            Some(Value::Str(id)) => id.clone(),
+            Some(other) => {
+                return Err(fail(format!("`method` values must be method ids (strings); got {}", other.kind()), place_of("method")))
+            }
+            None => raw.method.clone().ok_or_else(|| {
+                fail("no `method`: name one (e.g. `method: attack.rank_one`) or sweep over `method`".into(), None)
+            })?,
+        };
+        let method = registry.get(&method_id).map_err(|m| {
+            fail(m, at(&["method"]).or_else(|| locate_under(text, "sweep", "method")))
+        })?;
+        let mut params = BTreeMap::new();
+        for (name, value) in raw.params.iter().chain(point.iter().filter(|(k, _)| *k != "method")) {
+            let declared = method.params().iter().find(|p| p.name == name).ok_or_else(|| {
+                let names: Vec<&str> = method.params().iter().map(|p| p.name).collect();
+                fail(
+                    format!(
+                        "unknown parameter `{name}` for method {}{}; accepted: {}",
+                        method.id(),
+                        did_you_mean(name, names.iter().copied()),
+                        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    ),
+                    place_of(name),
+                )
+            })?;
+            let value = declared.check(value).map_err(|m| fail(m, place_of(name)))?;
+            params.insert(name.clone(), value);
+        }
+        for declared in method.params() {
+            if !params.contains_key(declared.name) {
+                let value = declared.default_value().ok_or_else(|| {
+                    fail(
+                        format!("method {} needs parameter `{}` ({}): {}", method.id(), declared.name, declared.accepted(), declared.doc),
+                        at(&["params"]),
+                    )
+                })?;
+                params.insert(declared.name.to_string(), value);
+            }
+        }
+        let params = Params(params);
+        if let Err(message) = method.check(&params) {
+            if checked_constraints.insert(message.clone(), ()).is_none() {
+                return Err(fail(format!("method {}: {message} (at {params})", method.id()), at(&["sweep"]).or(at(&["params"]))));
+            }
+        }
+        points.push(SpecPoint { method: method_id, params });
+    }
+
+    // Declared metrics must be produced by every method the spec runs.
+    let mut methods: Vec<&str> = points.iter().map(|p| p.method.as_str()).collect();
+    methods.sort();
+    methods.dedup();
+    for name in raw.metrics.keys() {
+        for id in &methods {
+            let method = registry.get(id).expect("validated above");
+            if !method.metrics().iter().any(|m| m.name == name) {
+                let names: Vec<&str> = method.metrics().iter().map(|m| m.name).collect();
+                return Err(fail(
+                    format!("method {id} does not produce metric `{name}`{}; it produces: {}", did_you_mean(name, names.iter().copied()), names.join(", ")),
+                    at(&["metrics", name]),
+                ));
+            }
+        }
+    }
+    if raw.metrics.is_empty() {
+        return Err(fail("`metrics` is empty; declare the metrics to report, e.g. `metrics: {distance: {better: higher}}`".into(), None));
+    }
+
+    let mut parameters: Vec<String> = raw.params.keys().cloned().collect();
+    parameters.extend(swept.iter().cloned());
+    parameters.push("method".into());
+    let check_metric = |m: &str, what: &str| -> Result<(), SpecError> {
+        if raw.metrics.contains_key(m) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = raw.metrics.keys().map(String::as_str).collect();
+            Err(fail(
+                format!("{what} refers to metric `{m}`, which `metrics` does not declare{}; declared: {}", did_you_mean(m, names.iter().copied()), names.join(", ")),
+                locate_under(text, if what.starts_with("expect") { "expect" } else { "report" }, "metric").or(at(&[what.split(' ').next().unwrap_or(what)])),
+            ))
+        }
+    };
+    let check_param = |p: &str, what: &str| -> Result<(), SpecError> {
+        if parameters.iter().any(|q| q == p) {
+            Ok(())
+        } else {
+            Err(fail(
+                format!("{what} refers to parameter `{p}`, which the spec neither sets nor sweeps{}; known: {}", did_you_mean(p, parameters.iter().map(String::as_str)), parameters.join(", ")),
+                at(&[what.split(' ').next().unwrap_or(what)]),
+            ))
+        }
+    };
+    for figure in &raw.report.figures {
+        check_param(&figure.x, "report figure")?;
+        match figure.kind {
+            FigureKind::Heatmap => {
+                check_param(&figure.y, "report figure")?;
+                check_metric(figure.z.as_deref().unwrap_or(""), "report figure")?;
+            }
+            FigureKind::Line | FigureKind::Scatter => check_metric(&figure.y, "report figure")?,
+        }
+        if let Some(s) = &figure.series {
+            check_param(s, "report figure")?;
+        }
+        for key in figure.filter.keys() {
+            check_param(key, "report figure")?;
+        }
+    }
+    for table in &raw.report.tables {
+        check_param(&table.rows, "report table")?;
+        if let Some(c) = &table.columns {
+            check_param(c, "report table")?;
+        }
+        check_metric(&table.value, "report table")?;
+        for key in table.filter.keys() {
+            check_param(key, "report table")?;
+        }
+    }
+    for check in &raw.expect {
+        match check {
+            CheckSpec::Threshold { metric, filter, above, below, .. } => {
+                check_metric(metric, "expect threshold")?;
+                filter.keys().try_for_each(|k| check_param(k, "expect threshold"))?;
+                if above.is_none() && below.is_none() {
+                    return Err(fail("expect threshold needs `above` and/or `below`".into(), at(&["expect"])));
+                }
+            }
+            CheckSpec::Ordering { metric, better, worse, filter, .. } => {
+                check_metric(metric, "expect ordering")?;
+                better.keys().chain(worse.keys()).chain(filter.keys()).try_for_each(|k| check_param(k, "expect ordering"))?;
+            }
+            CheckSpec::Agreement { metric, with, expr, filter, abs_tol, rel_tol } => {
+                check_metric(metric, "expect agreement")?;
+                filter.keys().try_for_each(|k| check_param(k, "expect agreement"))?;
+                match (with, expr) {
+                    (Some(other), None) => check_metric(other, "expect agreement")?,
+                    (None, Some(_)) => {}
+                    _ => return Err(fail("expect agreement needs exactly one of `with` (a metric) and `expr`".into(), at(&["expect"]))),
+                }
+                if !(*abs_tol >= 0.0 && *rel_tol >= 0.0) {
+                    return Err(fail("expect agreement: tolerances are non-negative".into(), at(&["expect"])));
+                }
+            }
+            CheckSpec::Trend { metric, along, filter, monotone, slope } => {
+                check_metric(metric, "expect trend")?;
+                check_param(along, "expect trend")?;
+                filter.keys().try_for_each(|k| check_param(k, "expect trend"))?;
+                if monotone.is_none() == slope.is_none() {
+                    return Err(fail("expect trend needs exactly one of `monotone` and `slope: [low, high]`".into(), at(&["expect"])));
+                }
+            }
+            CheckSpec::Baseline { metrics, .. } => {
+                metrics.iter().try_for_each(|m| check_metric(m, "expect baseline"))?;
+            }
+        }
+    }
+
+    Ok(Spec {
+        file: file.to_path_buf(),
+        hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
+        name: raw.name,
+        title: raw.title,
+        paper: raw.paper,
+        claim: raw.claim,
+        evidence: raw.evidence,
+        seeds: raw.seeds,
+        seed: raw.seed,
+        timeout: raw.timeout,
+        fixed: raw.params,
+        swept,
+        points,
+        metrics: raw.metrics,
+        report: raw.report,
+        expect: raw.expect,
+    })
+}
+
+/// `[a-z0-9][a-z0-9_-]*`, at most 100 characters: safe as a folder name on every system.
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name.len() <= 100
+}
+
+/// The parser's message without its own "at line … column …" (the place is printed in front),
+/// with a did-you-mean for unknown fields.
+fn yaml_message(message: &str) -> String {
+    let mut text = match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    };
+    if let Some(rest) = text.strip_prefix("unknown field `") {
+        if let Some(end) = rest.find('`') {
+            let wrong = &rest[..end];
+            let hint = did_you_mean(wrong, FIELDS);
+            text = format!("unknown field `{wrong}`{hint}; accepted: {}", FIELDS.join(", "));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_folder_safe() {
+        assert!(valid_name("attack-rank-one_2"));
+        for bad in ["", "../x", "a/b", "Upper", "-x", "a b", "é"] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_get_a_suggestion() {
+        let m = yaml_message("unknown field `sweeep`, expected one of `name`, `title` at line 3 column 1");
+        assert!(m.starts_with("unknown field `sweeep` (did you mean `sweep`?); accepted: name"), "{m}");
+    }
+}

@@ -1,0 +1,32 @@
+//! The mathematics of subbench: orthonormal bases, principal angles, Grassmann distances, random
+//! subspaces and projections, and PCA.
+//!
+//! This crate is pure numerics. It must not read files, print, read the clock or know anything
+//! about specs, trials or reports: the harness and the paper crates build on it, never the other
+//! way round. Every random draw takes the caller's generator, so results are reproducible.
+//!
+//! Conventions: a subspace is given by a basis, an `n × k` matrix whose columns span it. Principal
+//! angles are returned ascending, `0 ≤ θ₁ ≤ … ≤ θ_m ≤ π/2` with `m = min(k₁, k₂)`.
+
+mod angles;
+mod basis;
+mod blas;
+mod distance;
+mod error;
+mod pca;
+mod projection;
+mod random;
+
+pub use angles::{principal_angles, principal_angles_orthonormal, PrincipalAngles};
+pub use basis::{check_finite, numerical_rank_tolerance, orthonormal_basis, RankPolicy};
+pub use blas::force_single_threaded_blas;
+pub use distance::{distance, Distance};
+pub use error::SubspaceError;
+pub use pca::{top_left_singular_subspace, Pca};
+pub use projection::Projection;
+pub use random::{
+    haar_orthonormal, matrix_with_condition, subspace_pair_with_angles, SubspacePair,
+};
+
+/// Result type of this crate.
+pub type Result<T> = std::result::Result<T, SubspaceError>;

@@ -1,0 +1,52 @@
+# subbench — every entry point a user, CI or a method author needs.
+# One cargo profile (dev, optimised; see Cargo.toml) serves test, run and bench, so no dependency
+# is ever compiled twice.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", justfile_directory() / "target")
+bin := CARGO_TARGET_DIR / "debug" / "subbench"
+
+# List the recipes.
+default:
+    @just --list
+
+# Install what a fresh Debian/Ubuntu machine lacks (OpenBLAS, pkg-config). Idempotent.
+setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    missing=()
+    for pkg in libopenblas-dev pkg-config; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && exit 0
+    if [ "$(id -u)" -eq 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    else
+        echo "subbench needs: ${missing[*]}. Run as an administrator:" >&2
+        echo "    sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+
+# Build the subbench binary.
+build: setup
+    cargo build --workspace --all-targets
+
+# Run the whole test suite (unit, property and binary-level integration tests).
+test: setup
+    cargo test --workspace
+
+# Formatting and clippy with warnings as errors.
+lint: setup
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Criterion benchmarks, in the same profile as tests (see Cargo.toml).
+bench: setup
+    cargo bench --profile dev --workspace
+
+# Regenerate every table and figure of the five papers.
+reproduce: build
+    {{bin}} run specs --out results
