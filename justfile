@@ -36,12 +36,12 @@ build: setup
 
 # Run the whole test suite (unit, property and binary-level integration tests).
 test: setup
-    cargo test --workspace
+    cargo test --workspace --features subbench/testkit
 
 # Formatting and clippy with warnings as errors.
 lint: setup
     cargo fmt --all -- --check
-    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --workspace --all-targets --features subbench/testkit -- -D warnings
 
 # Criterion benchmarks, in the same profile as tests (see Cargo.toml).
 bench: setup

@@ -3,6 +3,7 @@
 
 mod commands;
 mod matrix_file;
+mod registry;
 mod user_error;
 
 use std::process::ExitCode;
@@ -12,7 +13,11 @@ use clap::{Parser, Subcommand};
 use user_error::UserError;
 
 #[derive(Debug, Parser)]
-#[command(name = "subbench", version, about = "Reproduce subspace-learning papers from YAML specs")]
+#[command(
+    name = "subbench",
+    version,
+    about = "Reproduce subspace-learning papers from YAML specs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,6 +25,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the trials of specs (files or folders) that are not stored yet.
+    Run(commands::run::RunArgs),
+    /// Check specs without running anything.
+    Validate(commands::run::ValidateArgs),
+    /// List the methods a spec can name, with their parameters.
+    List(commands::run::ListArgs),
+    /// Combine the shard stores of a cluster run into the spec's store.
+    Merge(commands::run::MergeArgs),
+    /// Print a Slurm array script that runs a spec in shards and merges them.
+    Slurm(commands::run::SlurmArgs),
     /// Principal angles (radians, ascending) between the column spans of two matrices.
     Angles(commands::angles::AnglesArgs),
     /// A Grassmann distance between the column spans of two matrices.
@@ -29,12 +44,26 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     subspace::force_single_threaded_blas();
+    let registry = registry::registry();
     let outcome = match &cli.command {
-        Command::Angles(args) => commands::angles::angles(args),
-        Command::Distance(args) => commands::angles::distance(args),
+        Command::Run(args) => commands::run::run(args, &registry).map(|all_ok| {
+            if all_ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
+        Command::Validate(args) => {
+            commands::run::validate(args, &registry).map(|_| ExitCode::SUCCESS)
+        }
+        Command::List(args) => commands::run::list(args, &registry).map(|_| ExitCode::SUCCESS),
+        Command::Merge(args) => commands::run::merge(args).map(|_| ExitCode::SUCCESS),
+        Command::Slurm(args) => commands::run::slurm(args, &registry).map(|_| ExitCode::SUCCESS),
+        Command::Angles(args) => commands::angles::angles(args).map(|_| ExitCode::SUCCESS),
+        Command::Distance(args) => commands::angles::distance(args).map(|_| ExitCode::SUCCESS),
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             if e.downcast_ref::<UserError>().is_some() {

@@ -18,7 +18,12 @@ pub struct SpecError {
 
 impl SpecError {
     pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        SpecError { file: file.into(), line: None, column: None, message: message.into() }
+        SpecError {
+            file: file.into(),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
     }
 
     pub fn at(mut self, place: Option<(usize, usize)>) -> Self {
@@ -65,11 +70,17 @@ pub enum HarnessError {
 impl HarnessError {
     /// Whether the user, not the machine or a method, is at fault (exit code 2).
     pub fn is_user_error(&self) -> bool {
-        matches!(self, HarnessError::Spec(_) | HarnessError::Specs(_) | HarnessError::Usage(_))
+        matches!(
+            self,
+            HarnessError::Spec(_) | HarnessError::Specs(_) | HarnessError::Usage(_)
+        )
     }
 
     pub(crate) fn store(path: impl Into<PathBuf>, message: impl fmt::Display) -> Self {
-        HarnessError::Store { path: path.into(), message: message.to_string() }
+        HarnessError::Store {
+            path: path.into(),
+            message: message.to_string(),
+        }
     }
 }
 
@@ -81,7 +92,9 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
         let mut diagonal = row[0];
         row[0] = i + 1;
         for (j, &cb) in b.iter().enumerate() {
-            let next = (diagonal + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            let next = (diagonal + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
             diagonal = row[j + 1];
             row[j + 1] = next;
         }
@@ -90,7 +103,10 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// " (did you mean `x`?)" when one candidate is close enough, else "".
-pub(crate) fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn did_you_mean<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
     candidates
         .into_iter()
         .map(|c| (edit_distance(wrong, c), c))
@@ -107,7 +123,10 @@ mod tests {
     #[test]
     fn suggestions_pick_the_closest_name() {
         assert_eq!(edit_distance("sweep", "sweeep"), 1);
-        assert_eq!(did_you_mean("sweeep", ["seeds", "sweep", "seed"]), " (did you mean `sweep`?)");
+        assert_eq!(
+            did_you_mean("sweeep", ["seeds", "sweep", "seed"]),
+            " (did you mean `sweep`?)"
+        );
         assert_eq!(did_you_mean("zzzzzz", ["seeds", "sweep"]), "");
     }
 

@@ -60,7 +60,8 @@ fn key_column(line: &str, key: &str) -> Option<usize> {
         rest = r.trim_start();
     }
     let rest = rest.strip_prefix(key).or_else(|| {
-        rest.strip_prefix(&format!("\"{key}\"")).or_else(|| rest.strip_prefix(&format!("'{key}'")))
+        rest.strip_prefix(&format!("\"{key}\""))
+            .or_else(|| rest.strip_prefix(&format!("'{key}'")))
     })?;
     rest.trim_start().starts_with(':').then_some(column)
 }

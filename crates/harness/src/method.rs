@@ -84,13 +84,20 @@ impl Registry {
 
     /// Add a method; ids must be unique (a duplicate is a programming error).
     pub fn register(&mut self, method: Box<dyn Method>) {
-        assert!(self.find(method.id()).is_none(), "method {} registered twice", method.id());
+        assert!(
+            self.find(method.id()).is_none(),
+            "method {} registered twice",
+            method.id()
+        );
         self.methods.push(method);
         self.methods.sort_by_key(|m| m.id());
     }
 
     pub fn find(&self, id: &str) -> Option<&dyn Method> {
-        self.methods.iter().find(|m| m.id() == id).map(|m| m.as_ref())
+        self.methods
+            .iter()
+            .find(|m| m.id() == id)
+            .map(|m| m.as_ref())
     }
 
     /// The method, or a message listing what exists (with a suggestion).
@@ -102,7 +109,10 @@ impl Registry {
             } else {
                 format!("known methods: {}", ids.join(", "))
             };
-            format!("unknown method `{id}`{}; {known}", did_you_mean(id, ids.iter().copied()))
+            format!(
+                "unknown method `{id}`{}; {known}",
+                did_you_mean(id, ids.iter().copied())
+            )
         })
     }
 

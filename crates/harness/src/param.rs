@@ -13,14 +13,23 @@ use crate::value::Value;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ParamKind {
     /// An integer in `[min, max]`.
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// A finite number in `[min, max]`.
-    Float { min: f64, max: f64 },
+    Float {
+        min: f64,
+        max: f64,
+    },
     Bool,
     /// One of a fixed set of names.
     Choice(&'static [&'static str]),
     /// A non-empty list of finite numbers, each in `[min, max]`.
-    FloatList { min: f64, max: f64 },
+    FloatList {
+        min: f64,
+        max: f64,
+    },
 }
 
 /// The value a parameter takes when a spec does not set it.
@@ -61,7 +70,13 @@ impl ParamSpec {
     /// Convert `value` to this parameter's kind and check its range; the error says what is accepted.
     pub fn check(&self, value: &Value) -> Result<Value, String> {
         let accepted = self.accepted();
-        let wrong = || format!("`{}` must be {accepted}; got {} `{value}`", self.name, value.kind());
+        let wrong = || {
+            format!(
+                "`{}` must be {accepted}; got {} `{value}`",
+                self.name,
+                value.kind()
+            )
+        };
         match (self.kind, value) {
             (ParamKind::Int { min, max }, _) => {
                 let i = match *value {
@@ -70,11 +85,19 @@ impl ParamSpec {
                     Value::Float(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => x as i64,
                     _ => return Err(wrong()),
                 };
-                if (min..=max).contains(&i) { Ok(Value::Int(i)) } else { Err(wrong()) }
+                if (min..=max).contains(&i) {
+                    Ok(Value::Int(i))
+                } else {
+                    Err(wrong())
+                }
             }
             (ParamKind::Float { min, max }, _) => {
                 let x = value.as_f64().ok_or_else(wrong)?;
-                if x.is_finite() && x >= min && x <= max { Ok(Value::Float(x)) } else { Err(wrong()) }
+                if x.is_finite() && x >= min && x <= max {
+                    Ok(Value::Float(x))
+                } else {
+                    Err(wrong())
+                }
             }
             (ParamKind::Bool, Value::Bool(b)) => Ok(Value::Bool(*b)),
             (ParamKind::Choice(names), Value::Str(s)) if names.contains(&s.as_str()) => {
@@ -104,7 +127,11 @@ impl ParamSpec {
             ParamKind::Bool => "true or false".to_string(),
             ParamKind::Choice(names) => format!("one of {}", names.join(", ")),
             ParamKind::FloatList { min, max } => {
-                format!("a non-empty list of numbers in [{}, {}]", bound(min), bound(max))
+                format!(
+                    "a non-empty list of numbers in [{}, {}]",
+                    bound(min),
+                    bound(max)
+                )
             }
         }
     }
@@ -129,7 +156,9 @@ pub struct Params(pub BTreeMap<String, Value>);
 
 impl Params {
     fn get(&self, name: &str) -> &Value {
-        self.0.get(name).unwrap_or_else(|| panic!("method read undeclared parameter `{name}`"))
+        self.0
+            .get(name)
+            .unwrap_or_else(|| panic!("method read undeclared parameter `{name}`"))
     }
 
     pub fn int(&self, name: &str) -> i64 {
@@ -145,7 +174,9 @@ impl Params {
     }
 
     pub fn float(&self, name: &str) -> f64 {
-        self.get(name).as_f64().unwrap_or_else(|| panic!("parameter `{name}` is not a number"))
+        self.get(name)
+            .as_f64()
+            .unwrap_or_else(|| panic!("parameter `{name}` is not a number"))
     }
 
     pub fn bool(&self, name: &str) -> bool {

@@ -214,7 +214,8 @@ struct RawSpec {
     metrics: IndexMap<String, MetricDecl>,
     #[serde(default)]
     report: ReportSpec,
-    #[serde(default)]
+    /// Each check is a one-key map (`- threshold: {…}`), not a YAML tag.
+    #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
     expect: Vec<CheckSpec>,
 }
 
@@ -273,7 +274,10 @@ impl Spec {
 
     /// The label of a metric for axes and tables.
     pub fn metric_label(&self, metric: &str) -> String {
-        self.metrics.get(metric).and_then(|m| m.label.clone()).unwrap_or_else(|| metric.to_string())
+        self.metrics
+            .get(metric)
+            .and_then(|m| m.label.clone())
+            .unwrap_or_else(|| metric.to_string())
     }
 }
 
@@ -327,9 +331,8 @@ pub fn load_specs(
 }
 
 fn collect_spec_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), HarnessError> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        HarnessError::Usage(format!("{}: cannot read: {e}", path.display()))
-    })?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| HarnessError::Usage(format!("{}: cannot read: {e}", path.display())))?;
     if meta.is_file() {
         out.push(path.to_path_buf());
         return Ok(());
@@ -343,20 +346,35 @@ fn collect_spec_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Harness
     for entry in entries {
         if entry.is_dir() {
             collect_spec_files(&entry, out)?;
-        } else if matches!(entry.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+        } else if matches!(
+            entry.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
             out.push(entry);
         }
     }
-    if out.len() == before && path.is_dir() && std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0) == 0 {
-        return Err(HarnessError::Usage(format!("{}: no spec files (.yaml) in this folder", path.display())));
+    if out.len() == before
+        && path.is_dir()
+        && std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0) == 0
+    {
+        return Err(HarnessError::Usage(format!(
+            "{}: no spec files (.yaml) in this folder",
+            path.display()
+        )));
     }
     Ok(())
 }
 
 /// Read and validate one spec file.
-pub fn load_spec(file: &Path, registry: &Registry, options: LoadOptions) -> Result<Spec, SpecError> {
+pub fn load_spec(
+    file: &Path,
+    registry: &Registry,
+    options: LoadOptions,
+) -> Result<Spec, SpecError> {
     let fail = |message: String| SpecError::new(file, message);
-    let size = std::fs::metadata(file).map_err(|e| fail(format!("cannot read: {e}")))?.len();
+    let size = std::fs::metadata(file)
+        .map_err(|e| fail(format!("cannot read: {e}")))?
+        .len();
     if size > MAX_SPEC_BYTES {
         return Err(fail(format!(
             "the file is {size} bytes; a spec is at most {MAX_SPEC_BYTES} bytes of YAML"
@@ -364,16 +382,28 @@ pub fn load_spec(file: &Path, registry: &Registry, options: LoadOptions) -> Resu
     }
     let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        fail(format!("not UTF-8 text (invalid byte at offset {}); save the spec as UTF-8", e.utf8_error().valid_up_to()))
+        fail(format!(
+            "not UTF-8 text (invalid byte at offset {}); save the spec as UTF-8",
+            e.utf8_error().valid_up_to()
+        ))
     })?;
     parse_spec(file, &text, registry, options)
 }
 
 /// Validate a spec from its text (`file` is used in messages only).
-pub fn parse_spec(file: &Path, text: &str, registry: &Registry, options: LoadOptions) -> Result<Spec, SpecError> {
-    let fail = |message: String, place: Option<(usize, usize)>| SpecError::new(file, message).at(place);
+pub fn parse_spec(
+    file: &Path,
+    text: &str,
+    registry: &Registry,
+    options: LoadOptions,
+) -> Result<Spec, SpecError> {
+    let fail =
+        |message: String, place: Option<(usize, usize)>| SpecError::new(file, message).at(place);
     if text.trim().is_empty() {
-        return Err(fail("the file is empty; a spec needs at least name, title, paper, claim and method".into(), None));
+        return Err(fail(
+            "the file is empty; a spec needs at least name, title, paper, claim and method".into(),
+            None,
+        ));
     }
     let raw: RawSpec = serde_norway::from_str(text).map_err(|e| {
         let place = e.location().map(|l| (l.line(), l.column()));
@@ -387,23 +417,37 @@ pub fn parse_spec(file: &Path, text: &str, registry: &Registry, options: LoadOpt
             at(&["name"]),
         ));
     }
-    for (field, value) in [("title", &raw.title), ("paper", &raw.paper), ("claim", &raw.claim)] {
+    for (field, value) in [
+        ("title", &raw.title),
+        ("paper", &raw.paper),
+        ("claim", &raw.claim),
+    ] {
         if value.trim().is_empty() {
             return Err(fail(format!("`{field}` is empty"), at(&[field])));
         }
     }
     if raw.seeds == 0 || raw.seeds > 100_000 {
-        return Err(fail(format!("`seeds` must be in [1, 100000]; got {}", raw.seeds), at(&["seeds"])));
+        return Err(fail(
+            format!("`seeds` must be in [1, 100000]; got {}", raw.seeds),
+            at(&["seeds"]),
+        ));
     }
     if let Some(t) = raw.timeout {
         if !(t.is_finite() && t > 0.0) {
-            return Err(fail(format!("`timeout` is seconds per trial, a positive number; got {t}"), at(&["timeout"])));
+            return Err(fail(
+                format!("`timeout` is seconds per trial, a positive number; got {t}"),
+                at(&["timeout"]),
+            ));
         }
     }
 
     let sweep = match &raw.sweep {
         Some(yaml) => Some(Sweep::parse(yaml).map_err(|e| {
-            let place = e.key.as_deref().and_then(|k| locate_under(text, "sweep", k)).or(at(&["sweep"]));
+            let place = e
+                .key
+                .as_deref()
+                .and_then(|k| locate_under(text, "sweep", k))
+                .or(at(&["sweep"]));
             fail(format!("sweep: {}", e.message), place)
         })?),
         None => None,
@@ -425,7 +469,10 @@ pub fn parse_spec(file: &Path, text: &str, registry: &Registry, options: LoadOpt
     }
     let raw_points: Vec<Point> = match &sweep {
         Some(s) => s.expand().map_err(|e| {
-            let place = e.key.as_deref().and_then(|k| locate_under(text, "sweep", k));
+            let place = e
+                .key
+                .as_deref()
+                .and_then(|k| locate_under(text, "sweep", k));
             fail(format!("sweep: {}", e.message), place)
         })?,
         None => vec![Point::new()],
@@ -439,29 +486,54 @@ pub fn parse_spec(file: &Path, text: &str, registry: &Registry, options: LoadOpt
         let method_id = match point.get("method") {
             Some(Value::Str(id)) => id.clone(),
             Some(other) => {
-                return Err(fail(format!("`method` values must be method ids (strings); got {}", other.kind()), place_of("method")))
+                return Err(fail(
+                    format!(
+                        "`method` values must be method ids (strings); got {}",
+                        other.kind()
+                    ),
+                    place_of("method"),
+                ))
             }
             None => raw.method.clone().ok_or_else(|| {
-                fail("no `method`: name one (e.g. `method: attack.rank_one`) or sweep over `method`".into(), None)
+                fail(
+                    "no `method`: name one (e.g. `method: attack.rank_one`) or sweep over `method`"
+                        .into(),
+                    None,
+                )
             })?,
         };
         let method = registry.get(&method_id).map_err(|m| {
-            fail(m, at(&["method"]).or_else(|| locate_under(text, "sweep", "method")))
+            fail(
+                m,
+                at(&["method"]).or_else(|| locate_under(text, "sweep", "method")),
+            )
         })?;
         let mut params = BTreeMap::new();
-        for (name, value) in raw.params.iter().chain(point.iter().filter(|(k, _)| *k != "method")) {
-            let declared = method.params().iter().find(|p| p.name == name).ok_or_else(|| {
-                let names: Vec<&str> = method.params().iter().map(|p| p.name).collect();
-                fail(
-                    format!(
-                        "unknown parameter `{name}` for method {}{}; accepted: {}",
-                        method.id(),
-                        did_you_mean(name, names.iter().copied()),
-                        if names.is_empty() { "none".to_string() } else { names.join(", ") }
-                    ),
-                    place_of(name),
-                )
-            })?;
+        for (name, value) in raw
+            .params
+            .iter()
+            .chain(point.iter().filter(|(k, _)| *k != "method"))
+        {
+            let declared = method
+                .params()
+                .iter()
+                .find(|p| p.name == name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = method.params().iter().map(|p| p.name).collect();
+                    fail(
+                        format!(
+                            "unknown parameter `{name}` for method {}{}; accepted: {}",
+                            method.id(),
+                            did_you_mean(name, names.iter().copied()),
+                            if names.is_empty() {
+                                "none".to_string()
+                            } else {
+                                names.join(", ")
+                            }
+                        ),
+                        place_of(name),
+                    )
+                })?;
             let value = declared.check(value).map_err(|m| fail(m, place_of(name)))?;
             params.insert(name.clone(), value);
         }
@@ -469,7 +541,13 @@ pub fn parse_spec(file: &Path, text: &str, registry: &Registry, options: LoadOpt
             if !params.contains_key(declared.name) {
                 let value = declared.default_value().ok_or_else(|| {
                     fail(
-                        format!("method {} needs parameter `{}` ({}): {}", method.id(), declared.name, declared.accepted(), declared.doc),
+                        format!(
+                            "method {} needs parameter `{}` ({}): {}",
+                            method.id(),
+                            declared.name,
+                            declared.accepted(),
+                            declared.doc
+                        ),
                         at(&["params"]),
                     )
                 })?;
@@ -479,10 +557,16 @@ pub fn parse_spec(file: &Path, text: &str, registry: &Registry, options: LoadOpt
         let params = Params(params);
         if let Err(message) = method.check(&params) {
             if checked_constraints.insert(message.clone(), ()).is_none() {
-                return Err(fail(format!("method {}: {message} (at {params})", method.id()), at(&["sweep"]).or(at(&["params"]))));
+                return Err(fail(
+                    format!("method {}: {message} (at {params})", method.id()),
+                    at(&["sweep"]).or(at(&["params"])),
+                ));
             }
         }
-        points.push(SpecPoint { method: method_id, params });
+        points.push(SpecPoint {
+            method: method_id,
+            params,
+        });
     }
 
     // Declared metrics must be produced by every method the spec runs.
@@ -495,7 +579,11 @@ pub fn parse_spec(file: &Path, text: &str, registry: &Registry, options: LoadOpt
             if !method.metrics().iter().any(|m| m.name == name) {
                 let names: Vec<&str> = method.metrics().iter().map(|m| m.name).collect();
                 return Err(fail(
-                    format!("method {id} does not produce metric `{name}`{}; it produces: {}", did_you_mean(name, names.iter().copied()), names.join(", ")),
+                    format!(
+                        "method {id} does not produce metric `{name}`{}; it produces: {}",
+                        did_you_mean(name, names.iter().copied()),
+                        names.join(", ")
+                    ),
                     at(&["metrics", name]),
                 ));
             }
@@ -557,39 +645,92 @@ pub fn parse_spec(file: &Path, text: &str, registry: &Registry, options: LoadOpt
     }
     for check in &raw.expect {
         match check {
-            CheckSpec::Threshold { metric, filter, above, below, .. } => {
+            CheckSpec::Threshold {
+                metric,
+                filter,
+                above,
+                below,
+                ..
+            } => {
                 check_metric(metric, "expect threshold")?;
-                filter.keys().try_for_each(|k| check_param(k, "expect threshold"))?;
+                filter
+                    .keys()
+                    .try_for_each(|k| check_param(k, "expect threshold"))?;
                 if above.is_none() && below.is_none() {
-                    return Err(fail("expect threshold needs `above` and/or `below`".into(), at(&["expect"])));
+                    return Err(fail(
+                        "expect threshold needs `above` and/or `below`".into(),
+                        at(&["expect"]),
+                    ));
                 }
             }
-            CheckSpec::Ordering { metric, better, worse, filter, .. } => {
+            CheckSpec::Ordering {
+                metric,
+                better,
+                worse,
+                filter,
+                ..
+            } => {
                 check_metric(metric, "expect ordering")?;
-                better.keys().chain(worse.keys()).chain(filter.keys()).try_for_each(|k| check_param(k, "expect ordering"))?;
+                better
+                    .keys()
+                    .chain(worse.keys())
+                    .chain(filter.keys())
+                    .try_for_each(|k| check_param(k, "expect ordering"))?;
             }
-            CheckSpec::Agreement { metric, with, expr, filter, abs_tol, rel_tol } => {
+            CheckSpec::Agreement {
+                metric,
+                with,
+                expr,
+                filter,
+                abs_tol,
+                rel_tol,
+            } => {
                 check_metric(metric, "expect agreement")?;
-                filter.keys().try_for_each(|k| check_param(k, "expect agreement"))?;
+                filter
+                    .keys()
+                    .try_for_each(|k| check_param(k, "expect agreement"))?;
                 match (with, expr) {
                     (Some(other), None) => check_metric(other, "expect agreement")?,
                     (None, Some(_)) => {}
-                    _ => return Err(fail("expect agreement needs exactly one of `with` (a metric) and `expr`".into(), at(&["expect"]))),
+                    _ => {
+                        return Err(fail(
+                            "expect agreement needs exactly one of `with` (a metric) and `expr`"
+                                .into(),
+                            at(&["expect"]),
+                        ))
+                    }
                 }
                 if !(*abs_tol >= 0.0 && *rel_tol >= 0.0) {
-                    return Err(fail("expect agreement: tolerances are non-negative".into(), at(&["expect"])));
+                    return Err(fail(
+                        "expect agreement: tolerances are non-negative".into(),
+                        at(&["expect"]),
+                    ));
                 }
             }
-            CheckSpec::Trend { metric, along, filter, monotone, slope } => {
+            CheckSpec::Trend {
+                metric,
+                along,
+                filter,
+                monotone,
+                slope,
+            } => {
                 check_metric(metric, "expect trend")?;
                 check_param(along, "expect trend")?;
-                filter.keys().try_for_each(|k| check_param(k, "expect trend"))?;
+                filter
+                    .keys()
+                    .try_for_each(|k| check_param(k, "expect trend"))?;
                 if monotone.is_none() == slope.is_none() {
-                    return Err(fail("expect trend needs exactly one of `monotone` and `slope: [low, high]`".into(), at(&["expect"])));
+                    return Err(fail(
+                        "expect trend needs exactly one of `monotone` and `slope: [low, high]`"
+                            .into(),
+                        at(&["expect"]),
+                    ));
                 }
             }
             CheckSpec::Baseline { metrics, .. } => {
-                metrics.iter().try_for_each(|m| check_metric(m, "expect baseline"))?;
+                metrics
+                    .iter()
+                    .try_for_each(|m| check_metric(m, "expect baseline"))?;
             }
         }
     }
@@ -633,7 +774,10 @@ fn yaml_message(message: &str) -> String {
         if let Some(end) = rest.find('`') {
             let wrong = &rest[..end];
             let hint = did_you_mean(wrong, FIELDS);
-            text = format!("unknown field `{wrong}`{hint}; accepted: {}", FIELDS.join(", "));
+            text = format!(
+                "unknown field `{wrong}`{hint}; accepted: {}",
+                FIELDS.join(", ")
+            );
         }
     }
     text
@@ -653,7 +797,12 @@ mod tests {
 
     #[test]
     fn unknown_fields_get_a_suggestion() {
-        let m = yaml_message("unknown field `sweeep`, expected one of `name`, `title` at line 3 column 1");
-        assert!(m.starts_with("unknown field `sweeep` (did you mean `sweep`?); accepted: name"), "{m}");
+        let m = yaml_message(
+            "unknown field `sweeep`, expected one of `name`, `title` at line 3 column 1",
+        );
+        assert!(
+            m.starts_with("unknown field `sweeep` (did you mean `sweep`?); accepted: name"),
+            "{m}"
+        );
     }
 }

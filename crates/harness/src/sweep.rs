@@ -29,14 +29,20 @@ pub struct SweepError {
 }
 
 fn err(key: Option<&str>, message: impl Into<String>) -> SweepError {
-    SweepError { key: key.map(str::to_string), message: message.into() }
+    SweepError {
+        key: key.map(str::to_string),
+        message: message.into(),
+    }
 }
 
 impl Sweep {
     /// Parse the `sweep:` value.
     pub fn parse(yaml: &Yaml) -> Result<Sweep, SweepError> {
         let map = yaml.as_mapping().ok_or_else(|| {
-            err(None, "`sweep` must be a mapping with `grid`, `zip` and/or `union`")
+            err(
+                None,
+                "`sweep` must be a mapping with `grid`, `zip` and/or `union`",
+            )
         })?;
         let mut sweep = Sweep::default();
         for (key, value) in map {
@@ -48,12 +54,17 @@ impl Sweep {
                         err(Some("union"), "`union` must be a list of sweep blocks")
                     })?;
                     if blocks.is_empty() {
-                        return Err(err(Some("union"), "`union` is empty; give at least one block"));
+                        return Err(err(
+                            Some("union"),
+                            "`union` is empty; give at least one block",
+                        ));
                     }
                     sweep.union = blocks.iter().map(Sweep::parse).collect::<Result<_, _>>()?;
                 }
                 other => {
-                    let name = other.map(str::to_string).unwrap_or_else(|| format!("{key:?}"));
+                    let name = other
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("{key:?}"));
                     return Err(err(
                         other,
                         format!(
@@ -65,7 +76,10 @@ impl Sweep {
             }
         }
         if sweep.grid.is_empty() && sweep.zip.is_empty() && sweep.union.is_empty() {
-            return Err(err(None, "the sweep is empty; give `grid`, `zip` or `union`"));
+            return Err(err(
+                None,
+                "the sweep is empty; give `grid`, `zip` or `union`",
+            ));
         }
         if let Some(n) = sweep.zip.values().map(Vec::len).next() {
             if let Some((name, v)) = sweep.zip.iter().find(|(_, v)| v.len() != n) {
@@ -81,7 +95,10 @@ impl Sweep {
         }
         for name in sweep.grid.keys() {
             if sweep.zip.contains_key(name) {
-                return Err(err(Some(name), format!("`{name}` is in both `grid` and `zip`")));
+                return Err(err(
+                    Some(name),
+                    format!("`{name}` is in both `grid` and `zip`"),
+                ));
             }
         }
         Ok(sweep)
@@ -89,12 +106,17 @@ impl Sweep {
 
     /// Number of points, computed without expanding (saturating, so a bomb cannot overflow).
     pub fn len(&self) -> usize {
-        let grid = self.grid.values().fold(1usize, |n, v| n.saturating_mul(v.len()));
+        let grid = self
+            .grid
+            .values()
+            .fold(1usize, |n, v| n.saturating_mul(v.len()));
         let zip = self.zip.values().map(Vec::len).next().unwrap_or(1);
         let union = if self.union.is_empty() {
             1
         } else {
-            self.union.iter().fold(0usize, |n, b| n.saturating_add(b.len()))
+            self.union
+                .iter()
+                .fold(0usize, |n, b| n.saturating_add(b.len()))
         };
         grid.saturating_mul(zip).saturating_mul(union)
     }
@@ -172,7 +194,10 @@ impl Sweep {
 
 fn parse_axes(yaml: &Yaml, what: &str) -> Result<IndexMap<String, Vec<Value>>, SweepError> {
     let map = yaml.as_mapping().ok_or_else(|| {
-        err(Some(what), format!("`{what}` must map parameter names to lists of values"))
+        err(
+            Some(what),
+            format!("`{what}` must map parameter names to lists of values"),
+        )
     })?;
     let mut axes = IndexMap::new();
     for (key, value) in map {
@@ -181,7 +206,10 @@ fn parse_axes(yaml: &Yaml, what: &str) -> Result<IndexMap<String, Vec<Value>>, S
             .ok_or_else(|| err(Some(what), format!("`{what}` keys must be parameter names")))?;
         let values = parse_values(name, value)?;
         if values.is_empty() {
-            return Err(err(Some(name), format!("`{name}` has no values; an empty sweep runs nothing")));
+            return Err(err(
+                Some(name),
+                format!("`{name}` has no values; an empty sweep runs nothing"),
+            ));
         }
         axes.insert(name.to_string(), values);
     }
@@ -204,7 +232,12 @@ fn parse_values(name: &str, yaml: &Yaml) -> Result<Vec<Value>, SweepError> {
                 .as_sequence()
                 .map(|s| s.iter().map(|v| v.as_f64()).collect::<Option<Vec<f64>>>())
                 .unwrap_or(None)
-                .ok_or_else(|| err(Some(name), format!("`{name}`: generator arguments must be a list of numbers")))?;
+                .ok_or_else(|| {
+                    err(
+                        Some(name),
+                        format!("`{name}`: generator arguments must be a list of numbers"),
+                    )
+                })?;
             generate(name, kind.as_str().unwrap_or(""), &args)
         }
         other => Ok(vec![scalar(name, other)?]),
@@ -213,7 +246,10 @@ fn parse_values(name: &str, yaml: &Yaml) -> Result<Vec<Value>, SweepError> {
 
 fn scalar(name: &str, yaml: &Yaml) -> Result<Value, SweepError> {
     serde_norway::from_value::<Value>(yaml.clone()).map_err(|_| {
-        err(Some(name), format!("`{name}`: values must be numbers, booleans, strings or lists of numbers"))
+        err(
+            Some(name),
+            format!("`{name}`: values must be numbers, booleans, strings or lists of numbers"),
+        )
     })
 }
 
@@ -223,7 +259,10 @@ const MAX_GENERATED: f64 = 1.0e6;
 fn generate(name: &str, kind: &str, args: &[f64]) -> Result<Vec<Value>, SweepError> {
     let count = |n: f64| -> Result<usize, SweepError> {
         if n.fract() != 0.0 || !(1.0..=MAX_GENERATED).contains(&n) {
-            return Err(err(Some(name), format!("`{name}`: the count must be an integer in [1, {MAX_GENERATED}]; got {n}")));
+            return Err(err(
+                Some(name),
+                format!("`{name}`: the count must be an integer in [1, {MAX_GENERATED}]; got {n}"),
+            ));
         }
         Ok(n as usize)
     };
@@ -231,20 +270,41 @@ fn generate(name: &str, kind: &str, args: &[f64]) -> Result<Vec<Value>, SweepErr
         if n == 1 {
             return vec![a];
         }
-        (0..n).map(|i| if i == n - 1 { b } else { a + (b - a) * i as f64 / (n - 1) as f64 }).collect()
+        (0..n)
+            .map(|i| {
+                if i == n - 1 {
+                    b
+                } else {
+                    a + (b - a) * i as f64 / (n - 1) as f64
+                }
+            })
+            .collect()
     };
     if args.iter().any(|a| !a.is_finite()) {
-        return Err(err(Some(name), format!("`{name}`: generator arguments must be finite")));
+        return Err(err(
+            Some(name),
+            format!("`{name}`: generator arguments must be finite"),
+        ));
     }
     match (kind, args) {
-        ("linspace", [a, b, n]) => Ok(spaced(*a, *b, count(*n)?).into_iter().map(Value::Float).collect()),
-        ("logspace", [a, b, n]) => {
-            Ok(spaced(*a, *b, count(*n)?).into_iter().map(|e| Value::Float(10f64.powf(e))).collect())
-        }
+        ("linspace", [a, b, n]) => Ok(spaced(*a, *b, count(*n)?)
+            .into_iter()
+            .map(Value::Float)
+            .collect()),
+        ("logspace", [a, b, n]) => Ok(spaced(*a, *b, count(*n)?)
+            .into_iter()
+            .map(|e| Value::Float(10f64.powf(e)))
+            .collect()),
         ("range", [start, stop]) => integer_range(name, *start, *stop, 1.0),
         ("range", [start, stop, step]) => integer_range(name, *start, *stop, *step),
-        ("linspace" | "logspace", _) => Err(err(Some(name), format!("`{name}`: {kind} takes [start, stop, count]"))),
-        ("range", _) => Err(err(Some(name), format!("`{name}`: range takes [start, stop] or [start, stop, step] (stop excluded)"))),
+        ("linspace" | "logspace", _) => Err(err(
+            Some(name),
+            format!("`{name}`: {kind} takes [start, stop, count]"),
+        )),
+        ("range", _) => Err(err(
+            Some(name),
+            format!("`{name}`: range takes [start, stop] or [start, stop, step] (stop excluded)"),
+        )),
         (other, _) => Err(err(
             Some(name),
             format!(
@@ -257,16 +317,27 @@ fn generate(name: &str, kind: &str, args: &[f64]) -> Result<Vec<Value>, SweepErr
 
 fn integer_range(name: &str, start: f64, stop: f64, step: f64) -> Result<Vec<Value>, SweepError> {
     if [start, stop, step].iter().any(|x| x.fract() != 0.0) || step == 0.0 {
-        return Err(err(Some(name), format!("`{name}`: range takes integers and a non-zero step")));
+        return Err(err(
+            Some(name),
+            format!("`{name}`: range takes integers and a non-zero step"),
+        ));
     }
     let n = ((stop - start) / step).ceil().max(0.0);
     if n > MAX_GENERATED {
-        return Err(err(Some(name), format!("`{name}`: range would produce {n} values; the limit is {MAX_GENERATED}")));
+        return Err(err(
+            Some(name),
+            format!("`{name}`: range would produce {n} values; the limit is {MAX_GENERATED}"),
+        ));
     }
     if n == 0.0 {
-        return Err(err(Some(name), format!("`{name}`: range [{start}, {stop}) with step {step} is empty")));
+        return Err(err(
+            Some(name),
+            format!("`{name}`: range [{start}, {stop}) with step {step} is empty"),
+        ));
     }
-    Ok((0..n as i64).map(|i| Value::Int(start as i64 + i * step as i64)).collect())
+    Ok((0..n as i64)
+        .map(|i| Value::Int(start as i64 + i * step as i64))
+        .collect())
 }
 
 #[cfg(test)]
@@ -293,7 +364,9 @@ mod tests {
         let s = sweep("zip: {n: [10, 20], k: [1, 2]}\ngrid: {m: [true, false]}").unwrap();
         let points = s.expand().unwrap();
         assert_eq!(points.len(), 4);
-        assert!(points.iter().all(|p| p["k"].as_f64().unwrap() * 10.0 == p["n"].as_f64().unwrap()));
+        assert!(points
+            .iter()
+            .all(|p| p["k"].as_f64().unwrap() * 10.0 == p["n"].as_f64().unwrap()));
         let e = sweep("zip: {n: [10, 20], k: [1]}").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("k"));
         assert!(e.message.contains("equal lengths"), "{}", e.message);
@@ -311,14 +384,24 @@ mod tests {
 
     #[test]
     fn generators() {
-        let s = sweep("grid: {x: {linspace: [0, 1, 5]}, y: {logspace: [-2, 0, 3]}, z: {range: [2, 8, 3]}}").unwrap();
-        assert_eq!(s.grid["x"], [0.0, 0.25, 0.5, 0.75, 1.0].map(Value::Float).to_vec());
+        let s = sweep(
+            "grid: {x: {linspace: [0, 1, 5]}, y: {logspace: [-2, 0, 3]}, z: {range: [2, 8, 3]}}",
+        )
+        .unwrap();
+        assert_eq!(
+            s.grid["x"],
+            [0.0, 0.25, 0.5, 0.75, 1.0].map(Value::Float).to_vec()
+        );
         assert_eq!(s.grid["y"], [0.01, 0.1, 1.0].map(Value::Float).to_vec());
         assert_eq!(s.grid["z"], [2, 5].map(Value::Int).to_vec());
         assert!(sweep("grid: {x: {linspace: [0, 1]}}").is_err());
         assert!(sweep("grid: {x: {range: [0, 5, 0]}}").is_err());
         let e = sweep("grid: {x: {logspce: [0, 1, 2]}}").unwrap_err();
-        assert!(e.message.contains("did you mean `logspace`"), "{}", e.message);
+        assert!(
+            e.message.contains("did you mean `logspace`"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -337,7 +420,9 @@ mod tests {
 
     #[test]
     fn size_is_computed_without_expanding() {
-        let s = sweep("grid: {a: {range: [0, 1000]}, b: {range: [0, 1000]}, c: {range: [0, 1000]}}").unwrap();
+        let s =
+            sweep("grid: {a: {range: [0, 1000]}, b: {range: [0, 1000]}, c: {range: [0, 1000]}}")
+                .unwrap();
         assert_eq!(s.len(), 1_000_000_000);
     }
 }

@@ -57,7 +57,10 @@ impl Value {
         if inner.trim().is_empty() {
             return Some(Vec::new());
         }
-        inner.split(',').map(|s| s.trim().parse::<f64>().ok()).collect()
+        inner
+            .split(',')
+            .map(|s| s.trim().parse::<f64>().ok())
+            .collect()
     }
 }
 
@@ -93,7 +96,10 @@ mod tests {
     #[test]
     fn canonical_lists_round_trip() {
         let v = Value::List(vec![0.1, 3.0, -1e-300]);
-        assert_eq!(Value::parse_list(&v.canonical()), Some(vec![0.1, 3.0, -1e-300]));
+        assert_eq!(
+            Value::parse_list(&v.canonical()),
+            Some(vec![0.1, 3.0, -1e-300])
+        );
         assert_eq!(Value::Float(0.1).canonical(), "0.1");
         assert_ne!(Value::Float(3.0).canonical(), Value::Int(3).canonical());
     }

@@ -16,9 +16,13 @@ fn principal_angles_bench(c: &mut Criterion) {
         let b = haar_orthonormal(n, k, &mut rng).expect("k ≤ n");
         // Work is dominated by two n×k QRs and an n×k SVD: O(n k²) flops.
         group.throughput(Throughput::Elements((n * k * k) as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(format!("{n}x{k}")), &(a, b), |bench, (a, b)| {
-            bench.iter(|| principal_angles(a.view(), b.view(), false).expect("full rank"))
-        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("{n}x{k}")),
+            &(a, b),
+            |bench, (a, b)| {
+                bench.iter(|| principal_angles(a.view(), b.view(), false).expect("full rank"))
+            },
+        );
     }
     group.finish();
 }

@@ -26,7 +26,10 @@ pub fn principal_angles(
     with_vectors: bool,
 ) -> Result<PrincipalAngles> {
     if a.nrows() != b.nrows() {
-        return Err(SubspaceError::RowMismatch { left: a.nrows(), right: b.nrows() });
+        return Err(SubspaceError::RowMismatch {
+            left: a.nrows(),
+            right: b.nrows(),
+        });
     }
     let qa = orthonormal_basis(a, RankPolicy::Strict)?;
     let qb = orthonormal_basis(b, RankPolicy::Strict)?;
@@ -49,11 +52,17 @@ pub fn principal_angles_orthonormal<'a>(
     with_vectors: bool,
 ) -> Result<PrincipalAngles> {
     if qa.nrows() != qb.nrows() {
-        return Err(SubspaceError::RowMismatch { left: qa.nrows(), right: qb.nrows() });
+        return Err(SubspaceError::RowMismatch {
+            left: qa.nrows(),
+            right: qb.nrows(),
+        });
     }
     for q in [&qa, &qb] {
         if q.nrows() == 0 || q.ncols() == 0 {
-            return Err(SubspaceError::Empty { rows: q.nrows(), cols: q.ncols() });
+            return Err(SubspaceError::Empty {
+                rows: q.nrows(),
+                cols: q.ncols(),
+            });
         }
     }
     // Project the smaller subspace onto the larger one: its dimension is the number of angles.
@@ -63,7 +72,11 @@ pub fn principal_angles_orthonormal<'a>(
 
     let cross = large.t().dot(&small); // Q_Lᵀ Q_S, p × m
     let residual = &small - &large.dot(&cross); // (I − P_L) Q_S, n × m
-    let cos_job = if with_vectors { JobSvd::Some } else { JobSvd::None };
+    let cos_job = if with_vectors {
+        JobSvd::Some
+    } else {
+        JobSvd::None
+    };
     let (y, cosines, zt) = cross.svddc(cos_job)?; // descending
     let (_, sines, sine_vt) = residual.svddc(cos_job)?; // descending; reversed below
 
@@ -86,8 +99,8 @@ pub fn principal_angles_orthonormal<'a>(
         let n = small.nrows();
         let mut u_large = Array2::zeros((n, m));
         let mut v_small = Array2::zeros((n, m));
-        for i in 0..m {
-            if use_sine[i] {
+        for (i, &small_angle) in use_sine.iter().enumerate() {
+            if small_angle {
                 // Small angle: the sine SVD resolves the direction in the small subspace; its
                 // partner is the normalised projection onto the large one (cos θ ≥ 1/√2).
                 let z = sine_vt.row(m - 1 - i);
@@ -102,7 +115,11 @@ pub fn principal_angles_orthonormal<'a>(
                 u_large.column_mut(i).assign(&large.dot(&y.column(i)));
             }
         }
-        Some(if swapped { (v_small, u_large) } else { (u_large, v_small) })
+        Some(if swapped {
+            (v_small, u_large)
+        } else {
+            (u_large, v_small)
+        })
     } else {
         None
     };

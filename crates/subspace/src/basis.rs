@@ -1,5 +1,5 @@
 use ndarray::{s, Array2, ArrayView2};
-use ndarray_linalg::{JobSvd, SVDDC, QR};
+use ndarray_linalg::{JobSvd, QR, SVDDC};
 
 use crate::{Result, SubspaceError};
 
@@ -56,10 +56,18 @@ pub fn orthonormal_basis(a: ArrayView2<f64>, policy: RankPolicy) -> Result<Array
     let tolerance = numerical_rank_tolerance(n, k, largest);
     let rank = sv.iter().take_while(|&&s| s > tolerance).count();
     if rank < k && policy == RankPolicy::Strict {
-        return Err(SubspaceError::RankDeficient { cols: k, rank, tolerance });
+        return Err(SubspaceError::RankDeficient {
+            cols: k,
+            rank,
+            tolerance,
+        });
     }
     if rank == 0 {
-        return Err(SubspaceError::RankDeficient { cols: k, rank, tolerance });
+        return Err(SubspaceError::RankDeficient {
+            cols: k,
+            rank,
+            tolerance,
+        });
     }
     Ok(match q {
         // Full rank: Q itself is an orthonormal basis of the span; skip the extra product.
@@ -88,14 +96,23 @@ mod tests {
         // Every column of `a` is reproduced by projecting onto span(q).
         let residual = &a - &q.dot(&q.t().dot(&a));
         let scale = a.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-        assert!(residual.iter().all(|r| r.abs() <= 32.0 * f64::EPSILON * scale));
+        assert!(residual
+            .iter()
+            .all(|r| r.abs() <= 32.0 * f64::EPSILON * scale));
     }
 
     #[test]
     fn rank_deficiency_is_an_error_unless_truncation_is_asked_for() {
-        let a = array![[1.0, 2.0, 3.0], [2.0, 4.0, 1.0], [3.0, 6.0, 0.0], [4.0, 8.0, 2.0]];
+        let a = array![
+            [1.0, 2.0, 3.0],
+            [2.0, 4.0, 1.0],
+            [3.0, 6.0, 0.0],
+            [4.0, 8.0, 2.0]
+        ];
         match orthonormal_basis(a.view(), RankPolicy::Strict) {
-            Err(SubspaceError::RankDeficient { cols: 3, rank: 2, .. }) => {}
+            Err(SubspaceError::RankDeficient {
+                cols: 3, rank: 2, ..
+            }) => {}
             other => panic!("expected rank deficiency, got {other:?}"),
         }
         let q = orthonormal_basis(a.view(), RankPolicy::Truncate).unwrap();
@@ -108,9 +125,18 @@ mod tests {
         let a = array![[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]];
         assert!(matches!(
             orthonormal_basis(a.view(), RankPolicy::Strict),
-            Err(SubspaceError::RankDeficient { cols: 3, rank: 2, .. })
+            Err(SubspaceError::RankDeficient {
+                cols: 3,
+                rank: 2,
+                ..
+            })
         ));
-        assert_eq!(orthonormal_basis(a.view(), RankPolicy::Truncate).unwrap().dim(), (2, 2));
+        assert_eq!(
+            orthonormal_basis(a.view(), RankPolicy::Truncate)
+                .unwrap()
+                .dim(),
+            (2, 2)
+        );
     }
 
     #[test]

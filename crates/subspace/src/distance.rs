@@ -84,7 +84,12 @@ impl Distance {
         let largest = angles.iter().copied().fold(0.0_f64, f64::max);
         let sum_sq = |f: &dyn Fn(f64) -> f64| angles.iter().map(|&t| f(t).powi(2)).sum::<f64>();
         // Σ log cos²θ, computed without forming 1 − sin² in floating point.
-        let log_prod_cos_sq = || angles.iter().map(|&t| (-t.sin().powi(2)).ln_1p()).sum::<f64>();
+        let log_prod_cos_sq = || {
+            angles
+                .iter()
+                .map(|&t| (-t.sin().powi(2)).ln_1p())
+                .sum::<f64>()
+        };
         match self {
             Distance::Asimov => largest,
             Distance::BinetCauchy => (-log_prod_cos_sq().exp_m1()).sqrt(),
@@ -131,13 +136,16 @@ impl FromStr for Distance {
     /// Accepts the names of [`Distance::name`]; `-` and `_` are interchangeable, case is ignored.
     fn from_str(s: &str) -> Result<Self> {
         let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
-        Distance::ALL.into_iter().find(|d| d.name() == wanted).ok_or_else(|| {
-            let names: Vec<&str> = Distance::ALL.iter().map(|d| d.name()).collect();
-            SubspaceError::InvalidArgument(format!(
-                "unknown distance '{s}'; accepted: {}",
-                names.join(", ")
-            ))
-        })
+        Distance::ALL
+            .into_iter()
+            .find(|d| d.name() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Distance::ALL.iter().map(|d| d.name()).collect();
+                SubspaceError::InvalidArgument(format!(
+                    "unknown distance '{s}'; accepted: {}",
+                    names.join(", ")
+                ))
+            })
     }
 }
 
@@ -151,7 +159,10 @@ mod tests {
         for d in Distance::ALL {
             assert_eq!(d.name().parse::<Distance>().unwrap(), d);
         }
-        assert_eq!("Binet-Cauchy".parse::<Distance>().unwrap(), Distance::BinetCauchy);
+        assert_eq!(
+            "Binet-Cauchy".parse::<Distance>().unwrap(),
+            Distance::BinetCauchy
+        );
         let err = "chordial".parse::<Distance>().unwrap_err().to_string();
         assert!(err.contains("accepted: asimov"), "{err}");
     }
@@ -167,10 +178,19 @@ mod tests {
         assert!(close(Distance::Chordal.from_angles(&[t]), t.sin()));
         assert!(close(Distance::FubiniStudy.from_angles(&[t]), t));
         assert!(close(Distance::Geodesic.from_angles(&[t]), t));
-        assert!(close(Distance::Martin.from_angles(&[t]), (-(t.cos().powi(2)).ln()).sqrt()));
-        assert!(close(Distance::Procrustes.from_angles(&[t]), 2.0 * (t / 2.0).sin()));
+        assert!(close(
+            Distance::Martin.from_angles(&[t]),
+            (-(t.cos().powi(2)).ln()).sqrt()
+        ));
+        assert!(close(
+            Distance::Procrustes.from_angles(&[t]),
+            2.0 * (t / 2.0).sin()
+        ));
         assert!(close(Distance::Projection.from_angles(&[t]), t.sin()));
-        assert!(close(Distance::Spectral.from_angles(&[t]), 2.0 * (t / 2.0).sin()));
+        assert!(close(
+            Distance::Spectral.from_angles(&[t]),
+            2.0 * (t / 2.0).sin()
+        ));
         assert!(close(Distance::Affinity.from_angles(&[t]), t.cos()));
     }
 
@@ -178,7 +198,11 @@ mod tests {
     fn tiny_angles_keep_relative_accuracy() {
         // 1 − cos²(1e-12) is 0 in floating point; the log1p form is not fooled.
         let t = 1e-12;
-        for d in [Distance::BinetCauchy, Distance::FubiniStudy, Distance::Martin] {
+        for d in [
+            Distance::BinetCauchy,
+            Distance::FubiniStudy,
+            Distance::Martin,
+        ] {
             let v = d.from_angles(&[t, 0.0]);
             assert!((v - t).abs() <= 4.0 * f64::EPSILON * t, "{d}: {v}");
         }

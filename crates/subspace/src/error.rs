@@ -7,7 +7,9 @@ pub enum SubspaceError {
     #[error("the bases have {left} and {right} rows; both must live in the same ambient space")]
     RowMismatch { left: usize, right: usize },
     /// A basis with no columns (or no rows) spans nothing we can measure.
-    #[error("a basis is empty ({rows} × {cols}); a subspace needs at least one row and one column")]
+    #[error(
+        "a basis is empty ({rows} × {cols}); a subspace needs at least one row and one column"
+    )]
     Empty { rows: usize, cols: usize },
     /// NaN or ±∞ in an input.
     #[error("entry ({row}, {col}) is {value}; every entry must be finite")]
@@ -17,7 +19,11 @@ pub enum SubspaceError {
         "the {cols} columns have numerical rank {rank} (singular values below {tolerance:.3e} \
          count as zero); pass linearly independent columns or ask for truncation"
     )]
-    RankDeficient { cols: usize, rank: usize, tolerance: f64 },
+    RankDeficient {
+        cols: usize,
+        rank: usize,
+        tolerance: f64,
+    },
     /// A parameter outside its documented domain.
     #[error("{0}")]
     InvalidArgument(String),

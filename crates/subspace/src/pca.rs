@@ -28,5 +28,8 @@ pub fn top_left_singular_subspace(x: ArrayView2<f64>, k: usize) -> Result<Pca> {
     check_finite(x)?;
     let (u, singular_values, _) = x.svddc(JobSvd::Some)?;
     let basis = u.expect("requested U").slice(s![.., ..k]).to_owned();
-    Ok(Pca { basis, singular_values })
+    Ok(Pca {
+        basis,
+        singular_values,
+    })
 }

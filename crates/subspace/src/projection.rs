@@ -49,7 +49,12 @@ impl Projection {
     }
 
     /// A projection `Φ ∈ R^{n × big_n}` from this family.
-    pub fn matrix<R: Rng + ?Sized>(self, n: usize, big_n: usize, rng: &mut R) -> Result<Array2<f64>> {
+    pub fn matrix<R: Rng + ?Sized>(
+        self,
+        n: usize,
+        big_n: usize,
+        rng: &mut R,
+    ) -> Result<Array2<f64>> {
         if n == 0 || big_n == 0 {
             return Err(SubspaceError::InvalidArgument(format!(
                 "a projection needs n ≥ 1 and N ≥ 1; got n = {n}, N = {big_n}"
@@ -61,7 +66,11 @@ impl Projection {
                 scale * rng.sample::<f64, _>(StandardNormal)
             }),
             Projection::Rademacher => Array2::from_shape_simple_fn((n, big_n), || {
-                if rng.gen::<bool>() { scale } else { -scale }
+                if rng.gen::<bool>() {
+                    scale
+                } else {
+                    -scale
+                }
             }),
             Projection::Achlioptas => sparse_sign_matrix(n, big_n, 3.0, rng),
             Projection::VerySparse => sparse_sign_matrix(n, big_n, (big_n as f64).sqrt(), rng),
@@ -73,8 +82,9 @@ impl Projection {
                     )));
                 }
                 let rows = sample(rng, padded, n).into_vec();
-                let signs: Vec<f64> =
-                    (0..big_n).map(|_| if rng.gen::<bool>() { 1.0 } else { -1.0 }).collect();
+                let signs: Vec<f64> = (0..big_n)
+                    .map(|_| if rng.gen::<bool>() { 1.0 } else { -1.0 })
+                    .collect();
                 // √(N'/n) · (1/√N') · (−1)^popcount(i & j) · d_j
                 Array2::from_shape_fn((n, big_n), |(r, j)| {
                     let parity = (rows[r] & j).count_ones() & 1;
@@ -113,13 +123,16 @@ impl FromStr for Projection {
 
     fn from_str(s: &str) -> Result<Self> {
         let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
-        Projection::ALL.into_iter().find(|p| p.name() == wanted).ok_or_else(|| {
-            let names: Vec<&str> = Projection::ALL.iter().map(|p| p.name()).collect();
-            SubspaceError::InvalidArgument(format!(
-                "unknown projection '{s}'; accepted: {}",
-                names.join(", ")
-            ))
-        })
+        Projection::ALL
+            .into_iter()
+            .find(|p| p.name() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Projection::ALL.iter().map(|p| p.name()).collect();
+                SubspaceError::InvalidArgument(format!(
+                    "unknown projection '{s}'; accepted: {}",
+                    names.join(", ")
+                ))
+            })
     }
 }
 
@@ -145,8 +158,14 @@ mod tests {
             mean /= draws as f64;
             let s = (big_n as f64).sqrt().max(3.0);
             let se = (s / (n as f64 * draws as f64)).sqrt();
-            let worst = (mean - Array2::<f64>::eye(big_n)).mapv(f64::abs).fold(0.0_f64, |m, &v| m.max(v));
-            assert!(worst <= 5.0 * se, "{family}: worst deviation {worst}, 5·se = {}", 5.0 * se);
+            let worst = (mean - Array2::<f64>::eye(big_n))
+                .mapv(f64::abs)
+                .fold(0.0_f64, |m, &v| m.max(v));
+            assert!(
+                worst <= 5.0 * se,
+                "{family}: worst deviation {worst}, 5·se = {}",
+                5.0 * se
+            );
         }
     }
 

@@ -59,7 +59,10 @@ pub fn subspace_pair_with_angles<R: Rng + ?Sized>(
             angles.len()
         )));
     }
-    if let Some(bad) = angles.iter().find(|t| !(0.0..=std::f64::consts::FRAC_PI_2).contains(*t)) {
+    if let Some(bad) = angles
+        .iter()
+        .find(|t| !(0.0..=std::f64::consts::FRAC_PI_2).contains(*t))
+    {
         return Err(SubspaceError::InvalidArgument(format!(
             "principal angles lie in [0, π/2]; got {bad}"
         )));

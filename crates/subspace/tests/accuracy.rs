@@ -11,7 +11,15 @@ use subspace::{
     haar_orthonormal, matrix_with_condition, principal_angles, subspace_pair_with_angles,
 };
 
-const MIXED: [f64; 7] = [1e-10, 1e-8, 1e-5, FRAC_PI_4 - 1e-9, FRAC_PI_4 + 1e-9, 1.5, FRAC_PI_2 - 1e-9];
+const MIXED: [f64; 7] = [
+    1e-10,
+    1e-8,
+    1e-5,
+    FRAC_PI_4 - 1e-9,
+    FRAC_PI_4 + 1e-9,
+    1.5,
+    FRAC_PI_2 - 1e-9,
+];
 
 fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v.sort_by(f64::total_cmp);
@@ -24,11 +32,18 @@ fn worst_error(truth: &[f64], n: usize, cond: f64, seed: u64) -> f64 {
     let k = truth.len();
     let pair = subspace_pair_with_angles(n, k, k, truth, &mut rng).unwrap();
     let rotation = haar_orthonormal(n, n, &mut rng).unwrap();
-    let a = rotation.dot(&pair.a).dot(&matrix_with_condition(k, cond, &mut rng).unwrap());
-    let b = rotation.dot(&pair.b).dot(&matrix_with_condition(k, cond, &mut rng).unwrap());
+    let a = rotation
+        .dot(&pair.a)
+        .dot(&matrix_with_condition(k, cond, &mut rng).unwrap());
+    let b = rotation
+        .dot(&pair.b)
+        .dot(&matrix_with_condition(k, cond, &mut rng).unwrap());
     let got = principal_angles(a.view(), b.view(), false).unwrap().angles;
     let want = sorted(truth.to_vec());
-    got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0, f64::max)
+    got.iter()
+        .zip(&want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -37,7 +52,10 @@ fn mixed_angles_are_accurate_under_rotation_and_change_of_basis() {
         for seed in 0..5 {
             let error = worst_error(&MIXED, n, cond, seed);
             let bound = 100.0 * f64::EPSILON * cond;
-            assert!(error <= bound, "n = {n}, cond = {cond}, seed {seed}: error {error:e} > {bound:e}");
+            assert!(
+                error <= bound,
+                "n = {n}, cond = {cond}, seed {seed}: error {error:e} > {bound:e}"
+            );
         }
     }
 }
@@ -48,7 +66,10 @@ fn mixed_angles_are_accurate_under_rotation_and_change_of_basis() {
 fn regression_large_and_tiny_angle_in_one_pair() {
     for seed in 0..20 {
         let error = worst_error(&[1.5, 1e-10], 6, 1.0, seed);
-        assert!(error <= 100.0 * f64::EPSILON, "seed {seed}: error {error:e}");
+        assert!(
+            error <= 100.0 * f64::EPSILON,
+            "seed {seed}: error {error:e}"
+        );
     }
 }
 
@@ -89,7 +110,11 @@ fn principal_vectors_realise_the_angles() {
     for i in 0..m {
         for j in 0..m {
             let want = if i == j { result.angles[i].cos() } else { 0.0 };
-            assert!((cross[(i, j)] - want).abs() <= tol, "({i},{j}): {}", cross[(i, j)]);
+            assert!(
+                (cross[(i, j)] - want).abs() <= tol,
+                "({i},{j}): {}",
+                cross[(i, j)]
+            );
         }
     }
 }

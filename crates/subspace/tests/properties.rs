@@ -8,9 +8,7 @@ use ndarray::{s, Array2};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use subspace::{
-    distance, haar_orthonormal, matrix_with_condition, principal_angles, Distance,
-};
+use subspace::{distance, haar_orthonormal, matrix_with_condition, principal_angles, Distance};
 
 /// Rounding in an orthonormalisation plus two SVDs: a few ε per unit of problem size.
 fn tol(n: usize, cond: f64) -> f64 {
@@ -18,12 +16,18 @@ fn tol(n: usize, cond: f64) -> f64 {
 }
 
 fn angles(a: &Array2<f64>, b: &Array2<f64>) -> Vec<f64> {
-    principal_angles(a.view(), b.view(), false).unwrap().angles.to_vec()
+    principal_angles(a.view(), b.view(), false)
+        .unwrap()
+        .angles
+        .to_vec()
 }
 
 fn max_diff(x: &[f64], y: &[f64]) -> f64 {
     assert_eq!(x.len(), y.len());
-    x.iter().zip(y).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max)
 }
 
 prop_compose! {
@@ -135,7 +139,9 @@ fn determinant(mut m: Array2<f64>) -> f64 {
     let k = m.nrows();
     let mut det = 1.0;
     for c in 0..k {
-        let p = (c..k).max_by(|&i, &j| m[(i, c)].abs().total_cmp(&m[(j, c)].abs())).unwrap();
+        let p = (c..k)
+            .max_by(|&i, &j| m[(i, c)].abs().total_cmp(&m[(j, c)].abs()))
+            .unwrap();
         if p != c {
             for j in 0..k {
                 m.swap((p, j), (c, j));

@@ -29,9 +29,8 @@ pub struct AnglesArgs {
 #[derive(Debug, Args)]
 pub struct DistanceArgs {
     /// Which distance: a name from the list below, or `all`.
-    #[arg(long, default_value = "all", value_parser = parse_metric,
-          long_help = metric_help())]
-    pub metric: Option<Distance>,
+    #[arg(long, default_value = "all", long_help = metric_help())]
+    pub metric: String,
     /// n × k₁ matrix (.npy float64 or headerless .csv).
     pub a: PathBuf,
     /// n × k₂ matrix.
@@ -44,11 +43,13 @@ fn metric_help() -> String {
 }
 
 /// `None` stands for `all`.
-fn parse_metric(s: &str) -> Result<Option<Distance>, String> {
+fn parse_metric(s: &str) -> Result<Option<Distance>, UserError> {
     if s.eq_ignore_ascii_case("all") {
         return Ok(None);
     }
-    s.parse::<Distance>().map(Some).map_err(|e| e.to_string())
+    s.parse::<Distance>()
+        .map(Some)
+        .map_err(|e| UserError::new(format!("--metric: {e}, or all")))
 }
 
 /// Angles (and vectors) of the spans in two files; every input problem is a [`UserError`].
@@ -66,9 +67,17 @@ fn describe(e: SubspaceError, a: &Path, b: &Path, ma: &Array2<f64>, mb: &Array2<
             ma.nrows(),
             mb.nrows()
         ),
-        SubspaceError::RankDeficient { cols, rank, tolerance } => {
+        SubspaceError::RankDeficient {
+            cols,
+            rank,
+            tolerance,
+        } => {
             // Say which file: re-check each on its own.
-            let culprit = if subspace::orthonormal_basis(ma.view(), Default::default()).is_err() { a } else { b };
+            let culprit = if subspace::orthonormal_basis(ma.view(), Default::default()).is_err() {
+                a
+            } else {
+                b
+            };
             format!(
                 "{culprit}: the {cols} columns have numerical rank {rank} (tolerance {tolerance:.3e}); \
                  the columns of a basis must be linearly independent"
@@ -109,9 +118,10 @@ fn columns(m: &Array2<f64>) -> Vec<Vec<f64>> {
 }
 
 pub fn distance(args: &DistanceArgs) -> Result<()> {
+    let metric = parse_metric(&args.metric)?;
     let result = angles_of_files(&args.a, &args.b, false)?;
     let angles = result.angles.as_slice().expect("contiguous");
-    match args.metric {
+    match metric {
         Some(metric) => println!("{:?}", metric.from_angles(angles)),
         None => {
             for metric in Distance::ALL {

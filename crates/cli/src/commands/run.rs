@@ -1,0 +1,352 @@
+//! `subbench run`, `validate`, `list`, `merge` and `slurm`: the harness from the command line.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use clap::Args;
+use harness::provenance::BuildInfo;
+use harness::spec::LoadOptions;
+use harness::{
+    load_specs, run_spec, HarnessError, Progress, Registry, RunOptions, RunSummary, Shard, Spec,
+    Status, TrialRecord,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::user_error::UserError;
+
+/// A harness error as the binary reports it: the user's mistakes exit with 2.
+pub fn harness_error(e: HarnessError) -> anyhow::Error {
+    if e.is_user_error() {
+        UserError::new(e.to_string()).into()
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Spec files, or folders searched recursively for .yaml files.
+    #[arg(required = true)]
+    pub specs: Vec<PathBuf>,
+    /// Where result stores go (one folder per spec).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Worker threads [default: all cores].
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Override every spec's number of seeds (repetitions).
+    #[arg(long)]
+    pub seeds: Option<u32>,
+    /// Re-run trials that are already stored.
+    #[arg(long)]
+    pub force: bool,
+    /// Stop starting new trials after the first failure.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Run only slice I of N (1-based), for cluster array jobs; combine with `subbench merge`.
+    #[arg(long)]
+    pub shard: Option<Shard>,
+    /// Print how many trials would run and how many are stored; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Accept sweeps above the 1,000,000-trial limit.
+    #[arg(long)]
+    pub allow_large: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Spec files or folders.
+    #[arg(required = true)]
+    pub specs: Vec<PathBuf>,
+    /// Accept sweeps above the 1,000,000-trial limit.
+    #[arg(long)]
+    pub allow_large: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Show one method in full.
+    pub method: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// A spec's results folder, e.g. results/attack-rank-one.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SlurmArgs {
+    /// The spec to run on the cluster.
+    pub spec: PathBuf,
+    /// Number of array tasks.
+    #[arg(long)]
+    pub shards: u32,
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Wall-time limit per task (Slurm syntax).
+    #[arg(long, default_value = "04:00:00")]
+    pub time: String,
+    /// Cores per task.
+    #[arg(long, default_value_t = 8)]
+    pub cpus: u32,
+}
+
+pub fn build_info() -> BuildInfo {
+    BuildInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        rustc: env!("SUBBENCH_RUSTC").to_string(),
+        target: env!("SUBBENCH_TARGET").to_string(),
+        blas: "OpenBLAS (system), 1 thread per trial".to_string(),
+    }
+}
+
+pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
+    let specs = load_specs(
+        &args.specs,
+        registry,
+        LoadOptions {
+            allow_large: args.allow_large,
+        },
+    )
+    .map_err(harness_error)?;
+    let options = RunOptions {
+        jobs: args.jobs,
+        force: args.force,
+        fail_fast: args.fail_fast,
+        shard: args.shard,
+        seeds: args.seeds,
+        dry_run: args.dry_run,
+    };
+    if args.jobs == Some(0) {
+        return Err(UserError::new("--jobs must be at least 1").into());
+    }
+    let progress = TerminalProgress::new();
+    let mut any_failed = false;
+    let started = Instant::now();
+    let mut totals = RunSummary::default();
+    for spec in &specs {
+        let summary = run_spec(
+            spec,
+            registry,
+            &args.out,
+            &options,
+            &progress,
+            &build_info(),
+        )
+        .map_err(harness_error)?;
+        if args.dry_run {
+            println!(
+                "{}: {} trials, {} stored, {} to run",
+                spec.name,
+                summary.total,
+                summary.stored,
+                summary.total - summary.stored
+            );
+        }
+        any_failed |= summary.failed > 0;
+        totals.total += summary.total;
+        totals.stored += summary.stored;
+        totals.ran += summary.ran;
+        totals.failed += summary.failed;
+    }
+    if !args.dry_run && specs.len() > 1 {
+        eprintln!(
+            "all: {} specs, {} trials ({} already stored, {} ran, {} failed) in {:.1} s",
+            specs.len(),
+            totals.total,
+            totals.stored,
+            totals.ran,
+            totals.failed,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(!any_failed)
+}
+
+pub fn validate(args: &ValidateArgs, registry: &Registry) -> Result<()> {
+    let specs = load_specs(
+        &args.specs,
+        registry,
+        LoadOptions {
+            allow_large: args.allow_large,
+        },
+    )
+    .map_err(harness_error)?;
+    for spec in &specs {
+        println!(
+            "ok {}: {} ({} points × {} seeds = {} trials)",
+            spec.file.display(),
+            spec.name,
+            spec.points.len(),
+            spec.seeds,
+            spec.points.len() * spec.seeds as usize
+        );
+    }
+    Ok(())
+}
+
+pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
+    if let Some(id) = &args.method {
+        let method = registry.get(id).map_err(UserError::new)?;
+        println!("{}  {}", method.id(), method.summary());
+        println!("parameters:");
+        for p in method.params() {
+            let default = p.default_value().map_or("required".to_string(), |v| {
+                format!("default {}", v.canonical())
+            });
+            println!(
+                "  {:<16} {} ({default})\n  {:<16} {}",
+                p.name,
+                p.accepted(),
+                "",
+                p.doc
+            );
+        }
+        println!("metrics:");
+        for m in method.metrics() {
+            println!("  {:<16} {}", m.name, m.doc);
+        }
+        return Ok(());
+    }
+    let mut any = false;
+    for method in registry.iter() {
+        any = true;
+        let params: Vec<&str> = method.params().iter().map(|p| p.name).collect();
+        println!(
+            "{:<28} {}\n{:<28} params: {}",
+            method.id(),
+            method.summary(),
+            "",
+            params.join(", ")
+        );
+    }
+    if !any {
+        println!("no methods are registered in this build");
+    }
+    Ok(())
+}
+
+pub fn merge(args: &MergeArgs) -> Result<()> {
+    let merged = harness::store::merge(&args.dir).map_err(harness_error)?;
+    println!(
+        "{}: {} trials after merging",
+        args.dir.display(),
+        merged.len()
+    );
+    Ok(())
+}
+
+pub fn slurm(args: &SlurmArgs, registry: &Registry) -> Result<()> {
+    if args.shards == 0 {
+        return Err(UserError::new("--shards must be at least 1").into());
+    }
+    let specs = load_specs(
+        std::slice::from_ref(&args.spec),
+        registry,
+        LoadOptions::default(),
+    )
+    .map_err(harness_error)?;
+    let spec: &Spec = &specs[0];
+    let (spec_path, out) = (args.spec.display(), args.out.display());
+    print!(
+        "#!/bin/bash\n\
+         # Runs spec `{name}` as {n} array tasks, then merges the shards.\n\
+         # Submit with: sbatch this-file.sh\n\
+         #SBATCH --job-name=subbench-{name}\n\
+         #SBATCH --array=1-{n}\n\
+         #SBATCH --cpus-per-task={cpus}\n\
+         #SBATCH --time={time}\n\
+         #SBATCH --output=subbench-{name}-%a.log\n\
+         set -euo pipefail\n\
+         subbench run '{spec_path}' --out '{out}' --jobs \"$SLURM_CPUS_PER_TASK\" --shard \"$SLURM_ARRAY_TASK_ID/{n}\"\n\
+         # The last task to finish merges; merging is idempotent and locked, so a race is harmless.\n\
+         if [ \"$(ls -d '{out}/{name}/shards'/*-of-* 2>/dev/null | wc -l)\" -eq {n} ]; then\n\
+         \x20   subbench merge '{out}/{name}' || true\n\
+         fi\n",
+        name = spec.name,
+        n = args.shards,
+        cpus = args.cpus,
+        time = args.time,
+    );
+    Ok(())
+}
+
+/// A progress bar on a terminal; otherwise a plain line every few seconds (CI logs).
+struct TerminalProgress {
+    bar: Mutex<Option<ProgressBar>>,
+    plain: Mutex<(Instant, Instant, usize, usize, usize)>, // started, last line, done, failed, total
+    is_terminal: bool,
+}
+
+impl TerminalProgress {
+    fn new() -> Self {
+        let now = Instant::now();
+        TerminalProgress {
+            bar: Mutex::new(None),
+            plain: Mutex::new((now, now, 0, 0, 0)),
+            is_terminal: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn start(&self, spec: &Spec, to_run: usize, stored: usize) {
+        eprintln!(
+            "{}: {} trials to run, {} already stored",
+            spec.name, to_run, stored
+        );
+        if self.is_terminal {
+            let bar = ProgressBar::new(to_run as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise} ETA {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(spec.name.clone());
+            bar.set_message("0 failed");
+            *self.bar.lock().expect("not poisoned") = Some(bar);
+        }
+        let now = Instant::now();
+        *self.plain.lock().expect("not poisoned") = (now, now, 0, 0, to_run);
+    }
+
+    fn trial_done(&self, record: &TrialRecord) {
+        let mut plain = self.plain.lock().expect("not poisoned");
+        plain.2 += 1;
+        plain.3 += usize::from(record.status != Status::Ok);
+        if let Some(bar) = self.bar.lock().expect("not poisoned").as_ref() {
+            bar.inc(1);
+            bar.set_message(format!("{} failed", plain.3));
+            return;
+        }
+        let (started, last, done, failed, total) = *plain;
+        if last.elapsed() >= Duration::from_secs(5) && done < total {
+            let elapsed = started.elapsed().as_secs_f64();
+            let eta = elapsed / done as f64 * (total - done) as f64;
+            eprintln!("  {}: {done}/{total} done, {failed} failed, {elapsed:.0} s elapsed, ETA {eta:.0} s", record.spec);
+            plain.1 = Instant::now();
+        }
+    }
+
+    fn finish(&self, summary: &RunSummary) {
+        if let Some(bar) = self.bar.lock().expect("not poisoned").take() {
+            bar.finish_and_clear();
+        }
+        eprintln!(
+            "{}: {} trials ({} stored before, {} ran, {} failed) in {:.1} s",
+            summary.spec,
+            summary.total,
+            summary.stored,
+            summary.ran,
+            summary.failed,
+            summary.elapsed.as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! The registry of every method this binary can run. A paper crate contributes its methods with
+//! one `register` call here.
+
+use harness::Registry;
+
+pub fn registry() -> Registry {
+    #[allow(unused_mut)]
+    let mut registry = Registry::new();
+    #[cfg(feature = "testkit")]
+    harness::testkit::register(&mut registry);
+    registry
+}

@@ -1,0 +1,290 @@
+//! Running a spec: the trials not yet stored run in parallel (rayon, one trial per task), each
+//! with its own generator seeded from its id; finished trials stream to the store as they
+//! complete. A trial that errors, panics, diverges or overruns is recorded and the sweep goes on.
+
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rayon::prelude::*;
+
+use crate::error::HarnessError;
+use crate::method::{MethodError, Registry, TrialRng};
+use crate::provenance::{record_run, BuildInfo, RunTimes};
+use crate::spec::Spec;
+use crate::store::{Status, Store, TrialRecord};
+use crate::trial::Trial;
+
+/// One of `count` slices of a sweep (1-based index), for cluster array jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// `I/N` with `1 ≤ I ≤ N`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("--shard takes I/N with 1 ≤ I ≤ N (e.g. 2/8); got `{s}`");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            i.trim().parse::<u32>().map_err(|_| bad())?,
+            n.trim().parse::<u32>().map_err(|_| bad())?,
+        );
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Worker threads (default: all cores).
+    pub jobs: Option<usize>,
+    /// Re-run trials that are already stored.
+    pub force: bool,
+    /// Stop starting trials after the first failure.
+    pub fail_fast: bool,
+    pub shard: Option<Shard>,
+    /// Override the spec's `seeds`.
+    pub seeds: Option<u32>,
+    /// Count only; run nothing, write nothing.
+    pub dry_run: bool,
+}
+
+/// Receives progress; implemented by the binary (a bar on a terminal, lines otherwise).
+pub trait Progress: Sync {
+    fn start(&self, spec: &Spec, to_run: usize, stored: usize);
+    fn trial_done(&self, record: &TrialRecord);
+    fn finish(&self, summary: &RunSummary);
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSummary {
+    pub spec: String,
+    /// Trials in the sweep (this shard's share).
+    pub total: usize,
+    /// Already stored with status ok, so skipped.
+    pub stored: usize,
+    pub ran: usize,
+    pub failed: usize,
+    pub elapsed: Duration,
+}
+
+thread_local! {
+    static IN_TRIAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Panics inside trials are recorded as the trial's error; printing them (with the backtrace
+/// note) would bury the progress display. Other panics still reach the previous hook.
+fn install_quiet_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !IN_TRIAL.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Run one trial to a record; never panics.
+pub fn execute(trial: &Trial, order: u64, spec: &Spec, registry: &Registry) -> TrialRecord {
+    let method = registry
+        .find(&trial.method)
+        .expect("methods are validated before running");
+    let mut rng = TrialRng::seed_from_u64(trial.seed);
+    let started = Instant::now();
+    IN_TRIAL.with(|f| f.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| method.run(&trial.params, &mut rng)));
+    IN_TRIAL.with(|f| f.set(false));
+    let elapsed_s = started.elapsed().as_secs_f64();
+
+    let (status, error, outcome) = match result {
+        Ok(Ok(outcome)) => match outcome.metrics.iter().find(|(_, v)| !v.is_finite()) {
+            Some((name, value)) => (
+                Status::Diverged,
+                Some(format!("metric `{name}` is {value}")),
+                outcome,
+            ),
+            None => (Status::Ok, None, outcome),
+        },
+        Ok(Err(MethodError::Diverged(m))) => (Status::Diverged, Some(m), Default::default()),
+        Ok(Err(MethodError::Failed(m))) => (Status::Error, Some(m), Default::default()),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-text panic payload".into());
+            (
+                Status::Error,
+                Some(format!("panicked: {message}")),
+                Default::default(),
+            )
+        }
+    };
+    // Threads cannot be killed safely, so the limit is enforced when the trial returns: an
+    // overrun is recorded as `timeout` and never cached.
+    let (status, error) = match spec.timeout {
+        Some(limit) if status == Status::Ok && elapsed_s > limit => (
+            Status::Timeout,
+            Some(format!(
+                "took {elapsed_s:.1} s, over the spec's timeout of {limit} s"
+            )),
+        ),
+        _ => (status, error),
+    };
+    TrialRecord {
+        trial_id: trial.id.clone(),
+        order,
+        spec: spec.name.clone(),
+        method: trial.method.clone(),
+        rep: trial.rep,
+        seed: trial.seed,
+        status,
+        error,
+        elapsed_s,
+        params: trial.params.0.clone(),
+        metrics: outcome.metrics,
+        curves: outcome.curves,
+    }
+}
+
+/// Run every trial of `spec` that is not stored yet under `out`, then consolidate the store.
+pub fn run_spec(
+    spec: &Spec,
+    registry: &Registry,
+    out: &Path,
+    options: &RunOptions,
+    progress: &dyn Progress,
+    build: &BuildInfo,
+) -> Result<RunSummary, HarnessError> {
+    let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
+    let store = Store::new(out, &spec.name, options.shard.map(|s| (s.index, s.count)));
+    let trials: Vec<(u64, Trial)> = spec
+        .trials(options.seeds)
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (i as u64, t))
+        .filter(|(_, t)| {
+            options
+                .shard
+                .is_none_or(|s| t.shard(s.count) == s.index - 1)
+        })
+        .collect();
+    let stored_ok: HashSet<String> = if options.force {
+        HashSet::new()
+    } else {
+        store
+            .load()?
+            .into_iter()
+            .filter(|r| r.status == Status::Ok)
+            .map(|r| r.trial_id)
+            .collect()
+    };
+    let todo: Vec<&(u64, Trial)> = trials
+        .iter()
+        .filter(|(_, t)| !stored_ok.contains(&t.id))
+        .collect();
+    let mut summary = RunSummary {
+        spec: spec.name.clone(),
+        total: trials.len(),
+        stored: trials.len() - todo.len(),
+        ..Default::default()
+    };
+    if options.dry_run {
+        return Ok(summary);
+    }
+    progress.start(spec, todo.len(), summary.stored);
+    install_quiet_panic_hook();
+
+    let jobs = options
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| HarnessError::Usage(format!("cannot start {jobs} worker threads: {e}")))?;
+    let stop = AtomicBool::new(false);
+    let (sender, receiver) = mpsc::channel::<TrialRecord>();
+    let mut write_error = None;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            pool.install(|| {
+                todo.par_iter()
+                    .for_each_with(sender, |sender, (order, trial)| {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let record = execute(trial, *order, spec, registry);
+                        if record.status != Status::Ok && options.fail_fast {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        let _ = sender.send(record);
+                    })
+            })
+        });
+        // The writer: persist whatever has finished, in batches as large as the backlog, so fast
+        // trials do not pay one file each and slow ones are on disk the moment they end.
+        while let Ok(first) = receiver.recv() {
+            let mut batch = vec![first];
+            batch.extend(receiver.try_iter());
+            for record in &batch {
+                summary.ran += 1;
+                summary.failed += usize::from(record.status != Status::Ok);
+                progress.trial_done(record);
+            }
+            if write_error.is_none() {
+                if let Err(e) = store.append(&batch) {
+                    stop.store(true, Ordering::Relaxed);
+                    write_error = Some(e);
+                }
+            }
+        }
+    });
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    store.consolidate()?;
+    summary.elapsed = started.elapsed();
+    record_run(
+        store.dir(),
+        spec,
+        build,
+        &RunTimes {
+            started: started_at,
+            ended: std::time::SystemTime::now(),
+            threads: jobs,
+        },
+        &summary,
+    )?;
+    progress.finish(&summary);
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_syntax() {
+        assert_eq!("2/8".parse::<Shard>(), Ok(Shard { index: 2, count: 8 }));
+        for bad in ["0/3", "4/3", "x", "1/", "1/0"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+}
