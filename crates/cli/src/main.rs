@@ -35,6 +35,15 @@ enum Command {
     Merge(commands::run::MergeArgs),
     /// Print a Slurm array script that runs a spec in shards and merges them.
     Slurm(commands::run::SlurmArgs),
+    /// Render HTML pages (figures, tables, checks, provenance) for every stored spec.
+    Report(commands::report::ReportArgs),
+    /// Print the aggregated table of one store.
+    Summary(commands::report::SummaryArgs),
+    /// Run what is missing and evaluate every spec's claims; exit 1 when one fails.
+    Check(commands::report::CheckArgs),
+    /// Manage regression baselines.
+    #[command(subcommand)]
+    Baseline(commands::report::BaselineCommand),
     /// Principal angles (radians, ascending) between the column spans of two matrices.
     Angles(commands::angles::AnglesArgs),
     /// A Grassmann distance between the column spans of two matrices.
@@ -59,6 +68,20 @@ fn main() -> ExitCode {
         Command::List(args) => commands::run::list(args, &registry).map(|_| ExitCode::SUCCESS),
         Command::Merge(args) => commands::run::merge(args).map(|_| ExitCode::SUCCESS),
         Command::Slurm(args) => commands::run::slurm(args, &registry).map(|_| ExitCode::SUCCESS),
+        Command::Report(args) => {
+            commands::report::report(args, &registry).map(|_| ExitCode::SUCCESS)
+        }
+        Command::Summary(args) => commands::report::summary(args).map(|_| ExitCode::SUCCESS),
+        Command::Check(args) => commands::report::check(args, &registry).map(|ok| {
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
+        Command::Baseline(command) => {
+            commands::report::baseline(command, &registry).map(|_| ExitCode::SUCCESS)
+        }
         Command::Angles(args) => commands::angles::angles(args).map(|_| ExitCode::SUCCESS),
         Command::Distance(args) => commands::angles::distance(args).map(|_| ExitCode::SUCCESS),
     };

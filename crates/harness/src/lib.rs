@@ -6,6 +6,7 @@
 //! exit codes (that is the binary's job).
 
 pub mod error;
+pub mod expr;
 pub mod locate;
 pub mod method;
 pub mod param;

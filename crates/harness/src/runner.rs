@@ -260,6 +260,12 @@ pub fn run_spec(
         return Err(e);
     }
     store.consolidate()?;
+    // The spec travels with its results, so that `subbench report results/` needs nothing else.
+    let copy = store.dir().join("spec.yaml");
+    std::fs::copy(&spec.file, &copy).map_err(|e| HarnessError::Store {
+        path: copy,
+        message: e.to_string(),
+    })?;
     summary.elapsed = started.elapsed();
     record_run(
         store.dir(),

@@ -217,6 +217,20 @@ struct RawSpec {
     /// Each check is a one-key map (`- threshold: {…}`), not a YAML tag.
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
     expect: Vec<CheckSpec>,
+    #[serde(default)]
+    quick: Option<QuickSpec>,
+}
+
+/// Overrides for `--quick` (CI): fewer seeds, smaller parameters, a smaller sweep.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuickSpec {
+    #[serde(default)]
+    seeds: Option<u32>,
+    #[serde(default)]
+    params: IndexMap<String, Value>,
+    #[serde(default)]
+    sweep: Option<serde_norway::Value>,
 }
 
 const FIELDS: [&str; 15] = [
@@ -286,6 +300,8 @@ impl Spec {
 pub struct LoadOptions {
     /// Accept sweeps above [`MAX_TRIALS`].
     pub allow_large: bool,
+    /// Apply the spec's `quick:` overrides.
+    pub quick: bool,
 }
 
 /// Every spec file named by `paths` (files, or folders searched recursively for `.yaml`/`.yml`),
@@ -405,10 +421,17 @@ pub fn parse_spec(
             None,
         ));
     }
-    let raw: RawSpec = serde_norway::from_str(text).map_err(|e| {
+    let mut raw: RawSpec = serde_norway::from_str(text).map_err(|e| {
         let place = e.location().map(|l| (l.line(), l.column()));
         fail(yaml_message(&e.to_string()), place)
     })?;
+    if let Some(quick) = raw.quick.take().filter(|_| options.quick) {
+        raw.seeds = quick.seeds.unwrap_or(raw.seeds);
+        raw.params.extend(quick.params);
+        if quick.sweep.is_some() {
+            raw.sweep = quick.sweep;
+        }
+    }
     let at = |path: &[&str]| locate(text, path);
 
     if !valid_name(&raw.name) {
@@ -596,6 +619,14 @@ pub fn parse_spec(
     let mut parameters: Vec<String> = raw.params.keys().cloned().collect();
     parameters.extend(swept.iter().cloned());
     parameters.push("method".into());
+    // Parameters left at their defaults are still parameters (e.g. in an expression).
+    for id in &methods {
+        for p in registry.get(id).expect("validated above").params() {
+            if !parameters.iter().any(|q| q == p.name) {
+                parameters.push(p.name.to_string());
+            }
+        }
+    }
     let check_metric = |m: &str, what: &str| -> Result<(), SpecError> {
         if raw.metrics.contains_key(m) {
             Ok(())
@@ -691,7 +722,13 @@ pub fn parse_spec(
                     .try_for_each(|k| check_param(k, "expect agreement"))?;
                 match (with, expr) {
                     (Some(other), None) => check_metric(other, "expect agreement")?,
-                    (None, Some(_)) => {}
+                    (None, Some(text)) => {
+                        let parsed = crate::expr::Expr::parse(text)
+                            .map_err(|m| fail(format!("expect agreement: {m}"), at(&["expect"])))?;
+                        for v in parsed.variables().into_iter().filter(|v| v != "pi") {
+                            check_param(&v, "expect agreement")?;
+                        }
+                    }
                     _ => {
                         return Err(fail(
                             "expect agreement needs exactly one of `with` (a metric) and `expr`"

@@ -1,4 +1,5 @@
 //! One module per subcommand family.
 
 pub mod angles;
+pub mod report;
 pub mod run;

@@ -55,6 +55,12 @@ pub struct RunArgs {
     /// Accept sweeps above the 1,000,000-trial limit.
     #[arg(long)]
     pub allow_large: bool,
+    /// Do not render the HTML report after the run.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Where reports go.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +117,7 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
         registry,
         LoadOptions {
             allow_large: args.allow_large,
+            quick: false,
         },
     )
     .map_err(harness_error)?;
@@ -154,6 +161,9 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
         totals.ran += summary.ran;
         totals.failed += summary.failed;
     }
+    if !args.dry_run && !args.no_report && args.shard.is_none() {
+        crate::commands::report::render_all(&args.out, &args.reports, registry)?;
+    }
     if !args.dry_run && specs.len() > 1 {
         eprintln!(
             "all: {} specs, {} trials ({} already stored, {} ran, {} failed) in {:.1} s",
@@ -174,6 +184,7 @@ pub fn validate(args: &ValidateArgs, registry: &Registry) -> Result<()> {
         registry,
         LoadOptions {
             allow_large: args.allow_large,
+            quick: false,
         },
     )
     .map_err(harness_error)?;
@@ -277,14 +288,14 @@ pub fn slurm(args: &SlurmArgs, registry: &Registry) -> Result<()> {
 }
 
 /// A progress bar on a terminal; otherwise a plain line every few seconds (CI logs).
-struct TerminalProgress {
+pub struct TerminalProgress {
     bar: Mutex<Option<ProgressBar>>,
     plain: Mutex<(Instant, Instant, usize, usize, usize)>, // started, last line, done, failed, total
     is_terminal: bool,
 }
 
 impl TerminalProgress {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let now = Instant::now();
         TerminalProgress {
             bar: Mutex::new(None),

@@ -1,0 +1,371 @@
+//! Aggregation of a result store with polars: one row per group of swept values, per metric the
+//! count of ok trials, mean, standard deviation, median, min, max and a 95% Student-t confidence
+//! interval of the mean. Failed trials are counted per group, never averaged in.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::path::Path;
+
+use harness::Value;
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::stats::t_critical_95;
+use crate::ReportError;
+
+/// Summary statistics of one metric in one group.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Stats {
+    pub n: usize,
+    pub mean: f64,
+    /// Sample standard deviation (ddof = 1); NaN for n < 2.
+    pub std: f64,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    /// 95% confidence interval of the mean: `mean ± t_{0.975, n−1} · std/√n`; for n = 1 the
+    /// interval is unknown (NaN), not zero-width.
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+impl Stats {
+    /// Half-width of the confidence interval.
+    pub fn ci_half_width(&self) -> f64 {
+        0.5 * (self.ci_high - self.ci_low)
+    }
+}
+
+/// One group of trials sharing the values of every swept parameter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    /// Values of [`Aggregate::keys`], in that order.
+    pub key: Vec<Value>,
+    pub n_trials: usize,
+    pub n_failed: usize,
+    pub metrics: HashMap<String, Stats>,
+}
+
+impl Group {
+    /// The value of key `name`.
+    pub fn get(&self, keys: &[String], name: &str) -> Option<&Value> {
+        keys.iter().position(|k| k == name).map(|i| &self.key[i])
+    }
+}
+
+/// The aggregated table of a store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Aggregate {
+    /// Parameter names (without the `p_` prefix; `method` for the method) that vary.
+    pub keys: Vec<String>,
+    /// Metric names (without `m_`).
+    pub metrics: Vec<String>,
+    /// Groups in order of first appearance in the sweep.
+    pub groups: Vec<Group>,
+    /// Error messages of failed trials: (status, message, count).
+    pub failures: Vec<(String, String, usize)>,
+}
+
+impl Aggregate {
+    /// The groups whose keys match every `(name, value)` of `filter` (numbers compare by value).
+    pub fn matching<'a>(
+        &'a self,
+        filter: &'a [(String, Value)],
+    ) -> impl Iterator<Item = &'a Group> + 'a {
+        self.groups.iter().filter(move |g| {
+            filter
+                .iter()
+                .all(|(name, want)| g.get(&self.keys, name).is_some_and(|v| same_value(v, want)))
+        })
+    }
+}
+
+/// Equality of parameter values where `3` equals `3.0`.
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn polars_error(path: &Path) -> impl Fn(PolarsError) -> ReportError + '_ {
+    move |e| ReportError::Data(format!("{}: {e}", path.display()))
+}
+
+/// Read `dir/trials.parquet` and aggregate it. The keys are the parameters (and `method`) that
+/// take more than one value. With `only`, trials whose id is not in it are left out: a store may
+/// hold trials of an older version of the spec, or of a full run when `--quick` asks for fewer.
+pub fn aggregate(dir: &Path, only: Option<&HashSet<String>>) -> Result<Aggregate, ReportError> {
+    let path = dir.join("trials.parquet");
+    let file = File::open(&path)
+        .map_err(|e| ReportError::Data(format!("{}: {e} (run the spec first)", path.display())))?;
+    let mut df = ParquetReader::new(file)
+        .finish()
+        .map_err(polars_error(&path))?;
+    if let Some(ids) = only {
+        let column = df
+            .column("trial_id")
+            .and_then(|c| c.str().cloned())
+            .map_err(polars_error(&path))?;
+        let keep: Vec<bool> = (0..df.height())
+            .map(|i| column.get(i).is_some_and(|id| ids.contains(id)))
+            .collect();
+        let mask = BooleanChunked::new("keep".into(), keep);
+        df = df.filter(&mask).map_err(polars_error(&path))?;
+    }
+    aggregate_frame(df, &path)
+}
+
+/// Aggregate an in-memory trials table (`path` is for messages).
+pub fn aggregate_frame(df: DataFrame, path: &Path) -> Result<Aggregate, ReportError> {
+    let e = polars_error(path);
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut key_columns = Vec::new();
+    for name in &names {
+        let varies = name == "method" || name.starts_with("p_");
+        if varies && df.column(name).and_then(|c| c.n_unique()).map_err(&e)? > 1 {
+            key_columns.push(name.clone());
+        }
+    }
+    let metric_columns: Vec<String> = names
+        .iter()
+        .filter(|n| n.starts_with("m_"))
+        .cloned()
+        .collect();
+    let keys: Vec<Expr> = key_columns.iter().map(|k| col(k.as_str())).collect();
+
+    let mut stats_exprs = vec![len().alias("__n_ok")];
+    for m in &metric_columns {
+        let c = || col(m.as_str());
+        stats_exprs.extend([
+            c().count().alias(format!("{m}__n")),
+            c().mean().alias(format!("{m}__mean")),
+            c().std(1).alias(format!("{m}__std")),
+            c().median().alias(format!("{m}__median")),
+            c().min().alias(format!("{m}__min")),
+            c().max().alias(format!("{m}__max")),
+        ]);
+    }
+    let ok = df.clone().lazy().filter(col("status").eq(lit("ok")));
+    let all = df.clone().lazy();
+    let (stats, counts) = if keys.is_empty() {
+        (
+            ok.select(stats_exprs).collect().map_err(&e)?,
+            all.select(count_exprs()).collect().map_err(&e)?,
+        )
+    } else {
+        (
+            ok.group_by_stable(keys.clone())
+                .agg(stats_exprs)
+                .collect()
+                .map_err(&e)?,
+            all.group_by_stable(keys)
+                .agg(count_exprs())
+                .collect()
+                .map_err(&e)?,
+        )
+    };
+
+    // Ok groups keyed by their canonical key text, so that groups with only failures still appear.
+    let key_of = |frame: &DataFrame, row: usize| -> Result<Vec<Value>, ReportError> {
+        key_columns
+            .iter()
+            .map(|k| {
+                frame
+                    .column(k)
+                    .and_then(|c| c.get(row))
+                    .map(any_to_value)
+                    .map_err(&e)
+            })
+            .collect()
+    };
+    let canonical = |key: &[Value]| {
+        key.iter()
+            .map(Value::canonical)
+            .collect::<Vec<_>>()
+            .join("\u{1f}")
+    };
+    let mut stats_rows: HashMap<String, usize> = HashMap::new();
+    for row in 0..stats.height() {
+        stats_rows.insert(canonical(&key_of(&stats, row)?), row);
+    }
+    let mut groups = Vec::with_capacity(counts.height());
+    for row in 0..counts.height() {
+        let key = key_of(&counts, row)?;
+        let n_trials = get_f64(&counts, "__n_trials", row, &e)? as usize;
+        let n_failed = get_f64(&counts, "__n_failed", row, &e)? as usize;
+        let mut metrics = HashMap::new();
+        if let Some(&srow) = stats_rows.get(&canonical(&key)) {
+            for m in &metric_columns {
+                let n = get_f64(&stats, &format!("{m}__n"), srow, &e)? as usize;
+                if n == 0 {
+                    continue;
+                }
+                let get = |s: &str| get_f64(&stats, &format!("{m}__{s}"), srow, &e);
+                let (mean, std) = (get("mean")?, get("std")?);
+                let half = if n >= 2 {
+                    t_critical_95((n - 1) as f64) * std / (n as f64).sqrt()
+                } else {
+                    f64::NAN
+                };
+                let name = m.strip_prefix("m_").unwrap_or(m).to_string();
+                metrics.insert(
+                    name,
+                    Stats {
+                        n,
+                        mean,
+                        std,
+                        median: get("median")?,
+                        min: get("min")?,
+                        max: get("max")?,
+                        ci_low: mean - half,
+                        ci_high: mean + half,
+                    },
+                );
+            }
+        }
+        groups.push(Group {
+            key,
+            n_trials,
+            n_failed,
+            metrics,
+        });
+    }
+
+    let failures = df
+        .lazy()
+        .filter(col("status").neq(lit("ok")))
+        .group_by_stable([col("status"), col("error")])
+        .agg([len().alias("__count")])
+        .collect()
+        .map_err(&e)?;
+    let mut failure_list = Vec::new();
+    for row in 0..failures.height() {
+        let text = |name: &str| {
+            failures
+                .column(name)
+                .and_then(|c| c.get(row))
+                .map(|v| any_to_value(v).to_string())
+                .map_err(&e)
+        };
+        failure_list.push((
+            text("status")?,
+            text("error")?,
+            get_f64(&failures, "__count", row, &e)? as usize,
+        ));
+    }
+
+    Ok(Aggregate {
+        keys: key_columns
+            .iter()
+            .map(|k| k.strip_prefix("p_").unwrap_or(k).to_string())
+            .collect(),
+        metrics: metric_columns
+            .iter()
+            .map(|m| m.strip_prefix("m_").unwrap_or(m).to_string())
+            .collect(),
+        groups,
+        failures: failure_list,
+    })
+}
+
+fn count_exprs() -> Vec<Expr> {
+    vec![
+        len().cast(DataType::Float64).alias("__n_trials"),
+        col("status")
+            .neq(lit("ok"))
+            .cast(DataType::Float64)
+            .sum()
+            .alias("__n_failed"),
+    ]
+}
+
+fn get_f64(
+    df: &DataFrame,
+    name: &str,
+    row: usize,
+    e: &impl Fn(PolarsError) -> ReportError,
+) -> Result<f64, ReportError> {
+    let v = df.column(name).and_then(|c| c.get(row)).map_err(e)?;
+    Ok(match v {
+        AnyValue::Null => f64::NAN,
+        other => other.extract::<f64>().unwrap_or(f64::NAN),
+    })
+}
+
+fn any_to_value(v: AnyValue) -> Value {
+    match v {
+        AnyValue::Boolean(b) => Value::Bool(b),
+        AnyValue::Int64(i) => Value::Int(i),
+        AnyValue::Int32(i) => Value::Int(i.into()),
+        AnyValue::UInt32(i) => Value::Int(i.into()),
+        AnyValue::UInt64(i) => Value::Int(i as i64),
+        AnyValue::Float64(x) => Value::Float(x),
+        AnyValue::Float32(x) => Value::Float(x.into()),
+        AnyValue::String(s) => Value::parse_list(s)
+            .map(Value::List)
+            .unwrap_or_else(|| Value::Str(s.to_string())),
+        AnyValue::StringOwned(s) => Value::parse_list(&s)
+            .map(Value::List)
+            .unwrap_or_else(|| Value::Str(s.to_string())),
+        AnyValue::Null => Value::Str(String::new()),
+        other => Value::Str(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> DataFrame {
+        df!(
+            "trial_id" => ["a", "b", "c", "d", "e", "f"],
+            "status" => ["ok", "ok", "ok", "error", "ok", "ok"],
+            "error" => [None, None, None, Some("boom"), None, None],
+            "method" => ["m"; 6],
+            "p_k" => [1i64, 1, 1, 1, 2, 2],
+            "p_fixed" => [7.0, 7.0, 7.0, 7.0, 7.0, 7.0],
+            "m_x" => [Some(1.0), Some(2.0), Some(6.0), None, Some(10.0), Some(10.0)],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn known_inputs_give_known_statistics() {
+        let agg = aggregate_frame(frame(), Path::new("t")).unwrap();
+        assert_eq!(agg.keys, vec!["k"], "only varying parameters are keys");
+        assert_eq!(agg.groups.len(), 2);
+        let g = &agg.groups[0];
+        assert_eq!((g.n_trials, g.n_failed), (4, 1));
+        let s = g.metrics["x"];
+        assert_eq!(s.n, 3);
+        assert_eq!(s.mean, 3.0);
+        assert_eq!(s.median, 2.0);
+        assert_eq!((s.min, s.max), (1.0, 6.0));
+        let std = (7.0f64).sqrt(); // deviations −2, −1, 3: (4 + 1 + 9)/2 = 7
+        assert!((s.std - std).abs() < 1e-15);
+        let half = 4.302652729749464 * std / 3f64.sqrt();
+        assert!((s.ci_high - 3.0 - half).abs() < 1e-9 && (3.0 - s.ci_low - half).abs() < 1e-9);
+        let g2 = &agg.groups[1].metrics["x"];
+        assert_eq!(
+            (g2.mean, g2.std, g2.ci_low, g2.ci_high),
+            (10.0, 0.0, 10.0, 10.0)
+        );
+        assert_eq!(
+            agg.failures,
+            vec![("error".to_string(), "boom".to_string(), 1)]
+        );
+    }
+
+    #[test]
+    fn single_trials_have_unknown_intervals() {
+        let df = df!("trial_id" => ["a"], "status" => ["ok"], "error" => [None::<&str>], "method" => ["m"], "m_x" => [1.0]).unwrap();
+        let agg = aggregate_frame(df, Path::new("t")).unwrap();
+        let s = agg.groups[0].metrics["x"];
+        assert!(s.ci_low.is_nan() && s.std.is_nan());
+    }
+}

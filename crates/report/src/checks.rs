@@ -1,0 +1,557 @@
+//! A spec's `expect:` block evaluated on its results: each claim of the paper becomes a check
+//! that passes or fails with the numbers it compared. A check that matches no data fails (it
+//! never passes silently).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+
+use harness::expr::Expr;
+use harness::spec::{Better, CheckSpec, Monotone, Stat};
+use harness::{Spec, Status, TrialRecord, Value};
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::aggregate::{same_value, Aggregate, Group, Stats};
+use crate::tables::format_number;
+use crate::ReportError;
+
+/// The result of one check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckOutcome {
+    pub description: String,
+    pub passed: bool,
+    /// The numbers compared (the worst case when several groups are checked).
+    pub detail: String,
+}
+
+fn outcome(description: String, passed: bool, detail: String) -> CheckOutcome {
+    CheckOutcome {
+        description,
+        passed,
+        detail,
+    }
+}
+
+fn num(x: f64) -> String {
+    format_number(x, Some(".6g"))
+}
+
+fn describe_filter(filter: &[(String, Value)]) -> String {
+    if filter.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " where {}",
+            filter
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+fn pairs(map: &indexmap::IndexMap<String, Value>) -> Vec<(String, Value)> {
+    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn stat_value(s: &Stats, stat: Stat) -> f64 {
+    match stat {
+        Stat::Mean => s.mean,
+        Stat::CiLow => s.ci_low,
+        Stat::CiHigh => s.ci_high,
+        Stat::Min => s.min,
+        Stat::Max => s.max,
+    }
+}
+
+fn group_label(agg: &Aggregate, g: &Group) -> String {
+    if agg.keys.is_empty() {
+        return "all trials".into();
+    }
+    agg.keys
+        .iter()
+        .zip(&g.key)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Evaluate every check of `spec`. `records` are the stored trials (for trial-level agreement);
+/// `baseline` is the committed baseline file of the spec, if any.
+pub fn evaluate_checks(
+    spec: &Spec,
+    agg: &Aggregate,
+    records: &[TrialRecord],
+    baseline: &Path,
+) -> Vec<CheckOutcome> {
+    spec.expect
+        .iter()
+        .map(|check| evaluate(spec, agg, records, baseline, check))
+        .collect()
+}
+
+fn evaluate(
+    spec: &Spec,
+    agg: &Aggregate,
+    records: &[TrialRecord],
+    baseline: &Path,
+    check: &CheckSpec,
+) -> CheckOutcome {
+    match check {
+        CheckSpec::Threshold {
+            metric,
+            filter,
+            stat,
+            above,
+            below,
+        } => {
+            let filter = pairs(filter);
+            let bounds = [
+                above.map(|a| format!("> {}", num(a))),
+                below.map(|b| format!("< {}", num(b))),
+            ];
+            let description = format!(
+                "threshold: {stat:?} of {metric} {}{}",
+                bounds
+                    .iter()
+                    .flatten()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                describe_filter(&filter)
+            )
+            .to_lowercase();
+            let values: Vec<(String, f64)> = agg
+                .matching(&filter)
+                .filter_map(|g| {
+                    g.metrics
+                        .get(metric)
+                        .map(|s| (group_label(agg, g), stat_value(s, *stat)))
+                })
+                .collect();
+            if values.is_empty() {
+                return outcome(description, false, "no group with ok trials matches".into());
+            }
+            let violation = values
+                .iter()
+                .find(|(_, v)| !(above.is_none_or(|a| *v > a) && below.is_none_or(|b| *v < b)));
+            match violation {
+                Some((label, v)) => outcome(description, false, format!("{} at {label}", num(*v))),
+                None => {
+                    let lo = values.iter().map(|v| v.1).fold(f64::INFINITY, f64::min);
+                    let hi = values.iter().map(|v| v.1).fold(f64::NEG_INFINITY, f64::max);
+                    outcome(
+                        description,
+                        true,
+                        format!(
+                            "{} groups, values in [{}, {}]",
+                            values.len(),
+                            num(lo),
+                            num(hi)
+                        ),
+                    )
+                }
+            }
+        }
+        CheckSpec::Ordering {
+            metric,
+            better,
+            worse,
+            filter,
+            margin,
+            ci_separated,
+        } => {
+            let direction = spec
+                .metrics
+                .get(metric)
+                .map_or(Better::Higher, |m| m.better);
+            let lower_is_better = direction == Better::Lower;
+            let description = format!(
+                "ordering: {metric} of {} {} {} by {}{}{}",
+                describe_filter(&pairs(better)).trim_start_matches(" where "),
+                if lower_is_better { "below" } else { "above" },
+                describe_filter(&pairs(worse)).trim_start_matches(" where "),
+                num(*margin),
+                if *ci_separated {
+                    " with separated 95% intervals"
+                } else {
+                    ""
+                },
+                describe_filter(&pairs(filter))
+            );
+            let mut b_filter = pairs(filter);
+            b_filter.extend(pairs(better));
+            let mut w_filter = pairs(filter);
+            w_filter.extend(pairs(worse));
+            let varying: Vec<&String> = better.keys().chain(worse.keys()).collect();
+            let mut compared = 0;
+            let mut worst: Option<(f64, String)> = None;
+            for b in agg.matching(&b_filter) {
+                let Some(bs) = b.metrics.get(metric) else {
+                    continue;
+                };
+                let partner = agg.matching(&w_filter).find(|w| {
+                    agg.keys
+                        .iter()
+                        .enumerate()
+                        .all(|(i, k)| varying.contains(&k) || same_value(&b.key[i], &w.key[i]))
+                });
+                let Some(ws) = partner.and_then(|w| w.metrics.get(metric)) else {
+                    continue;
+                };
+                compared += 1;
+                // Signed advantage of `better` over `worse` in the metric's good direction.
+                let (gap, ci_gap) = if lower_is_better {
+                    (ws.mean - bs.mean, ws.ci_low - bs.ci_high)
+                } else {
+                    (bs.mean - ws.mean, bs.ci_low - ws.ci_high)
+                };
+                let slack = if *ci_separated {
+                    (gap - margin).min(ci_gap)
+                } else {
+                    gap - margin
+                };
+                if worst.as_ref().is_none_or(|(s, _)| slack < *s) {
+                    worst = Some((
+                        slack,
+                        format!(
+                            "{} vs {} at {}",
+                            num(bs.mean),
+                            num(ws.mean),
+                            group_label(agg, b)
+                        ),
+                    ));
+                }
+            }
+            match worst {
+                None => outcome(description, false, "no pair of groups to compare".into()),
+                Some((slack, at)) => outcome(
+                    description,
+                    slack >= 0.0,
+                    format!("{compared} pairs; tightest: {at}"),
+                ),
+            }
+        }
+        CheckSpec::Agreement {
+            metric,
+            with,
+            expr,
+            filter,
+            abs_tol,
+            rel_tol,
+        } => {
+            let filter = pairs(filter);
+            let target = match (with, expr) {
+                (Some(w), _) => w.clone(),
+                (_, Some(e)) => e.clone(),
+                _ => String::new(),
+            };
+            let description = format!(
+                "agreement: {metric} = {target} within {} + {}·|ref| per trial{}",
+                num(*abs_tol),
+                num(*rel_tol),
+                describe_filter(&filter)
+            );
+            let parsed = expr.as_ref().and_then(|e| Expr::parse(e).ok());
+            let mut worst: Option<(f64, String)> = None;
+            let mut n = 0;
+            for r in records.iter().filter(|r| r.status == Status::Ok) {
+                let matches = filter.iter().all(|(k, v)| {
+                    if k == "method" {
+                        same_value(&Value::Str(r.method.clone()), v)
+                    } else {
+                        r.params.get(k).is_some_and(|p| same_value(p, v))
+                    }
+                });
+                let Some(&got) = r.metrics.get(metric).filter(|_| matches) else {
+                    continue;
+                };
+                let reference = match (&parsed, with) {
+                    (Some(e), _) => {
+                        let vars: BTreeMap<String, f64> = r
+                            .params
+                            .iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+                            .collect();
+                        e.eval(&vars)
+                    }
+                    (None, Some(w)) => match r.metrics.get(w) {
+                        Some(v) => *v,
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                n += 1;
+                let excess = (got - reference).abs() - (abs_tol + rel_tol * reference.abs());
+                let excess = if excess.is_nan() {
+                    f64::INFINITY
+                } else {
+                    excess
+                };
+                if worst.as_ref().is_none_or(|(e, _)| excess > *e) {
+                    worst = Some((
+                        excess,
+                        format!(
+                            "|{} − {}| = {} (trial {})",
+                            num(got),
+                            num(reference),
+                            num((got - reference).abs()),
+                            r.trial_id
+                        ),
+                    ));
+                }
+            }
+            match worst {
+                None => outcome(description, false, "no ok trial matches".into()),
+                Some((excess, at)) => outcome(
+                    description,
+                    excess <= 0.0,
+                    format!("{n} trials; worst: {at}"),
+                ),
+            }
+        }
+        CheckSpec::Trend {
+            metric,
+            along,
+            filter,
+            monotone,
+            slope,
+        } => {
+            let filter = pairs(filter);
+            let description = match (monotone, slope) {
+                (Some(m), _) => format!(
+                    "trend: {metric} {m:?} in {along}{}",
+                    describe_filter(&filter)
+                )
+                .to_lowercase(),
+                (_, Some([lo, hi])) => format!(
+                    "trend: log-log slope of {metric} in {along} within [{}, {}]{}",
+                    num(*lo),
+                    num(*hi),
+                    describe_filter(&filter)
+                ),
+                _ => format!("trend: {metric} in {along}"),
+            };
+            // One line per combination of the other keys.
+            let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+            for g in agg.matching(&filter) {
+                let (Some(x), Some(s)) = (
+                    g.get(&agg.keys, along).and_then(Value::as_f64),
+                    g.metrics.get(metric),
+                ) else {
+                    continue;
+                };
+                let label: Vec<String> = agg
+                    .keys
+                    .iter()
+                    .zip(&g.key)
+                    .filter(|(k, _)| *k != along)
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                lines.entry(label.join(", ")).or_default().push((x, s.mean));
+            }
+            lines.retain(|_, points| points.len() >= 2);
+            if lines.is_empty() {
+                return outcome(
+                    description,
+                    false,
+                    format!("no line with two or more values of `{along}`"),
+                );
+            }
+            let mut details = Vec::new();
+            let mut passed = true;
+            for (label, mut points) in lines {
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let label = if label.is_empty() {
+                    "all".to_string()
+                } else {
+                    label
+                };
+                if let Some(m) = monotone {
+                    let bad = points.windows(2).find(|w| match m {
+                        Monotone::Increasing => w[1].1 < w[0].1,
+                        Monotone::Decreasing => w[1].1 > w[0].1,
+                    });
+                    if let Some(w) = bad {
+                        passed = false;
+                        details.push(format!(
+                            "{label}: {} at {along}={} then {} at {}",
+                            num(w[0].1),
+                            num(w[0].0),
+                            num(w[1].1),
+                            num(w[1].0)
+                        ));
+                    }
+                }
+                if let Some([lo, hi]) = slope {
+                    let logs: Vec<(f64, f64)> = points
+                        .iter()
+                        .filter(|(x, y)| *x > 0.0 && *y > 0.0)
+                        .map(|(x, y)| (x.ln(), y.ln()))
+                        .collect();
+                    let fitted = least_squares_slope(&logs);
+                    let ok = fitted.is_some_and(|s| s >= *lo && s <= *hi);
+                    passed &= ok;
+                    details.push(format!(
+                        "{label}: slope {}",
+                        fitted.map_or("undefined".into(), num)
+                    ));
+                }
+            }
+            if details.is_empty() {
+                details.push("every line is monotone".into());
+            }
+            outcome(description, passed, details.join("; "))
+        }
+        CheckSpec::Baseline {
+            metrics,
+            abs_tol,
+            rel_tol,
+        } => {
+            let description = format!(
+                "baseline: aggregated means equal {} within {} + {}·|baseline|",
+                baseline.display(),
+                num(*abs_tol),
+                num(*rel_tol)
+            );
+            match compare_baseline(agg, baseline, metrics, *abs_tol, *rel_tol) {
+                Ok((passed, detail)) => outcome(description, passed, detail),
+                Err(e) => outcome(description, false, e.to_string()),
+            }
+        }
+    }
+}
+
+/// Slope of the least-squares line through `points`; `None` with fewer than two distinct x.
+pub fn least_squares_slope(points: &[(f64, f64)]) -> Option<f64> {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return None;
+    }
+    let (mx, my) = (
+        points.iter().map(|p| p.0).sum::<f64>() / n,
+        points.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
+fn group_key_text(agg: &Aggregate, g: &Group) -> String {
+    agg.keys
+        .iter()
+        .zip(&g.key)
+        .map(|(k, v)| format!("{k}={}", v.canonical()))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Write the aggregated means of `agg` as the baseline file `path` (parquet: a `group` column and
+/// one `mean_<metric>` column per metric).
+pub fn save_baseline(agg: &Aggregate, path: &Path) -> Result<(), ReportError> {
+    let groups: Vec<String> = agg.groups.iter().map(|g| group_key_text(agg, g)).collect();
+    let mut columns = vec![Column::new("group".into(), groups)];
+    for m in &agg.metrics {
+        let values: Vec<Option<f64>> = agg
+            .groups
+            .iter()
+            .map(|g| g.metrics.get(m).map(|s| s.mean))
+            .collect();
+        columns.push(Column::new(format!("mean_{m}").into(), values));
+    }
+    let mut df =
+        DataFrame::new(agg.groups.len(), columns).map_err(|e| ReportError::Data(e.to_string()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| ReportError::Write {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    let file = File::create(path).map_err(|e| ReportError::Write {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    ParquetWriter::new(file)
+        .finish(&mut df)
+        .map_err(|e| ReportError::Write {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(())
+}
+
+fn compare_baseline(
+    agg: &Aggregate,
+    path: &Path,
+    metrics: &[String],
+    abs_tol: f64,
+    rel_tol: f64,
+) -> Result<(bool, String), ReportError> {
+    let file = File::open(path).map_err(|_| {
+        ReportError::Data(format!(
+            "no baseline at {}; create it with `subbench baseline save NAME`",
+            path.display()
+        ))
+    })?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| ReportError::Data(format!("{}: {e}", path.display())))?;
+    let groups = df
+        .column("group")
+        .and_then(|c| c.str().cloned())
+        .map_err(|e| ReportError::Data(e.to_string()))?;
+    let current: BTreeMap<String, &Group> = agg
+        .groups
+        .iter()
+        .map(|g| (group_key_text(agg, g), g))
+        .collect();
+    let names: Vec<String> = if metrics.is_empty() {
+        df.get_column_names()
+            .iter()
+            .filter_map(|c| c.strip_prefix("mean_").map(str::to_string))
+            .collect()
+    } else {
+        metrics.to_vec()
+    };
+    let mut compared = 0;
+    for m in &names {
+        let column = df
+            .column(&format!("mean_{m}"))
+            .and_then(|c| c.f64().cloned())
+            .map_err(|_| {
+                ReportError::Data(format!("the baseline has no metric `{m}`; save it again"))
+            })?;
+        for row in 0..df.height() {
+            let (Some(group), Some(base)) = (groups.get(row), column.get(row)) else {
+                continue;
+            };
+            let Some(now) = current
+                .get(group)
+                .and_then(|g| g.metrics.get(m))
+                .map(|s| s.mean)
+            else {
+                return Ok((
+                    false,
+                    format!("group {group} of the baseline has no ok trials now"),
+                ));
+            };
+            compared += 1;
+            let tol = abs_tol + rel_tol * base.abs();
+            if (now - base).abs() > tol || now.is_nan() {
+                return Ok((
+                    false,
+                    format!(
+                        "{m} at {group}: {} now vs {} in the baseline (|Δ| = {} > {})",
+                        num(now),
+                        num(base),
+                        num((now - base).abs()),
+                        num(tol)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok((compared > 0, format!("{compared} values within tolerance")))
+}

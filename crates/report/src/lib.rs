@@ -1,0 +1,34 @@
+//! What a reader of the papers looks at: stored trials aggregated with polars (mean, spread and
+//! 95% intervals over seeds), the spec's claims evaluated as checks, paper-style tables (HTML,
+//! Markdown, LaTeX) and SVG figures, in self-contained HTML pages.
+//!
+//! This crate reads result stores and writes report files; it never runs trials and never
+//! decides exit codes.
+
+pub mod aggregate;
+pub mod checks;
+
+pub mod page;
+pub mod stats;
+pub mod svg;
+pub mod tables;
+
+use thiserror::Error;
+
+/// Why a report or check could not be produced.
+#[derive(Debug, Error)]
+pub enum ReportError {
+    /// The stored data is missing or unreadable.
+    #[error("{0}")]
+    Data(String),
+    /// A file could not be written.
+    #[error("{path}: {message}")]
+    Write { path: String, message: String },
+    /// The page template failed to render (a bug).
+    #[error("template: {0}")]
+    Template(String),
+}
+
+pub use aggregate::{aggregate, Aggregate, Group, Stats};
+pub use checks::{evaluate_checks, CheckOutcome};
+pub use page::{write_index, write_spec_report, SpecSummary};

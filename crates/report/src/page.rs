@@ -1,0 +1,396 @@
+//! The HTML pages: one per spec and an index, rendered with tera from templates compiled into the
+//! binary (autoescaping on; only our own SVG and CSS are inserted unescaped).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use harness::spec::{Better, FigureKind, FigureSpec};
+use harness::{Spec, Value};
+use serde::Serialize;
+use serde_json::Value as Json;
+use tera::{Context, Tera};
+
+use crate::aggregate::{same_value, Aggregate};
+use crate::checks::CheckOutcome;
+use crate::svg::{render_heatmap, render_plot, Heatmap, Plot, Point, Series};
+use crate::tables::{build_table, distinct_sorted, to_latex, to_markdown, Table};
+use crate::ReportError;
+
+const CSS: &str = include_str!("../templates/style.css");
+const SPEC_TEMPLATE: &str = include_str!("../templates/spec.html");
+const INDEX_TEMPLATE: &str = include_str!("../templates/index.html");
+
+/// What the index needs to know about a rendered spec.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecSummary {
+    pub name: String,
+    pub title: String,
+    pub paper: String,
+    pub claim: String,
+    pub evidence: Option<String>,
+    pub page: String,
+    pub checks_passed: usize,
+    pub checks_failed: usize,
+    pub trials_ok: usize,
+    pub trials_failed: usize,
+    pub thumbnail: Option<String>,
+}
+
+fn templates() -> Result<Tera, ReportError> {
+    let mut tera = Tera::default();
+    tera.add_raw_templates([("spec.html", SPEC_TEMPLATE), ("index.html", INDEX_TEMPLATE)])
+        .map_err(|e| ReportError::Template(e.to_string()))?;
+    Ok(tera)
+}
+
+fn write(path: &Path, text: &str) -> Result<(), ReportError> {
+    fs::write(path, text).map_err(|e| ReportError::Write {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+#[derive(Serialize)]
+struct FigureOut {
+    title: String,
+    svg: String,
+    file: String,
+    notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct TableOut {
+    table: Table,
+    markdown: String,
+    latex: String,
+}
+
+/// Render `reports/<name>.html` (plus its `.svg`, `.md` and `.tex` files) from the store at
+/// `store_dir`; returns what the index shows.
+pub fn write_spec_report(
+    spec: &Spec,
+    agg: &Aggregate,
+    checks: &[CheckOutcome],
+    store_dir: &Path,
+    out: &Path,
+) -> Result<SpecSummary, ReportError> {
+    fs::create_dir_all(out).map_err(|e| ReportError::Write {
+        path: out.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut figures = Vec::new();
+    for (i, f) in spec.report.figures.iter().enumerate() {
+        let (title, svg, notes) = render_figure(spec, agg, f);
+        let file = format!("{}-figure-{}.svg", spec.name, i + 1);
+        write(&out.join(&file), &svg)?;
+        figures.push(FigureOut {
+            title,
+            svg,
+            file,
+            notes,
+        });
+    }
+    let mut tables = Vec::new();
+    for (i, t) in spec.report.tables.iter().enumerate() {
+        let better = spec
+            .metrics
+            .get(&t.value)
+            .map_or(Better::None, |m| m.better);
+        let table = build_table(agg, t, &spec.metric_label(&t.value), better);
+        let (markdown, latex) = (
+            format!("{}-table-{}.md", spec.name, i + 1),
+            format!("{}-table-{}.tex", spec.name, i + 1),
+        );
+        write(&out.join(&markdown), &to_markdown(&table))?;
+        write(&out.join(&latex), &to_latex(&table))?;
+        tables.push(TableOut {
+            table,
+            markdown,
+            latex,
+        });
+    }
+    let total: usize = agg.groups.iter().map(|g| g.n_trials).sum();
+    let failed: usize = agg.groups.iter().map(|g| g.n_failed).sum();
+    let mut methods: Vec<&str> = spec.points.iter().map(|p| p.method.as_str()).collect();
+    methods.dedup();
+    methods.sort();
+    methods.dedup();
+
+    let mut ctx = Context::new();
+    ctx.insert("css", CSS);
+    ctx.insert("version", env!("CARGO_PKG_VERSION"));
+    ctx.insert(
+        "spec",
+        &serde_json::json!({
+            "name": spec.name, "title": spec.title, "paper": spec.paper, "claim": spec.claim,
+            "evidence": spec.evidence.map(|e| format!("{e:?}").to_lowercase()),
+            "seeds": spec.seeds, "seed": spec.seed, "file": spec.file.display().to_string(), "hash": spec.hash,
+        }),
+    );
+    ctx.insert("methods", &methods);
+    ctx.insert(
+        "trials",
+        &serde_json::json!({"total": total, "ok": total - failed, "failed": failed}),
+    );
+    ctx.insert(
+        "fixed",
+        &spec
+            .fixed
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect::<Vec<_>>(),
+    );
+    let swept: Vec<(String, String)> = spec
+        .swept
+        .iter()
+        .map(|name| {
+            let values = distinct_sorted(spec.points.iter().filter_map(|p| {
+                if name == "method" {
+                    None
+                } else {
+                    p.params.0.get(name)
+                }
+            }));
+            let text = if name == "method" {
+                methods.join(", ")
+            } else {
+                values
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            (name.clone(), text)
+        })
+        .collect();
+    ctx.insert("swept", &swept);
+    ctx.insert("figures", &figures);
+    ctx.insert("tables", &tables);
+    ctx.insert("checks", checks);
+    ctx.insert("failures", &agg.failures);
+    ctx.insert("provenance", &last_provenance(store_dir));
+    let html = templates()?
+        .render("spec.html", &ctx)
+        .map_err(|e| ReportError::Template(format!("{e:?}")))?;
+    let page = format!("{}.html", spec.name);
+    write(&out.join(&page), &html)?;
+
+    Ok(SpecSummary {
+        name: spec.name.clone(),
+        title: spec.title.clone(),
+        paper: spec.paper.clone(),
+        claim: spec.claim.clone(),
+        evidence: spec.evidence.map(|e| format!("{e:?}").to_lowercase()),
+        page,
+        checks_passed: checks.iter().filter(|c| c.passed).count(),
+        checks_failed: checks.iter().filter(|c| !c.passed).count(),
+        trials_ok: total - failed,
+        trials_failed: failed,
+        thumbnail: figures.into_iter().next().map(|f| f.svg),
+    })
+}
+
+/// The latest run of `provenance.json` as (field, value) rows.
+fn last_provenance(store_dir: &Path) -> Vec<(String, String)> {
+    let Ok(text) = fs::read_to_string(store_dir.join("provenance.json")) else {
+        return Vec::new();
+    };
+    let Ok(json) = serde_json::from_str::<Json>(&text) else {
+        return Vec::new();
+    };
+    let Some(Json::Object(last)) = json
+        .get("runs")
+        .and_then(|r| r.as_array())
+        .and_then(|r| r.last())
+        .cloned()
+    else {
+        return Vec::new();
+    };
+    let runs = json["runs"].as_array().map_or(0, Vec::len);
+    let mut rows: Vec<(String, String)> = last
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k,
+                match v {
+                    Json::String(s) => s,
+                    Json::Null => "unknown".into(),
+                    other => other.to_string(),
+                },
+            )
+        })
+        .collect();
+    rows.push(("runs recorded".into(), runs.to_string()));
+    rows
+}
+
+/// One figure: its title, SVG and notes about what it could not show.
+fn render_figure(spec: &Spec, agg: &Aggregate, f: &FigureSpec) -> (String, String, Vec<String>) {
+    let filter: Vec<(String, Value)> = f
+        .filter
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let groups: Vec<_> = agg.matching(&filter).collect();
+    let mut notes = Vec::new();
+    let used: Vec<&str> = [
+        Some(f.x.as_str()),
+        f.series.as_deref(),
+        (f.kind == FigureKind::Heatmap).then_some(f.y.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(f.filter.keys().map(String::as_str))
+    .collect();
+    let free: Vec<&str> = agg
+        .keys
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !used.contains(k))
+        .collect();
+    if !free.is_empty() {
+        notes.push(format!("{} also varies and is pooled in this figure; add it to the figure's `where` or `series`.", free.join(", ")));
+    }
+    if f.kind == FigureKind::Heatmap {
+        let z = f.z.clone().unwrap_or_default();
+        let title = f
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("{} over {} and {}", spec.metric_label(&z), f.x, f.y));
+        let xs = distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, &f.x)));
+        let ys = distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, &f.y)));
+        let cells = ys
+            .iter()
+            .map(|yv| {
+                xs.iter()
+                    .map(|xv| {
+                        groups
+                            .iter()
+                            .find(|g| {
+                                g.get(&agg.keys, &f.x).is_some_and(|v| same_value(v, xv))
+                                    && g.get(&agg.keys, &f.y).is_some_and(|v| same_value(v, yv))
+                            })
+                            .and_then(|g| g.metrics.get(&z).map(|s| s.mean))
+                    })
+                    .collect()
+            })
+            .collect();
+        let map = Heatmap {
+            title: title.clone(),
+            x_label: f.x.clone(),
+            y_label: f.y.clone(),
+            value_label: spec.metric_label(&z),
+            x_values: xs.iter().map(|v| v.to_string()).collect(),
+            y_values: ys.iter().map(|v| v.to_string()).collect(),
+            cells,
+        };
+        return (title, render_heatmap(&map), notes);
+    }
+    let title = f
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{} vs {}", spec.metric_label(&f.y), f.x));
+    let mut series: BTreeMap<usize, Series> = BTreeMap::new();
+    let series_values: Vec<Value> = match &f.series {
+        Some(s) => distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, s))),
+        None => vec![Value::Str(String::new())],
+    };
+    for g in &groups {
+        let Some(x) = g.get(&agg.keys, &f.x).and_then(Value::as_f64) else {
+            continue;
+        };
+        let Some(stats) = g.metrics.get(&f.y) else {
+            continue;
+        };
+        let index = match &f.series {
+            Some(s) => series_values
+                .iter()
+                .position(|v| g.get(&agg.keys, s).is_some_and(|gv| same_value(gv, v)))
+                .unwrap_or(0),
+            None => 0,
+        };
+        let label = match &f.series {
+            Some(s) => format!("{s} = {}", series_values[index]),
+            None => String::new(),
+        };
+        series
+            .entry(index)
+            .or_insert_with(|| Series {
+                label,
+                points: Vec::new(),
+            })
+            .points
+            .push(Point {
+                x,
+                y: stats.mean,
+                low: stats.ci_low,
+                high: stats.ci_high,
+            });
+    }
+    if series.is_empty() {
+        notes.push(format!(
+            "nothing to draw: no ok trials with a numeric `{}` and metric `{}`",
+            f.x, f.y
+        ));
+    }
+    let plot = Plot {
+        title: title.clone(),
+        x_label: f.x.clone(),
+        y_label: spec.metric_label(&f.y),
+        log_x: f.log_x,
+        log_y: f.log_y,
+        lines: f.kind == FigureKind::Line,
+        series: series.into_values().collect(),
+        references: Vec::new(),
+    };
+    (title, render_plot(&plot), notes)
+}
+
+/// Render `reports/index.html`: every spec grouped by paper.
+pub fn write_index(summaries: &[SpecSummary], out: &Path) -> Result<(), ReportError> {
+    fs::create_dir_all(out).map_err(|e| ReportError::Write {
+        path: out.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut papers: BTreeMap<&str, Vec<&SpecSummary>> = BTreeMap::new();
+    for s in summaries {
+        papers.entry(&s.paper).or_default().push(s);
+    }
+    let papers: Vec<Json> = papers
+        .into_iter()
+        .map(|(name, specs)| {
+            serde_json::json!({
+                "name": name,
+                "passed": specs.iter().map(|s| s.checks_passed).sum::<usize>(),
+                "failed": specs.iter().map(|s| s.checks_failed).sum::<usize>(),
+                "specs": specs,
+            })
+        })
+        .collect();
+    let mut ctx = Context::new();
+    ctx.insert("css", CSS);
+    ctx.insert("version", env!("CARGO_PKG_VERSION"));
+    ctx.insert("specs", summaries);
+    ctx.insert("papers", &papers);
+    ctx.insert(
+        "checks_passed",
+        &summaries.iter().map(|s| s.checks_passed).sum::<usize>(),
+    );
+    ctx.insert(
+        "checks_failed",
+        &summaries.iter().map(|s| s.checks_failed).sum::<usize>(),
+    );
+    ctx.insert(
+        "trials_ok",
+        &summaries.iter().map(|s| s.trials_ok).sum::<usize>(),
+    );
+    ctx.insert(
+        "trials_failed",
+        &summaries.iter().map(|s| s.trials_failed).sum::<usize>(),
+    );
+    let html = templates()?
+        .render("index.html", &ctx)
+        .map_err(|e| ReportError::Template(format!("{e:?}")))?;
+    write(&out.join("index.html"), &html)
+}

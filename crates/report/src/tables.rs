@@ -1,0 +1,403 @@
+//! Paper-style tables: one row per value of a parameter, one column per value of another, each
+//! cell `mean ± half-width of the 95% CI`, the best cell of each column in bold (by the metric's
+//! declared direction). Rendered as HTML (through the page template), Markdown and LaTeX.
+
+use harness::spec::{Better, TableSpec};
+use harness::Value;
+use serde::Serialize;
+
+use crate::aggregate::{same_value, Aggregate, Stats};
+
+/// A laid-out table, ready for any output format.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Table {
+    pub title: String,
+    pub corner: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<TableRow>,
+    /// Problems a reader must know about (e.g. a parameter that varies but is not in the table).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableRow {
+    pub label: String,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cell {
+    pub text: String,
+    pub best: bool,
+    pub n: usize,
+}
+
+/// Format `x` with a spec format: `.3f`, `.2e`, `.4g` (default `.4g`).
+pub fn format_number(x: f64, format: Option<&str>) -> String {
+    if !x.is_finite() {
+        return if x.is_nan() {
+            "–".into()
+        } else {
+            format!("{x}")
+        };
+    }
+    let spec = format.unwrap_or(".4g");
+    let digits: usize = spec
+        .trim_start_matches('.')
+        .trim_end_matches(['f', 'e', 'g'])
+        .parse()
+        .unwrap_or(4);
+    match spec.chars().last() {
+        Some('f') => format!("{x:.digits$}"),
+        Some('e') => format!("{x:.digits$e}"),
+        _ => {
+            // %g: significant digits, scientific when the exponent is out of [-4, digits).
+            if x == 0.0 {
+                return "0".into();
+            }
+            let exponent = x.abs().log10().floor() as i32;
+            if exponent < -4 || exponent >= digits as i32 {
+                format!("{x:.prec$e}", prec = digits.saturating_sub(1))
+            } else {
+                let decimals = (digits as i32 - 1 - exponent).max(0) as usize;
+                let s = format!("{x:.decimals$}");
+                if s.contains('.') {
+                    s.trim_end_matches('0').trim_end_matches('.').to_string()
+                } else {
+                    s
+                }
+            }
+        }
+    }
+}
+
+fn cell_text(stats: &Stats, format: Option<&str>) -> String {
+    let half = stats.ci_half_width();
+    if half.is_finite() {
+        format!(
+            "{} ± {}",
+            format_number(stats.mean, format),
+            format_number(half, format)
+        )
+    } else {
+        format_number(stats.mean, format)
+    }
+}
+
+/// Sort parameter values numerically when they are numbers, else in first-seen order.
+pub fn distinct_sorted<'a>(values: impl Iterator<Item = &'a Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for v in values {
+        if !out.iter().any(|o| same_value(o, v)) {
+            out.push(v.clone());
+        }
+    }
+    if out.iter().all(|v| v.as_f64().is_some()) {
+        out.sort_by(|a, b| {
+            a.as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&b.as_f64().unwrap_or(0.0))
+        });
+    }
+    out
+}
+
+/// Lay out `spec` over the aggregate.
+pub fn build_table(agg: &Aggregate, spec: &TableSpec, label: &str, better: Better) -> Table {
+    let filter: Vec<(String, Value)> = spec
+        .filter
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let groups: Vec<_> = agg.matching(&filter).collect();
+    let value_of = |g: &crate::aggregate::Group, name: &str| g.get(&agg.keys, name).cloned();
+    let row_values = distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, &spec.rows)));
+    let column_values: Vec<Option<Value>> = match &spec.columns {
+        Some(c) => distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, c)))
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => vec![None],
+    };
+    let mut notes = Vec::new();
+    let used: Vec<&str> = std::iter::once(spec.rows.as_str())
+        .chain(spec.columns.as_deref())
+        .chain(spec.filter.keys().map(String::as_str))
+        .collect();
+    let free: Vec<&String> = agg
+        .keys
+        .iter()
+        .filter(|k| !used.contains(&k.as_str()))
+        .collect();
+    if !free.is_empty() {
+        notes.push(format!(
+            "{} also varies; each cell shows the first matching group. Add it to the table's `where`.",
+            free.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if row_values.is_empty() {
+        notes.push(format!(
+            "no trials match; is `{}` a swept parameter?",
+            spec.rows
+        ));
+    }
+    let stats_at = |r: &Value, c: &Option<Value>| -> Option<Stats> {
+        groups
+            .iter()
+            .find(|g| {
+                value_of(g, &spec.rows).is_some_and(|v| same_value(&v, r))
+                    && c.as_ref().is_none_or(|c| {
+                        value_of(g, spec.columns.as_deref().unwrap_or(""))
+                            .is_some_and(|v| same_value(&v, c))
+                    })
+            })
+            .and_then(|g| g.metrics.get(&spec.value).copied())
+    };
+    let grid: Vec<Vec<Option<Stats>>> = row_values
+        .iter()
+        .map(|r| column_values.iter().map(|c| stats_at(r, c)).collect())
+        .collect();
+    let best_in_column: Vec<Option<f64>> = (0..column_values.len())
+        .map(|j| {
+            let means = grid.iter().filter_map(|row| row[j].map(|s| s.mean));
+            match better {
+                Better::Higher => {
+                    means.fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+                }
+                Better::Lower => {
+                    means.fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.min(v))))
+                }
+                Better::None => None,
+            }
+        })
+        .collect();
+    let rows = row_values
+        .iter()
+        .zip(&grid)
+        .map(|(r, cells)| TableRow {
+            label: r.to_string(),
+            cells: cells
+                .iter()
+                .enumerate()
+                .map(|(j, s)| match s {
+                    Some(s) => Cell {
+                        text: cell_text(s, spec.format.as_deref()),
+                        best: best_in_column[j] == Some(s.mean) && row_values.len() > 1,
+                        n: s.n,
+                    },
+                    None => Cell {
+                        text: "–".into(),
+                        best: false,
+                        n: 0,
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+    Table {
+        title: spec
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("{label} by {}", spec.rows)),
+        corner: match &spec.columns {
+            Some(c) => format!("{} \\ {c}", spec.rows),
+            None => spec.rows.clone(),
+        },
+        columns: column_values
+            .iter()
+            .map(|c| {
+                c.as_ref()
+                    .map_or_else(|| label.to_string(), |v| v.to_string())
+            })
+            .collect(),
+        rows,
+        notes,
+    }
+}
+
+/// GitHub-flavoured Markdown; best cells in bold.
+pub fn to_markdown(table: &Table) -> String {
+    let pipe = |s: &str| s.replace('|', "\\|");
+    let mut out = format!(
+        "**{}**\n\n| {} | {} |\n|---|{}\n",
+        pipe(&table.title),
+        pipe(&table.corner),
+        table
+            .columns
+            .iter()
+            .map(|c| pipe(c))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---|".repeat(table.columns.len())
+    );
+    for row in &table.rows {
+        let cells: Vec<String> = row
+            .cells
+            .iter()
+            .map(|c| {
+                if c.best {
+                    format!("**{}**", pipe(&c.text))
+                } else {
+                    pipe(&c.text)
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "| {} | {} |\n",
+            pipe(&row.label),
+            cells.join(" | ")
+        ));
+    }
+    for note in &table.notes {
+        out.push_str(&format!("\n_{}_\n", pipe(note)));
+    }
+    out
+}
+
+/// Escape text for LaTeX.
+pub fn latex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '\\' => out.push_str("\\textbackslash{}"),
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '~' => out.push_str("\\textasciitilde{}"),
+            '^' => out.push_str("\\textasciicircum{}"),
+            '±' => out.push_str("$\\pm$"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// A booktabs table (`\toprule`, `\midrule`, `\bottomrule`), best cells in bold.
+pub fn to_latex(table: &Table) -> String {
+    let mut out = format!(
+        "% {}\n\\begin{{tabular}}{{l{}}}\n\\toprule\n{} & {} \\\\\n\\midrule\n",
+        latex_escape(&table.title),
+        "r".repeat(table.columns.len()),
+        latex_escape(&table.corner),
+        table
+            .columns
+            .iter()
+            .map(|c| latex_escape(c))
+            .collect::<Vec<_>>()
+            .join(" & ")
+    );
+    for row in &table.rows {
+        let cells: Vec<String> = row
+            .cells
+            .iter()
+            .map(|c| {
+                let text = latex_escape(&c.text);
+                if c.best {
+                    format!("\\textbf{{{text}}}")
+                } else {
+                    text
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "{} & {} \\\\\n",
+            latex_escape(&row.label),
+            cells.join(" & ")
+        ));
+    }
+    out.push_str("\\bottomrule\n\\end{tabular}\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::Group;
+    use std::collections::HashMap;
+
+    fn stats(mean: f64) -> Stats {
+        Stats {
+            n: 5,
+            mean,
+            std: 0.1,
+            median: mean,
+            min: mean,
+            max: mean,
+            ci_low: mean - 0.05,
+            ci_high: mean + 0.05,
+        }
+    }
+
+    fn aggregate() -> Aggregate {
+        let mut groups = Vec::new();
+        for (attack, budget, d) in [
+            ("optimal", 0.1, 0.5),
+            ("optimal", 0.2, 0.9),
+            ("random", 0.1, 0.05),
+            ("random", 0.2, 0.95),
+        ] {
+            groups.push(Group {
+                key: vec![Value::Str(attack.into()), Value::Float(budget)],
+                n_trials: 5,
+                n_failed: 0,
+                metrics: HashMap::from([("distance".to_string(), stats(d))]),
+            });
+        }
+        Aggregate {
+            keys: vec!["attack".into(), "budget".into()],
+            metrics: vec!["distance".into()],
+            groups,
+            failures: vec![],
+        }
+    }
+
+    fn spec() -> TableSpec {
+        serde_norway::from_str("{rows: attack, columns: budget, value: distance, format: .2f}")
+            .unwrap()
+    }
+
+    #[test]
+    fn layout_and_best_per_column() {
+        let t = build_table(&aggregate(), &spec(), "distance", Better::Higher);
+        assert_eq!(t.columns, vec!["0.1", "0.2"]);
+        assert_eq!(
+            t.rows.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(),
+            ["optimal", "random"]
+        );
+        assert_eq!(t.rows[0].cells[0].text, "0.50 ± 0.05");
+        assert!(t.rows[0].cells[0].best && !t.rows[1].cells[0].best);
+        assert!(t.rows[1].cells[1].best && !t.rows[0].cells[1].best);
+        assert!(t.notes.is_empty());
+        let lower = build_table(&aggregate(), &spec(), "distance", Better::Lower);
+        assert!(lower.rows[1].cells[0].best);
+    }
+
+    #[test]
+    fn latex_is_booktabs_and_escaped() {
+        let t = build_table(&aggregate(), &spec(), "distance", Better::Higher);
+        let tex = to_latex(&t);
+        assert!(
+            tex.contains("\\toprule") && tex.contains("\\midrule") && tex.contains("\\bottomrule")
+        );
+        assert!(tex.contains("\\textbf{0.50 $\\pm$ 0.05}"), "{tex}");
+        assert_eq!(
+            latex_escape("a_b & 50% #1 {x} ~^\\"),
+            "a\\_b \\& 50\\% \\#1 \\{x\\} \\textasciitilde{}\\textasciicircum{}\\textbackslash{}"
+        );
+        let md = to_markdown(&t);
+        assert!(
+            md.contains("| optimal | **0.50 ± 0.05** | 0.90 ± 0.05 |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(format_number(0.123456, Some(".3f")), "0.123");
+        assert_eq!(format_number(12345.0, Some(".2e")), "1.23e4");
+        assert_eq!(format_number(0.0000125, None), "1.250e-5");
+        assert_eq!(format_number(2.5, None), "2.5");
+        assert_eq!(format_number(f64::NAN, None), "–");
+    }
+}
