@@ -47,6 +47,15 @@ lint: setup
 bench: setup
     cargo bench --profile dev --workspace
 
-# Regenerate every table and figure of the five papers.
+# Regenerate every table and figure of the papers (full size), then evaluate every claim.
 reproduce: build
-    {{bin}} run specs --out results
+    {{bin}} run specs --out results --reports reports
+    {{bin}} check specs --out results --reports reports --markdown reports/check.md
+
+# The papers' claims as regression checks on the reduced (`quick:`) sweeps, as CI runs them.
+check: build
+    {{bin}} check specs --quick --out results --reports reports --markdown reports/check-quick.md
+
+# Render the HTML report of every stored result.
+report: build
+    {{bin}} report results --out reports

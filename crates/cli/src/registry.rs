@@ -4,8 +4,8 @@
 use harness::Registry;
 
 pub fn registry() -> Registry {
-    #[allow(unused_mut)]
     let mut registry = Registry::new();
+    attack::register(&mut registry);
     #[cfg(feature = "testkit")]
     harness::testkit::register(&mut registry);
     registry

@@ -80,10 +80,12 @@ impl Aggregate {
     }
 }
 
-/// Equality of parameter values where `3` equals `3.0`.
+/// Equality of parameter values as a spec author means it: `3` equals `3.0`, and numbers agree
+/// to 12 significant digits, so that `where: {budget: 0.725}` finds the 0.7250000000000001 that
+/// `linspace` produced.
 pub fn same_value(a: &Value, b: &Value) -> bool {
     match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => x == y,
+        (Some(x), Some(y)) => x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
         _ => a == b,
     }
 }
@@ -359,6 +361,20 @@ mod tests {
             agg.failures,
             vec![("error".to_string(), "boom".to_string(), 1)]
         );
+    }
+
+    #[test]
+    fn generated_floats_match_the_decimal_a_spec_writes() {
+        assert!(same_value(
+            &Value::Float(0.7250000000000001),
+            &Value::Float(0.725)
+        ));
+        assert!(same_value(&Value::Int(3), &Value::Float(3.0)));
+        assert!(!same_value(&Value::Float(0.725), &Value::Float(0.7251)));
+        assert!(!same_value(
+            &Value::Str("a".into()),
+            &Value::Str("b".into())
+        ));
     }
 
     #[test]

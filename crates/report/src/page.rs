@@ -14,7 +14,7 @@ use tera::{Context, Tera};
 use crate::aggregate::{same_value, Aggregate};
 use crate::checks::CheckOutcome;
 use crate::svg::{render_heatmap, render_plot, Heatmap, Plot, Point, Series};
-use crate::tables::{build_table, distinct_sorted, to_latex, to_markdown, Table};
+use crate::tables::{build_table, display_value, distinct_sorted, to_latex, to_markdown, Table};
 use crate::ReportError;
 
 const CSS: &str = include_str!("../templates/style.css");
@@ -281,8 +281,8 @@ fn render_figure(spec: &Spec, agg: &Aggregate, f: &FigureSpec) -> (String, Strin
             x_label: f.x.clone(),
             y_label: f.y.clone(),
             value_label: spec.metric_label(&z),
-            x_values: xs.iter().map(|v| v.to_string()).collect(),
-            y_values: ys.iter().map(|v| v.to_string()).collect(),
+            x_values: xs.iter().map(display_value).collect(),
+            y_values: ys.iter().map(display_value).collect(),
             cells,
         };
         return (title, render_heatmap(&map), notes);
@@ -311,7 +311,7 @@ fn render_figure(spec: &Spec, agg: &Aggregate, f: &FigureSpec) -> (String, Strin
             None => 0,
         };
         let label = match &f.series {
-            Some(s) => format!("{s} = {}", series_values[index]),
+            Some(s) => format!("{s} = {}", display_value(&series_values[index])),
             None => String::new(),
         };
         series

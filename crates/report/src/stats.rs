@@ -8,7 +8,7 @@ pub fn t_critical_95(df: f64) -> f64 {
 /// Quantile of Student's t distribution with `df > 0` degrees of freedom, by bisection on the
 /// CDF (which is a regularised incomplete beta function). Accurate to ~1e-12; NaN for `df ≤ 0`.
 pub fn student_t_quantile(p: f64, df: f64) -> f64 {
-    if !(df > 0.0) || !(0.0..=1.0).contains(&p) {
+    if df.is_nan() || df <= 0.0 || !(0.0..=1.0).contains(&p) {
         return f64::NAN;
     }
     if p == 0.5 {

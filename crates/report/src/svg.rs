@@ -95,7 +95,7 @@ impl Axis {
         if high - low < 1e-12 * low.abs().max(1e-300) {
             let pad = if log { 0.5 } else { low.abs().max(1.0) * 0.05 };
             (low, high) = (low - pad, high + pad);
-        } else if !log {
+        } else {
             let pad = 0.04 * (high - low);
             (low, high) = (low - pad, high + pad);
         }
@@ -125,7 +125,7 @@ impl Axis {
                 .step_by(step as usize)
                 .map(|e| (10f64.powi(e), power_label(e)))
                 .collect();
-            if hi - lo <= 1 {
+            if hi - lo <= 2 {
                 for e in lo..=hi {
                     for m in [2.0, 5.0] {
                         ticks.push((m * 10f64.powi(e), number_label(m * 10f64.powi(e))));

@@ -84,6 +84,14 @@ fn cell_text(stats: &Stats, format: Option<&str>) -> String {
     }
 }
 
+/// A parameter value for people: floats to 4 significant digits (the store keeps every bit).
+pub fn display_value(v: &Value) -> String {
+    match v {
+        Value::Float(x) => format_number(*x, Some(".4g")),
+        other => other.to_string(),
+    }
+}
+
 /// Sort parameter values numerically when they are numbers, else in first-seen order.
 pub fn distinct_sorted<'a>(values: impl Iterator<Item = &'a Value>) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
@@ -175,7 +183,7 @@ pub fn build_table(agg: &Aggregate, spec: &TableSpec, label: &str, better: Bette
         .iter()
         .zip(&grid)
         .map(|(r, cells)| TableRow {
-            label: r.to_string(),
+            label: display_value(r),
             cells: cells
                 .iter()
                 .enumerate()

@@ -80,8 +80,14 @@ fn trial_ids(spec: &Spec) -> HashSet<String> {
     spec.trials(None).into_iter().map(|t| t.id).collect()
 }
 
-fn baseline_path(out: &Path, name: &str) -> PathBuf {
-    out.join("baselines").join(format!("{name}.parquet"))
+/// `results/baselines/NAME.parquet`, or `NAME.quick.parquet` for the `--quick` variant: the two
+/// runs have different points and seeds, so each has its own baseline.
+fn baseline_path(out: &Path, name: &str, quick: bool) -> PathBuf {
+    out.join("baselines").join(if quick {
+        format!("{name}.quick.parquet")
+    } else {
+        format!("{name}.parquet")
+    })
 }
 
 /// Aggregate, check and render one spec; returns the summary for the index and the checks.
@@ -89,6 +95,7 @@ fn report_spec(
     spec: &Spec,
     out: &Path,
     reports: &Path,
+    quick: bool,
 ) -> Result<(SpecSummary, Vec<CheckOutcome>, Aggregate)> {
     let dir = Store::new(out, &spec.name, None).dir().to_path_buf();
     let ids = trial_ids(spec);
@@ -99,7 +106,7 @@ fn report_spec(
         .into_iter()
         .filter(|r| ids.contains(&r.trial_id))
         .collect();
-    let checks = evaluate_checks(spec, &agg, &records, &baseline_path(out, &spec.name));
+    let checks = evaluate_checks(spec, &agg, &records, &baseline_path(out, &spec.name, quick));
     let summary = write_spec_report(spec, &agg, &checks, &dir, reports)?;
     Ok((summary, checks, agg))
 }
@@ -132,7 +139,7 @@ pub fn render_all(results: &Path, reports: &Path, registry: &Registry) -> Result
     for dir in dirs {
         let spec = load_spec(&dir.join("spec.yaml"), registry, LoadOptions::default())
             .map_err(|e| UserError::new(e.to_string()))?;
-        let (summary, _, _) = report_spec(&spec, results, reports)
+        let (summary, _, _) = report_spec(&spec, results, reports, false)
             .with_context(|| format!("report of {}", spec.name))?;
         summaries.push(summary);
     }
@@ -228,7 +235,7 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
             &build_info(),
         )
         .map_err(harness_error)?;
-        let (summary, checks, _) = report_spec(spec, &args.out, &args.reports)?;
+        let (summary, checks, _) = report_spec(spec, &args.out, &args.reports, args.quick)?;
         summaries.push(summary);
         if checks.is_empty() {
             println!("NONE {}: the spec states no checks", spec.name);
@@ -281,7 +288,7 @@ pub fn baseline(command: &BaselineCommand, registry: &Registry) -> Result<()> {
     )
     .map_err(|e| UserError::new(e.to_string()))?;
     let agg = aggregate(&dir, Some(&trial_ids(&spec)))?;
-    let path = baseline_path(out, name);
+    let path = baseline_path(out, name, *quick);
     save_baseline(&agg, &path)?;
     println!(
         "{}: {} groups × {} metrics",
