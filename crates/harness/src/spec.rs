@@ -648,7 +648,33 @@ pub fn parse_spec(
             ))
         }
     };
+    // Every `where` value must select something: a typo (0.73 for 0.725) would otherwise make a
+    // check fail on no data, or a figure silently empty.
+    let check_filter = |filter: &IndexMap<String, Value>, what: &str| -> Result<(), SpecError> {
+        for (name, wanted) in filter {
+            check_param(name, what)?;
+            let found = points.iter().any(|p| {
+                let value = if name == "method" {
+                    Some(Value::Str(p.method.clone()))
+                } else {
+                    p.params.0.get(name).cloned()
+                };
+                value.is_some_and(|v| match (v.as_f64(), wanted.as_f64()) {
+                    (Some(x), Some(y)) => x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+                    _ => &v == wanted,
+                })
+            });
+            if !found {
+                return Err(fail(
+                    format!("{what}: no trial has {name} = {wanted}; the spec's values of `{name}` do not include it"),
+                    locate_under(text, what.split(' ').next().unwrap_or(what), name),
+                ));
+            }
+        }
+        Ok(())
+    };
     for figure in &raw.report.figures {
+        check_filter(&figure.filter, "report figure")?;
         check_param(&figure.x, "report figure")?;
         match figure.kind {
             FigureKind::Heatmap => {
@@ -665,6 +691,7 @@ pub fn parse_spec(
         }
     }
     for table in &raw.report.tables {
+        check_filter(&table.filter, "report table")?;
         check_param(&table.rows, "report table")?;
         if let Some(c) = &table.columns {
             check_param(c, "report table")?;
@@ -683,6 +710,7 @@ pub fn parse_spec(
                 below,
                 ..
             } => {
+                check_filter(filter, "expect threshold")?;
                 check_metric(metric, "expect threshold")?;
                 filter
                     .keys()
@@ -701,6 +729,9 @@ pub fn parse_spec(
                 filter,
                 ..
             } => {
+                check_filter(filter, "expect ordering")?;
+                check_filter(better, "expect ordering")?;
+                check_filter(worse, "expect ordering")?;
                 check_metric(metric, "expect ordering")?;
                 better
                     .keys()
@@ -716,6 +747,7 @@ pub fn parse_spec(
                 abs_tol,
                 rel_tol,
             } => {
+                check_filter(filter, "expect agreement")?;
                 check_metric(metric, "expect agreement")?;
                 filter
                     .keys()
@@ -751,6 +783,7 @@ pub fn parse_spec(
                 monotone,
                 slope,
             } => {
+                check_filter(filter, "expect trend")?;
                 check_metric(metric, "expect trend")?;
                 check_param(along, "expect trend")?;
                 filter

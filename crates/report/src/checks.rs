@@ -555,3 +555,258 @@ fn compare_baseline(
     }
     Ok((compared > 0, format!("{compared} values within tolerance")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::aggregate_frame;
+    use harness::spec::{parse_spec, LoadOptions};
+    use std::collections::BTreeMap as Map;
+
+    /// Three groups of x: value = slope·x with a small seed spread; a `theory` equal to value
+    /// except where `broken` is set.
+    fn data(slope: f64, broken: bool) -> (Aggregate, Vec<TrialRecord>) {
+        let mut records = Vec::new();
+        for (i, x) in [1.0, 2.0, 4.0].into_iter().enumerate() {
+            for (rep, noise) in [-0.01, 0.0, 0.01].into_iter().enumerate() {
+                for mode in ["plain", "shifted"] {
+                    let offset = if mode == "shifted" { 1.0 } else { 0.0 };
+                    let value = slope * x + offset + noise;
+                    let theory = if broken && i == 2 { value + 0.1 } else { value };
+                    records.push(TrialRecord {
+                        trial_id: format!("{i}{rep}{mode}"),
+                        order: 0,
+                        spec: "s".into(),
+                        method: "test.quadratic".into(),
+                        rep: rep as u32,
+                        seed: 0,
+                        status: Status::Ok,
+                        error: None,
+                        elapsed_s: 0.0,
+                        params: Map::from([
+                            ("x".to_string(), Value::Float(x)),
+                            ("mode".to_string(), Value::Str(mode.into())),
+                        ]),
+                        metrics: Map::from([
+                            ("value".to_string(), value),
+                            ("theory".to_string(), theory),
+                        ]),
+                        curves: Map::new(),
+                    });
+                }
+            }
+        }
+        let df = df!(
+            "trial_id" => records.iter().map(|r| r.trial_id.clone()).collect::<Vec<_>>(),
+            "status" => vec!["ok"; records.len()],
+            "error" => vec![None::<&str>; records.len()],
+            "method" => vec!["test.quadratic"; records.len()],
+            "p_x" => records.iter().map(|r| r.params["x"].as_f64().unwrap()).collect::<Vec<_>>(),
+            "p_mode" => records.iter().map(|r| r.params["mode"].to_string()).collect::<Vec<_>>(),
+            "m_value" => records.iter().map(|r| r.metrics["value"]).collect::<Vec<_>>(),
+            "m_theory" => records.iter().map(|r| r.metrics["theory"]).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        (aggregate_frame(df, Path::new("t")).unwrap(), records)
+    }
+
+    fn spec(expect: &str) -> Spec {
+        let text = format!(
+            "name: s\ntitle: t\npaper: p\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2, 4]\n    mode: [plain, shifted]\nmetrics:\n  value: {{better: lower}}\n  theory: {{}}\nexpect:\n{expect}"
+        );
+        parse_spec(
+            Path::new("s.yaml"),
+            &text,
+            &harness::testkit::registry(),
+            LoadOptions::default(),
+        )
+        .unwrap()
+    }
+
+    fn run(expect: &str, slope: f64, broken: bool) -> CheckOutcome {
+        let (agg, records) = data(slope, broken);
+        evaluate_checks(
+            &spec(expect),
+            &agg,
+            &records,
+            Path::new("/nonexistent/baseline.parquet"),
+        )
+        .remove(0)
+    }
+
+    #[test]
+    fn threshold_passes_and_fails() {
+        let check = "  - threshold: {metric: value, where: {mode: plain}, above: 0.5, below: 10}\n";
+        assert!(run(check, 1.0, false).passed);
+        let failed = run(check, 3.0, false);
+        assert!(!failed.passed);
+        assert!(
+            failed.detail.contains("12") && failed.detail.contains("x=4"),
+            "{}",
+            failed.detail
+        );
+        // A `where` that matches nothing is a spec error, caught before anything runs.
+        let text = "name: s\ntitle: t\npaper: p\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2]\nmetrics:\n  value: {}\nexpect:\n  - threshold: {metric: value, where: {x: 3}, above: 0}\n";
+        let err = parse_spec(
+            Path::new("s.yaml"),
+            text,
+            &harness::testkit::registry(),
+            LoadOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("no trial has x = 3"),
+            "{}",
+            err.message
+        );
+        assert!(
+            run(
+                "  - threshold: {metric: value, where: {mode: plain}, stat: ci_high, below: 4.1}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert!(!run("  - threshold: {metric: value, where: {mode: plain}, stat: ci_high, below: 4.01}\n", 1.0, false).passed);
+    }
+
+    #[test]
+    fn ordering_respects_direction_margin_and_intervals() {
+        // Lower is better for `value`; mode a is 1 below mode b everywhere.
+        assert!(
+            run(
+                "  - ordering: {metric: value, better: {mode: plain}, worse: {mode: shifted}}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert!(
+            !run(
+                "  - ordering: {metric: value, better: {mode: shifted}, worse: {mode: plain}}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert!(run("  - ordering: {metric: value, better: {mode: plain}, worse: {mode: shifted}, margin: 0.9}\n", 1.0, false).passed);
+        assert!(!run("  - ordering: {metric: value, better: {mode: plain}, worse: {mode: shifted}, margin: 1.1}\n", 1.0, false).passed);
+        assert!(run("  - ordering: {metric: value, better: {mode: plain}, worse: {mode: shifted}, ci_separated: true}\n", 1.0, false).passed);
+    }
+
+    #[test]
+    fn agreement_with_a_metric_and_with_an_expression() {
+        assert!(
+            run(
+                "  - agreement: {metric: value, with: theory, abs_tol: 1.0e-12}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        let broken = run(
+            "  - agreement: {metric: value, with: theory, abs_tol: 0.05}\n",
+            1.0,
+            true,
+        );
+        assert!(
+            !broken.passed && broken.detail.contains("0.1"),
+            "{}",
+            broken.detail
+        );
+        assert!(run("  - agreement: {metric: value, expr: \"2 * x\", where: {mode: plain}, abs_tol: 0.0101}\n", 2.0, false).passed);
+        assert!(!run("  - agreement: {metric: value, expr: \"2 * x\", where: {mode: plain}, abs_tol: 0.005}\n", 2.0, false).passed);
+        assert!(run("  - agreement: {metric: value, expr: \"2 * x\", where: {mode: plain}, rel_tol: 0.011}\n", 2.0, false).passed);
+    }
+
+    #[test]
+    fn trends_monotone_and_slope() {
+        assert!(
+            run(
+                "  - trend: {metric: value, along: x, monotone: increasing}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert!(
+            !run(
+                "  - trend: {metric: value, along: x, monotone: decreasing}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert!(
+            !run(
+                "  - trend: {metric: value, along: x, monotone: increasing}\n",
+                -1.0,
+                false
+            )
+            .passed
+        );
+        // value = x in mode a: log-log slope 1.
+        assert!(
+            run(
+                "  - trend: {metric: value, along: x, where: {mode: plain}, slope: [0.99, 1.01]}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert!(
+            !run(
+                "  - trend: {metric: value, along: x, where: {mode: plain}, slope: [0.4, 0.6]}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert_eq!(
+            least_squares_slope(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]),
+            Some(2.0)
+        );
+        assert_eq!(least_squares_slope(&[(1.0, 1.0), (1.0, 3.0)]), None);
+    }
+
+    #[test]
+    fn baseline_round_trip_and_tolerance_edges() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("baselines/s.parquet");
+        let (agg, records) = data(1.0, false);
+        let check = |expect: &str, agg: &Aggregate| {
+            evaluate_checks(&spec(expect), agg, &records, &path).remove(0)
+        };
+        assert!(
+            !check("  - baseline: {abs_tol: 1.0e-12}\n", &agg).passed,
+            "a missing baseline fails"
+        );
+        save_baseline(&agg, &path).unwrap();
+        assert!(
+            check("  - baseline: {}\n", &agg).passed,
+            "identical means pass with zero tolerance"
+        );
+        // Shift one mean by 0.01: inside a 0.01 + ε tolerance, outside 0.009.
+        let (mut shifted, _) = data(1.0, false);
+        shifted.groups[0].metrics.get_mut("value").unwrap().mean += 0.01;
+        assert!(check("  - baseline: {abs_tol: 0.0100001}\n", &shifted).passed);
+        let out = check("  - baseline: {abs_tol: 0.009}\n", &shifted);
+        assert!(
+            !out.passed && out.detail.contains("value at"),
+            "{}",
+            out.detail
+        );
+        assert!(
+            check("  - baseline: {rel_tol: 0.011}\n", &shifted).passed,
+            "relative to the baseline value 1"
+        );
+        assert!(
+            check("  - baseline: {metrics: [theory]}\n", &shifted).passed,
+            "only the named metrics"
+        );
+        // A group that disappeared fails.
+        let (mut fewer, _) = data(1.0, false);
+        fewer.groups.remove(0);
+        assert!(!check("  - baseline: {abs_tol: 1}\n", &fewer).passed);
+    }
+}
