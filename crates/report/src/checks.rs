@@ -33,8 +33,15 @@ fn outcome(description: String, passed: bool, detail: String) -> CheckOutcome {
     }
 }
 
+/// A number for a check line: as written when it is short (a bound such as 1e-9 or 0.999999999),
+/// else to 6 significant digits (a measured value).
 fn num(x: f64) -> String {
-    format_number(x, Some(".6g"))
+    let exact = format!("{x:?}");
+    if exact.len() <= 12 {
+        exact
+    } else {
+        format_number(x, Some(".6g"))
+    }
 }
 
 fn describe_filter(filter: &[(String, Value)]) -> String {
@@ -173,7 +180,7 @@ fn evaluate(
                 describe_filter(&pairs(better)).trim_start_matches(" where "),
                 if lower_is_better { "below" } else { "above" },
                 describe_filter(&pairs(worse)).trim_start_matches(" where "),
-                num(*margin),
+                margin,
                 if *ci_separated {
                     " with separated 95% intervals"
                 } else {

@@ -6,8 +6,10 @@
 //! closed-form predictions are reported beside them, never in their place.
 
 mod closed_form;
+mod digits;
 mod method;
 mod search;
 
 pub use closed_form::{rank_one, unconstrained, unconstrained_budget, PlaneAttack};
+pub use digits::DigitsAttack;
 pub use method::{register, PcaAttack};

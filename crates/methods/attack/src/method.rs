@@ -1,6 +1,6 @@
 //! `attack.pca`: build X with a controlled spectrum, attack it, measure the subspace distance.
 
-use ndarray::{s, Array1, Array2};
+use ndarray::{s, Array1, Array2, ArrayView1};
 use ndarray_linalg::{JobSvd, SVDDC};
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -56,6 +56,32 @@ pub struct PcaAttack;
 /// Register the methods of this paper.
 pub fn register(registry: &mut Registry) {
     registry.register(Box::new(PcaAttack));
+    registry.register(Box::new(crate::digits::DigitsAttack));
+}
+
+/// The m × n perturbation `[u_k u_{k+1}] D [v_k v_{k+1}]ᵀ` of a plane attack; without a
+/// `v_{k+1}` (k = rank X) its column of `D` is dropped (it is zero for those attacks).
+pub fn embed_plane<'a>(
+    a: &PlaneAttack,
+    uk: ArrayView1<'a, f64>,
+    uk1: ArrayView1<'a, f64>,
+    vk: ArrayView1<'a, f64>,
+    vk1: Option<ArrayView1<'a, f64>>,
+) -> Array2<f64> {
+    let mut delta = Array2::zeros((uk.len(), vk.len()));
+    for (row, u) in [(0, uk), (1, uk1)] {
+        for (col, v) in [(0, Some(vk)), (1, vk1)] {
+            if let Some(v) = v {
+                let coefficient = a.d[row][col];
+                for (i, ui) in u.iter().enumerate() {
+                    for (j, vj) in v.iter().enumerate() {
+                        delta[(i, j)] += coefficient * ui * vj;
+                    }
+                }
+            }
+        }
+    }
+    delta
 }
 
 /// The singular values of X.
@@ -150,23 +176,9 @@ impl Method for PcaAttack {
         let u0 = q1.slice(s![.., ..k]);
 
         let attack = p.str("attack");
-        let plane = |a: PlaneAttack| -> Array2<f64> {
-            // Embed the 2×2 block into (u_k, u_{k+1}) × (v_k, v_{k+1}); for k = r, v_{k+1} is unused.
-            let (uk, uk1) = (q1.column(k - 1), q1.column(k));
-            let vk = q2.column(k - 1);
-            let mut delta = Array2::zeros((m, n));
-            for (row, u) in [(0, uk), (1, uk1)] {
-                for (col, v) in [(0, Some(vk)), (1, (k < r).then(|| q2.column(k)))] {
-                    if let Some(v) = v {
-                        let uv = u
-                            .to_owned()
-                            .insert_axis(ndarray::Axis(1))
-                            .dot(&v.to_owned().insert_axis(ndarray::Axis(0)));
-                        delta = delta + uv * a.d[row][col];
-                    }
-                }
-            }
-            delta
+        let v_next = (k < r).then(|| q2.column(k));
+        let plane = |a: PlaneAttack| {
+            embed_plane(&a, q1.column(k - 1), q1.column(k), q2.column(k - 1), v_next)
         };
         let (delta, theory) = match attack {
             "rank_one" => {
