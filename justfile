@@ -54,7 +54,7 @@ reproduce: build
 
 # The papers' claims as regression checks on the reduced (`quick:`) sweeps, as CI runs them.
 check: build
-    {{bin}} check specs --quick --out results --reports reports --markdown reports/check-quick.md
+    {{bin}} check specs --quick --out results --reports reports/quick --markdown reports/quick/check.md
 
 # Render the HTML report of every stored result.
 report: build

@@ -29,6 +29,7 @@ report:
   figures:
     - {kind: line, x: x, y: value, series: mode}
     - {kind: heatmap, x: x, y: mode, z: value}
+    - {kind: curve, x: step, y: path, series: mode, where: {x: 1.0}}
   tables: [{rows: mode, columns: x, value: value}]
 expect:
   - agreement: {metric: value, with: theory, abs_tol: 1.0}
@@ -102,7 +103,7 @@ fn index_and_spec_page_render_without_errors() {
     std::fs::write(d.join("spec.yaml"), SPEC).unwrap();
     let run = subbench(d, &["run", "spec.yaml"]);
     assert!(run.status.success(), "{}", stderr(&run));
-    for (page, figures) in [("index.html", 1), ("browser-demo.html", 2)] {
+    for (page, figures) in [("index.html", 1), ("browser-demo.html", 3)] {
         let path = d.join("reports").join(page);
         let (dom, log) = load(
             &browser,

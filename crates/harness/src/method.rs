@@ -64,6 +64,10 @@ pub trait Method: Send + Sync {
     fn summary(&self) -> &'static str;
     fn params(&self) -> &'static [ParamSpec];
     fn metrics(&self) -> &'static [MetricSpec];
+    /// Per-iteration curves the method records (names, for `kind: curve` figures).
+    fn curves(&self) -> &'static [MetricSpec] {
+        &[]
+    }
     /// Constraints between parameters (e.g. `k ≤ n`), checked before any trial runs.
     fn check(&self, _params: &Params) -> Result<(), String> {
         Ok(())

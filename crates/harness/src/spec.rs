@@ -55,6 +55,8 @@ pub enum FigureKind {
     Line,
     Scatter,
     Heatmap,
+    /// A per-iteration curve (`y` names the curve, `x` must be `step`), one line per `series` value.
+    Curve,
 }
 
 /// A figure of the report: `y` (a metric) against `x` (a parameter), one series per value of
@@ -675,13 +677,46 @@ pub fn parse_spec(
     };
     for figure in &raw.report.figures {
         check_filter(&figure.filter, "report figure")?;
+        if figure.kind == FigureKind::Curve {
+            if figure.x != "step" {
+                return Err(fail(
+                    format!("a curve figure has `x: step`; got `{}`", figure.x),
+                    at(&["report"]),
+                ));
+            }
+            for id in &methods {
+                let curves = registry.get(id).expect("validated above").curves();
+                if !curves.iter().any(|c| c.name == figure.y) {
+                    let names: Vec<&str> = curves.iter().map(|c| c.name).collect();
+                    return Err(fail(
+                        format!(
+                            "method {id} records no curve `{}`{}; it records: {}",
+                            figure.y,
+                            did_you_mean(&figure.y, names.iter().copied()),
+                            if names.is_empty() {
+                                "none".into()
+                            } else {
+                                names.join(", ")
+                            }
+                        ),
+                        locate_under(text, "report", "y"),
+                    ));
+                }
+            }
+            if let Some(s) = &figure.series {
+                check_param(s, "report figure")?;
+            }
+            continue;
+        }
         check_param(&figure.x, "report figure")?;
         match figure.kind {
             FigureKind::Heatmap => {
                 check_param(&figure.y, "report figure")?;
                 check_metric(figure.z.as_deref().unwrap_or(""), "report figure")?;
             }
-            FigureKind::Line | FigureKind::Scatter => check_metric(&figure.y, "report figure")?,
+            FigureKind::Line | FigureKind::Scatter | FigureKind::Curve => {
+                check_metric(&figure.y, "report figure")?
+            }
         }
         if let Some(s) = &figure.series {
             check_param(s, "report figure")?;

@@ -79,6 +79,12 @@ impl Method for Quadratic {
     fn metrics(&self) -> &'static [MetricSpec] {
         QUADRATIC_METRICS
     }
+    fn curves(&self) -> &'static [MetricSpec] {
+        &[MetricSpec {
+            name: "path",
+            doc: "value/(1 + step)",
+        }]
+    }
     fn check(&self, p: &Params) -> Result<(), String> {
         if p.float("x") == 13.0 && p.float("noise") > 0.0 {
             return Err("x = 13 is unlucky with noise (constraint check for tests)".into());

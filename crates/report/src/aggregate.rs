@@ -364,6 +364,62 @@ mod tests {
     }
 
     #[test]
+    fn curves_are_aggregated_per_group_and_step() {
+        use harness::{Status, Store, TrialRecord};
+        use std::collections::BTreeMap;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path(), "s", None);
+        let record = |id: &str, k: i64, scale: f64, status: Status| TrialRecord {
+            trial_id: id.into(),
+            order: 0,
+            spec: "s".into(),
+            method: "m".into(),
+            rep: 0,
+            seed: 0,
+            status,
+            error: None,
+            elapsed_s: 0.0,
+            params: BTreeMap::from([("k".to_string(), Value::Int(k))]),
+            metrics: BTreeMap::from([("x".to_string(), 1.0)]),
+            curves: BTreeMap::from([("loss".to_string(), vec![(0, scale), (1, scale / 2.0)])]),
+        };
+        store
+            .append(&[
+                record("a", 1, 1.0, Status::Ok),
+                record("b", 1, 3.0, Status::Ok),
+                record("c", 2, 5.0, Status::Ok),
+                record("d", 1, 100.0, Status::Error),
+            ])
+            .unwrap();
+        store.consolidate().unwrap();
+        let curves = aggregate_curves(&dir.path().join("s"), None).unwrap();
+        assert_eq!(curves.keys, vec!["k"]);
+        let at = |k: i64, step: u32| {
+            curves
+                .points
+                .iter()
+                .find(|p| p.key[0] == Value::Int(k) && p.step == step)
+                .unwrap()
+                .stats
+        };
+        assert_eq!(
+            (at(1, 0).n, at(1, 0).mean),
+            (2, 2.0),
+            "the failed trial is left out"
+        );
+        assert_eq!(at(1, 1).mean, 1.0);
+        assert_eq!((at(2, 1).n, at(2, 1).mean), (1, 2.5));
+        let only: HashSet<String> = ["a".to_string()].into();
+        assert_eq!(
+            aggregate_curves(&dir.path().join("s"), Some(&only))
+                .unwrap()
+                .points
+                .len(),
+            2
+        );
+    }
+
+    #[test]
     fn generated_floats_match_the_decimal_a_spec_writes() {
         assert!(same_value(
             &Value::Float(0.7250000000000001),
@@ -384,4 +440,154 @@ mod tests {
         let s = agg.groups[0].metrics["x"];
         assert!(s.ci_low.is_nan() && s.std.is_nan());
     }
+}
+
+/// One aggregated point of a per-iteration curve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CurvePoint {
+    /// Values of [`CurveAggregate::keys`].
+    pub key: Vec<Value>,
+    pub curve: String,
+    pub step: u32,
+    pub stats: Stats,
+}
+
+/// Curves of a store aggregated per (group, curve, step) over the ok trials.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct CurveAggregate {
+    pub keys: Vec<String>,
+    pub points: Vec<CurvePoint>,
+}
+
+/// Aggregate `dir/curves.parquet` the way [`aggregate`] does trials: join each point to its
+/// trial's parameters, keep ok trials (of `only`), and compute mean, spread and a 95% interval
+/// per group, curve and step.
+pub fn aggregate_curves(
+    dir: &Path,
+    only: Option<&HashSet<String>>,
+) -> Result<CurveAggregate, ReportError> {
+    let curves_path = dir.join("curves.parquet");
+    if !curves_path.exists() {
+        return Ok(CurveAggregate::default());
+    }
+    let read = |path: &Path| -> Result<DataFrame, ReportError> {
+        let file =
+            File::open(path).map_err(|e| ReportError::Data(format!("{}: {e}", path.display())))?;
+        ParquetReader::new(file)
+            .finish()
+            .map_err(polars_error(path))
+    };
+    let trials_path = dir.join("trials.parquet");
+    let trials = read(&trials_path)?;
+    let curves = read(&curves_path)?;
+    if curves.height() == 0 {
+        return Ok(CurveAggregate::default());
+    }
+    let e = polars_error(&curves_path);
+    let names: Vec<String> = trials
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut key_columns = Vec::new();
+    for name in &names {
+        if (name == "method" || name.starts_with("p_"))
+            && trials.column(name).and_then(|c| c.n_unique()).map_err(&e)? > 1
+        {
+            key_columns.push(name.clone());
+        }
+    }
+    let ids = trials
+        .column("trial_id")
+        .and_then(|c| c.str().cloned())
+        .map_err(&e)?;
+    let statuses = trials
+        .column("status")
+        .and_then(|c| c.str().cloned())
+        .map_err(&e)?;
+    let keep: Vec<bool> = (0..trials.height())
+        .map(|i| {
+            statuses.get(i) == Some("ok")
+                && ids
+                    .get(i)
+                    .is_some_and(|id| only.is_none_or(|o| o.contains(id)))
+        })
+        .collect();
+    let trials = trials
+        .filter(&BooleanChunked::new("keep".into(), keep))
+        .map_err(&e)?;
+    let mut select: Vec<Expr> = vec![col("trial_id")];
+    select.extend(key_columns.iter().map(|k| col(k.as_str())));
+    let mut group: Vec<Expr> = key_columns.iter().map(|k| col(k.as_str())).collect();
+    group.extend([col("curve"), col("step")]);
+    let stats = curves
+        .lazy()
+        .inner_join(
+            trials.lazy().select(select),
+            col("trial_id"),
+            col("trial_id"),
+        )
+        .group_by_stable(group)
+        .agg([
+            col("value").count().cast(DataType::Float64).alias("__n"),
+            col("value").mean().alias("__mean"),
+            col("value").std(1).alias("__std"),
+            col("value").median().alias("__median"),
+            col("value").min().alias("__min"),
+            col("value").max().alias("__max"),
+        ])
+        .sort(["step"], Default::default())
+        .collect()
+        .map_err(&e)?;
+    let mut points = Vec::with_capacity(stats.height());
+    for row in 0..stats.height() {
+        let key = key_columns
+            .iter()
+            .map(|k| {
+                stats
+                    .column(k)
+                    .and_then(|c| c.get(row))
+                    .map(any_to_value)
+                    .map_err(&e)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let curve = stats
+            .column("curve")
+            .and_then(|c| c.get(row))
+            .map(|v| any_to_value(v).to_string())
+            .map_err(&e)?;
+        let step = get_f64(&stats, "step", row, &e)? as u32;
+        let n = get_f64(&stats, "__n", row, &e)? as usize;
+        let (mean, std) = (
+            get_f64(&stats, "__mean", row, &e)?,
+            get_f64(&stats, "__std", row, &e)?,
+        );
+        let half = if n >= 2 {
+            t_critical_95((n - 1) as f64) * std / (n as f64).sqrt()
+        } else {
+            f64::NAN
+        };
+        points.push(CurvePoint {
+            key,
+            curve,
+            step,
+            stats: Stats {
+                n,
+                mean,
+                std,
+                median: get_f64(&stats, "__median", row, &e)?,
+                min: get_f64(&stats, "__min", row, &e)?,
+                max: get_f64(&stats, "__max", row, &e)?,
+                ci_low: mean - half,
+                ci_high: mean + half,
+            },
+        });
+    }
+    Ok(CurveAggregate {
+        keys: key_columns
+            .iter()
+            .map(|k| k.strip_prefix("p_").unwrap_or(k).to_string())
+            .collect(),
+        points,
+    })
 }

@@ -29,6 +29,6 @@ pub enum ReportError {
     Template(String),
 }
 
-pub use aggregate::{aggregate, Aggregate, Group, Stats};
+pub use aggregate::{aggregate, aggregate_curves, Aggregate, CurveAggregate, Group, Stats};
 pub use checks::{evaluate_checks, CheckOutcome};
 pub use page::{write_index, write_spec_report, SpecSummary};

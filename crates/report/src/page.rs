@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use tera::{Context, Tera};
 
-use crate::aggregate::{same_value, Aggregate};
+use crate::aggregate::{same_value, Aggregate, CurveAggregate};
 use crate::checks::CheckOutcome;
 use crate::svg::{render_heatmap, render_plot, Heatmap, Plot, Point, Series};
 use crate::tables::{build_table, display_value, distinct_sorted, to_latex, to_markdown, Table};
@@ -71,6 +71,7 @@ struct TableOut {
 pub fn write_spec_report(
     spec: &Spec,
     agg: &Aggregate,
+    curves: &CurveAggregate,
     checks: &[CheckOutcome],
     store_dir: &Path,
     out: &Path,
@@ -81,7 +82,11 @@ pub fn write_spec_report(
     })?;
     let mut figures = Vec::new();
     for (i, f) in spec.report.figures.iter().enumerate() {
-        let (title, svg, notes) = render_figure(spec, agg, f);
+        let (title, svg, notes) = if f.kind == FigureKind::Curve {
+            render_curve(curves, f)
+        } else {
+            render_figure(spec, agg, f)
+        };
         let file = format!("{}-figure-{}.svg", spec.name, i + 1);
         write(&out.join(&file), &svg)?;
         figures.push(FigureOut {
@@ -223,6 +228,100 @@ fn last_provenance(store_dir: &Path) -> Vec<(String, String)> {
         .collect();
     rows.push(("runs recorded".into(), runs.to_string()));
     rows
+}
+
+/// A per-iteration curve figure: mean over seeds per step with its 95% band, one line per value
+/// of `series`.
+fn render_curve(curves: &CurveAggregate, f: &FigureSpec) -> (String, String, Vec<String>) {
+    let key_of = |p: &crate::aggregate::CurvePoint, name: &str| {
+        curves
+            .keys
+            .iter()
+            .position(|k| k == name)
+            .map(|i| p.key[i].clone())
+    };
+    let points: Vec<_> = curves
+        .points
+        .iter()
+        .filter(|p| {
+            p.curve == f.y
+                && f.filter
+                    .iter()
+                    .all(|(k, v)| key_of(p, k).is_some_and(|pv| same_value(&pv, v)))
+        })
+        .collect();
+    let series_values: Vec<Value> = match &f.series {
+        Some(s) => distinct_sorted(
+            points
+                .iter()
+                .filter_map(|p| curves.keys.iter().position(|k| k == s).map(|i| &p.key[i])),
+        ),
+        None => vec![Value::Str(String::new())],
+    };
+    let mut notes = Vec::new();
+    let used: Vec<&str> = f
+        .series
+        .iter()
+        .map(String::as_str)
+        .chain(f.filter.keys().map(String::as_str))
+        .collect();
+    let free: Vec<&str> = curves
+        .keys
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !used.contains(k))
+        .collect();
+    if !free.is_empty() {
+        notes.push(format!("{} also varies and is pooled in this figure; add it to the figure's `where` or `series`.", free.join(", ")));
+    }
+    let mut series: BTreeMap<usize, Series> = BTreeMap::new();
+    for p in &points {
+        let index = match &f.series {
+            Some(s) => series_values
+                .iter()
+                .position(|v| key_of(p, s).is_some_and(|pv| same_value(&pv, v)))
+                .unwrap_or(0),
+            None => 0,
+        };
+        let label = f.series.as_ref().map_or(String::new(), |s| {
+            format!("{s} = {}", display_value(&series_values[index]))
+        });
+        series
+            .entry(index)
+            .or_insert_with(|| Series {
+                label,
+                points: Vec::new(),
+            })
+            .points
+            .push(Point {
+                x: p.step as f64,
+                y: p.stats.mean,
+                low: p.stats.ci_low,
+                high: p.stats.ci_high,
+            });
+    }
+    if series.is_empty() {
+        notes.push(format!(
+            "nothing to draw: no ok trial recorded curve `{}`",
+            f.y
+        ));
+    }
+    let title = f
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{} per iteration", f.y));
+    let plot = Plot {
+        title: title.clone(),
+        x_label: "iteration".into(),
+        y_label: f.y.clone(),
+        log_x: f.log_x,
+        log_y: f.log_y,
+        lines: true,
+        series: series.into_values().collect(),
+        references: Vec::new(),
+    };
+
+    (title, render_plot(&plot), notes)
 }
 
 /// One figure: its title, SVG and notes about what it could not show.

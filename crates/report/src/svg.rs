@@ -328,12 +328,16 @@ pub fn render_plot(plot: &Plot) -> String {
         );
     }
     let _ = write!(out, "</g>");
-    legend(&mut out, plot);
+    let occupied: Vec<(f64, f64)> = all()
+        .filter_map(|p| Some((x.pixel(p.x)?, y.pixel(p.y)?)))
+        .collect();
+    legend(&mut out, plot, &occupied);
     out.push_str("</svg>");
     out
 }
 
-fn legend(out: &mut String, plot: &Plot) {
+/// The legend goes in the corner of the plot area that covers the fewest data points.
+fn legend(out: &mut String, plot: &Plot, occupied: &[(f64, f64)]) {
     let entries: Vec<(usize, &str, bool)> = plot
         .series
         .iter()
@@ -352,7 +356,28 @@ fn legend(out: &mut String, plot: &Plot) {
                 .map(|(_, l, _)| l.chars().count())
                 .max()
                 .unwrap_or(0) as f64;
-    let (x0, y0) = (WIDTH - RIGHT - width - 8.0, TOP + 8.0);
+    let height = 22.0 * entries.len() as f64 + 6.0;
+    let corners = [
+        (WIDTH - RIGHT - width - 8.0, TOP + 8.0),
+        (LEFT + 8.0, TOP + 8.0),
+        (WIDTH - RIGHT - width - 8.0, HEIGHT - BOTTOM - height - 8.0),
+        (LEFT + 8.0, HEIGHT - BOTTOM - height - 8.0),
+    ];
+    let covered = |(cx, cy): (f64, f64)| {
+        occupied
+            .iter()
+            .filter(|(px, py)| {
+                *px >= cx - 6.0
+                    && *px <= cx + width + 6.0
+                    && *py >= cy - 6.0
+                    && *py <= cy + height + 6.0
+            })
+            .count()
+    };
+    let (x0, y0) = corners
+        .into_iter()
+        .min_by_key(|c| covered(*c))
+        .expect("four corners");
     let _ = write!(
         out,
         r##"<rect x="{x0:.1}" y="{y0}" width="{width:.1}" height="{}" fill="white" fill-opacity="0.85" stroke="#bbb"/>"##,

@@ -10,8 +10,8 @@ use harness::spec::{load_spec, LoadOptions};
 use harness::{load_specs, run_spec, Registry, RunOptions, Spec, Store};
 use report::checks::save_baseline;
 use report::{
-    aggregate, evaluate_checks, write_index, write_spec_report, Aggregate, CheckOutcome,
-    SpecSummary,
+    aggregate, aggregate_curves, evaluate_checks, write_index, write_spec_report, Aggregate,
+    CheckOutcome, SpecSummary,
 };
 
 use crate::commands::run::{build_info, harness_error, TerminalProgress};
@@ -107,7 +107,8 @@ fn report_spec(
         .filter(|r| ids.contains(&r.trial_id))
         .collect();
     let checks = evaluate_checks(spec, &agg, &records, &baseline_path(out, &spec.name, quick));
-    let summary = write_spec_report(spec, &agg, &checks, &dir, reports)?;
+    let curves = aggregate_curves(&dir, Some(&ids))?;
+    let summary = write_spec_report(spec, &agg, &curves, &checks, &dir, reports)?;
     Ok((summary, checks, agg))
 }
 
