@@ -6,6 +6,7 @@ use harness::Registry;
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     attack::register(&mut registry);
+    csl::register(&mut registry);
     #[cfg(feature = "testkit")]
     harness::testkit::register(&mut registry);
     registry

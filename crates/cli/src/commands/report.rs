@@ -168,11 +168,21 @@ pub fn summary(args: &SummaryArgs) -> Result<()> {
                 }
             }
             let mut out = String::new();
-            let wrap = |cells: Vec<String>| {
-                if matches!(args.format, Format::Md) {
-                    format!("| {} |", cells.join(sep))
+            let csv = matches!(args.format, Format::Csv);
+            // CSV cells with a separator or quote (list values such as [3.0,1.0]) are quoted.
+            let quote = |c: String| {
+                if csv && (c.contains(',') || c.contains('"')) {
+                    format!("\"{}\"", c.replace('"', "\"\""))
                 } else {
+                    c
+                }
+            };
+            let wrap = |cells: Vec<String>| {
+                let cells: Vec<String> = cells.into_iter().map(quote).collect();
+                if csv {
                     cells.join(sep)
+                } else {
+                    format!("| {} |", cells.join(sep))
                 }
             };
             let _ = writeln!(out, "{}", wrap(header.clone()));
