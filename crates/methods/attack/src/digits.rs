@@ -7,16 +7,13 @@
 //! class: the optimal unconstrained attack of the paper, or a random rank-one or Gaussian Δ of the
 //! same energy. The data set is compiled into the binary, so the method stays a pure function.
 
-use std::io::Read;
-use std::sync::OnceLock;
-
-use flate2::read::GzDecoder;
 use ndarray::{s, Array2, ArrayView2, Axis};
 use ndarray_linalg::{JobSvd, SVDDC};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_distr::StandardNormal;
 
+use datasets::digits;
 use harness::{
     Fallback, Method, MethodError, MetricSpec, Outcome, ParamKind, ParamSpec, Params, TrialRng,
 };
@@ -25,35 +22,6 @@ use subspace::{principal_angles_orthonormal, top_left_singular_subspace, Distanc
 use crate::closed_form::unconstrained;
 use crate::method::embed_plane;
 use crate::search::{outer, unit_vector};
-
-const DIGITS_GZ: &[u8] = include_bytes!("../../../../data/digits.csv.gz");
-const PIXELS: usize = 64;
-
-/// (images as rows of 64 pixels, labels).
-fn digits() -> &'static (Array2<f64>, Vec<usize>) {
-    static DATA: OnceLock<(Array2<f64>, Vec<usize>)> = OnceLock::new();
-    DATA.get_or_init(|| {
-        let mut text = String::new();
-        GzDecoder::new(DIGITS_GZ)
-            .read_to_string(&mut text)
-            .expect("the embedded data set is valid gzip text");
-        let mut pixels = Vec::new();
-        let mut labels = Vec::new();
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let values: Vec<f64> = line
-                .split(',')
-                .map(|v| v.trim().parse().expect("the embedded data set is numeric"))
-                .collect();
-            assert_eq!(values.len(), PIXELS + 1, "64 pixels and a label per row");
-            pixels.extend_from_slice(&values[..PIXELS]);
-            labels.push(values[PIXELS] as usize);
-        }
-        (
-            Array2::from_shape_vec((labels.len(), PIXELS), pixels).expect("rows × 64"),
-            labels,
-        )
-    })
-}
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -215,14 +183,6 @@ mod tests {
         map.insert("budget_rel".into(), Value::Float(budget));
         map.insert("attack".into(), Value::Str(attack.into()));
         Params(map)
-    }
-
-    #[test]
-    fn the_embedded_data_set_is_complete() {
-        let (images, labels) = digits();
-        assert_eq!(images.dim(), (1797, 64));
-        assert!((0..10).all(|c| labels.iter().filter(|&&l| l == c).count() > 150));
-        assert!(images.iter().all(|&v| (0.0..=16.0).contains(&v)));
     }
 
     #[test]

@@ -24,11 +24,13 @@ pub fn register(registry: &mut Registry) {
     registry.register(Box::new(Angles));
     registry.register(Box::new(Cluster));
     registry.register(Box::new(Detect));
+    registry.register(Box::new(crate::visualize::Visualize));
+    registry.register(Box::new(crate::visualize::Digits));
 }
 
 const PROJECTIONS: &[&str] = &["gaussian", "rademacher", "achlioptas", "sparse", "srht"];
 
-fn projection(p: &Params) -> Projection {
+pub(crate) fn projection(p: &Params) -> Projection {
     match p.str("projection") {
         "rademacher" => Projection::Rademacher,
         "achlioptas" => Projection::Achlioptas,
@@ -38,11 +40,11 @@ fn projection(p: &Params) -> Projection {
     }
 }
 
-fn failed(e: subspace::SubspaceError) -> MethodError {
+pub(crate) fn failed(e: subspace::SubspaceError) -> MethodError {
     MethodError::Failed(e.to_string())
 }
 
-const PROJECTION_PARAM: ParamSpec = ParamSpec {
+pub(crate) const PROJECTION_PARAM: ParamSpec = ParamSpec {
     name: "projection",
     kind: ParamKind::Choice(PROJECTIONS),
     default: Fallback::Str("gaussian"),
