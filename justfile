@@ -30,9 +30,9 @@ setup:
         exit 1
     fi
 
-# Build the subbench binary.
+# Build the subbench binary (tests and benches are built by `test` and `bench`).
 build: setup
-    cargo build --workspace --all-targets
+    cargo build --workspace --bins
 
 # Run the whole test suite (unit, property and binary-level integration tests).
 test: setup

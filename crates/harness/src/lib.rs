@@ -15,7 +15,8 @@ pub mod runner;
 pub mod spec;
 pub mod store;
 pub mod sweep;
-#[cfg(feature = "testkit")]
+/// Test-only methods; compiled always (so that toggling them never recompiles this crate and its
+/// dependents) but registered only by test builds of the binary.
 pub mod testkit;
 pub mod trial;
 pub mod value;

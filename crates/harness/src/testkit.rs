@@ -1,5 +1,6 @@
-//! Small methods for the test suites (feature `testkit`): deterministic, fast, and able to fail
-//! in every way a real method can. Never registered in a shipped binary.
+//! Small methods for the test suites: deterministic, fast, and able to fail
+//! in every way a real method can. Registered only when the binary is built with the `testkit`
+//! feature (the test suite), never in a shipped binary.
 
 use rand::Rng;
 use rand_distr::StandardNormal;
