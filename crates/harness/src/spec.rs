@@ -98,6 +98,17 @@ pub struct TableSpec {
     pub filter: IndexMap<String, Value>,
 }
 
+/// How the 95% interval of a group mean is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Interval {
+    /// `mean ± t_{0.975, n−1} · s/√n`.
+    #[default]
+    Student,
+    /// Percentile bootstrap of the mean (2,000 resamples, seeded from the group's values).
+    Bootstrap,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ReportSpec {
@@ -105,6 +116,9 @@ pub struct ReportSpec {
     pub figures: Vec<FigureSpec>,
     #[serde(default)]
     pub tables: Vec<TableSpec>,
+    /// The interval shown in figures and tables and used by checks (`ci_low`, `ci_high`).
+    #[serde(default)]
+    pub interval: Interval,
 }
 
 /// Which statistic of a group a threshold compares.

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::Path;
 
+use harness::spec::Interval;
 use harness::Value;
 use polars::prelude::*;
 use serde::Serialize;
@@ -97,7 +98,11 @@ fn polars_error(path: &Path) -> impl Fn(PolarsError) -> ReportError + '_ {
 /// Read `dir/trials.parquet` and aggregate it. The keys are the parameters (and `method`) that
 /// take more than one value. With `only`, trials whose id is not in it are left out: a store may
 /// hold trials of an older version of the spec, or of a full run when `--quick` asks for fewer.
-pub fn aggregate(dir: &Path, only: Option<&HashSet<String>>) -> Result<Aggregate, ReportError> {
+pub fn aggregate(
+    dir: &Path,
+    only: Option<&HashSet<String>>,
+    interval: Interval,
+) -> Result<Aggregate, ReportError> {
     let path = dir.join("trials.parquet");
     let file = File::open(&path)
         .map_err(|e| ReportError::Data(format!("{}: {e} (run the spec first)", path.display())))?;
@@ -115,11 +120,15 @@ pub fn aggregate(dir: &Path, only: Option<&HashSet<String>>) -> Result<Aggregate
         let mask = BooleanChunked::new("keep".into(), keep);
         df = df.filter(&mask).map_err(polars_error(&path))?;
     }
-    aggregate_frame(df, &path)
+    aggregate_frame(df, &path, interval)
 }
 
 /// Aggregate an in-memory trials table (`path` is for messages).
-pub fn aggregate_frame(df: DataFrame, path: &Path) -> Result<Aggregate, ReportError> {
+pub fn aggregate_frame(
+    df: DataFrame,
+    path: &Path,
+    interval: Interval,
+) -> Result<Aggregate, ReportError> {
     let e = polars_error(path);
     let names: Vec<String> = df
         .get_column_names()
@@ -151,6 +160,10 @@ pub fn aggregate_frame(df: DataFrame, path: &Path) -> Result<Aggregate, ReportEr
             c().min().alias(format!("{m}__min")),
             c().max().alias(format!("{m}__max")),
         ]);
+        if interval == Interval::Bootstrap {
+            // A bare column in an aggregation is the group's list of values.
+            stats_exprs.push(c().drop_nulls().alias(format!("{m}__values")));
+        }
     }
     let ok = df.clone().lazy().filter(col("status").eq(lit("ok")));
     let all = df.clone().lazy();
@@ -209,10 +222,29 @@ pub fn aggregate_frame(df: DataFrame, path: &Path) -> Result<Aggregate, ReportEr
                 }
                 let get = |s: &str| get_f64(&stats, &format!("{m}__{s}"), srow, &e);
                 let (mean, std) = (get("mean")?, get("std")?);
-                let half = if n >= 2 {
-                    t_critical_95((n - 1) as f64) * std / (n as f64).sqrt()
-                } else {
-                    f64::NAN
+                let (ci_low, ci_high) = match interval {
+                    Interval::Student => {
+                        let half = if n >= 2 {
+                            t_critical_95((n - 1) as f64) * std / (n as f64).sqrt()
+                        } else {
+                            f64::NAN
+                        };
+                        (mean - half, mean + half)
+                    }
+                    Interval::Bootstrap => {
+                        let list = stats
+                            .column(&format!("{m}__values"))
+                            .and_then(|c| c.list().cloned())
+                            .map_err(&e)?;
+                        let values: Vec<f64> = match list.get_as_series(srow) {
+                            Some(series) => {
+                                let ca = series.f64().map_err(&e)?;
+                                (0..ca.len()).filter_map(|i| ca.get(i)).collect()
+                            }
+                            None => Vec::new(),
+                        };
+                        bootstrap_interval(&values)
+                    }
                 };
                 let name = m.strip_prefix("m_").unwrap_or(m).to_string();
                 metrics.insert(
@@ -224,8 +256,8 @@ pub fn aggregate_frame(df: DataFrame, path: &Path) -> Result<Aggregate, ReportEr
                         median: get("median")?,
                         min: get("min")?,
                         max: get("max")?,
-                        ci_low: mean - half,
-                        ci_high: mean + half,
+                        ci_low,
+                        ci_high,
                     },
                 );
             }
@@ -273,6 +305,42 @@ pub fn aggregate_frame(df: DataFrame, path: &Path) -> Result<Aggregate, ReportEr
         groups,
         failures: failure_list,
     })
+}
+
+/// 95% percentile-bootstrap interval of the mean: 2,000 resamples drawn with a generator seeded
+/// from the values themselves, so the interval is reproducible. Unknown (NaN) for n < 2.
+pub fn bootstrap_interval(values: &[f64]) -> (f64, f64) {
+    const RESAMPLES: usize = 2000;
+    let n = values.len();
+    if n < 2 {
+        return (f64::NAN, f64::NAN);
+    }
+    // SplitMix64 seeded by the bits of the data: deterministic without a dependency.
+    let mut state = values.iter().fold(0x9E37_79B9_7F4A_7C15u64, |h, v| {
+        (h ^ v.to_bits())
+            .rotate_left(17)
+            .wrapping_mul(0xBF58_476D_1CE4_E5B9)
+    });
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut means: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            (0..n)
+                .map(|_| values[(next() % n as u64) as usize])
+                .sum::<f64>()
+                / n as f64
+        })
+        .collect();
+    means.sort_by(f64::total_cmp);
+    (
+        means[(0.025 * RESAMPLES as f64) as usize],
+        means[(0.975 * RESAMPLES as f64) as usize - 1],
+    )
 }
 
 fn count_exprs() -> Vec<Expr> {
@@ -338,7 +406,7 @@ mod tests {
 
     #[test]
     fn known_inputs_give_known_statistics() {
-        let agg = aggregate_frame(frame(), Path::new("t")).unwrap();
+        let agg = aggregate_frame(frame(), Path::new("t"), Interval::Student).unwrap();
         assert_eq!(agg.keys, vec!["k"], "only varying parameters are keys");
         assert_eq!(agg.groups.len(), 2);
         let g = &agg.groups[0];
@@ -420,6 +488,24 @@ mod tests {
     }
 
     #[test]
+    fn bootstrap_intervals_cover_the_mean_and_shrink_with_n() {
+        let agg = aggregate_frame(frame(), Path::new("t"), Interval::Bootstrap).unwrap();
+        let s = agg.groups[0].metrics["x"];
+        // Values 1, 2, 6: resampled means range over [1, 6].
+        assert!(
+            s.ci_low >= 1.0 && s.ci_high <= 6.0 && s.ci_low < 3.0 && s.ci_high > 3.0,
+            "{s:?}"
+        );
+        let wide: Vec<f64> = (0..20).map(|i| (i % 5) as f64).collect();
+        let narrow: Vec<f64> = (0..2000).map(|i| (i % 5) as f64).collect();
+        let (a, b) = (bootstrap_interval(&wide), bootstrap_interval(&narrow));
+        assert!(b.1 - b.0 < 0.2 * (a.1 - a.0), "{a:?} vs {b:?}");
+        assert!(a.0 < 2.0 && 2.0 < a.1);
+        assert_eq!(bootstrap_interval(&wide), a, "reproducible");
+        assert!(bootstrap_interval(&[1.0]).0.is_nan());
+    }
+
+    #[test]
     fn generated_floats_match_the_decimal_a_spec_writes() {
         assert!(same_value(
             &Value::Float(0.7250000000000001),
@@ -436,7 +522,7 @@ mod tests {
     #[test]
     fn single_trials_have_unknown_intervals() {
         let df = df!("trial_id" => ["a"], "status" => ["ok"], "error" => [None::<&str>], "method" => ["m"], "m_x" => [1.0]).unwrap();
-        let agg = aggregate_frame(df, Path::new("t")).unwrap();
+        let agg = aggregate_frame(df, Path::new("t"), Interval::Student).unwrap();
         let s = agg.groups[0].metrics["x"];
         assert!(s.ci_low.is_nan() && s.std.is_nan());
     }

@@ -614,7 +614,10 @@ mod tests {
             "m_theory" => records.iter().map(|r| r.metrics["theory"]).collect::<Vec<_>>(),
         )
         .unwrap();
-        (aggregate_frame(df, Path::new("t")).unwrap(), records)
+        (
+            aggregate_frame(df, Path::new("t"), harness::spec::Interval::Student).unwrap(),
+            records,
+        )
     }
 
     fn spec(expect: &str) -> Spec {

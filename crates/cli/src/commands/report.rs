@@ -99,7 +99,7 @@ fn report_spec(
 ) -> Result<(SpecSummary, Vec<CheckOutcome>, Aggregate)> {
     let dir = Store::new(out, &spec.name, None).dir().to_path_buf();
     let ids = trial_ids(spec);
-    let agg = aggregate(&dir, Some(&ids))?;
+    let agg = aggregate(&dir, Some(&ids), spec.report.interval)?;
     let records: Vec<_> = Store::at(&dir)
         .load()
         .map_err(harness_error)?
@@ -149,7 +149,8 @@ pub fn render_all(results: &Path, reports: &Path, registry: &Registry) -> Result
 }
 
 pub fn summary(args: &SummaryArgs) -> Result<()> {
-    let agg = aggregate(&args.dir, None).map_err(|e| UserError::new(e.to_string()))?;
+    let agg = aggregate(&args.dir, None, Default::default())
+        .map_err(|e| UserError::new(e.to_string()))?;
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&agg)?),
         Format::Csv | Format::Md => {
@@ -298,7 +299,7 @@ pub fn baseline(command: &BaselineCommand, registry: &Registry) -> Result<()> {
         },
     )
     .map_err(|e| UserError::new(e.to_string()))?;
-    let agg = aggregate(&dir, Some(&trial_ids(&spec)))?;
+    let agg = aggregate(&dir, Some(&trial_ids(&spec)), spec.report.interval)?;
     let path = baseline_path(out, name, *quick);
     save_baseline(&agg, &path)?;
     println!(
