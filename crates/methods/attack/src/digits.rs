@@ -37,6 +37,15 @@ const PARAMS: &[ParamSpec] = &[
         doc: "ε_c/(σ_k − σ_{k+1}) of each class matrix",
     },
     ParamSpec {
+        name: "budget",
+        kind: ParamKind::Float {
+            min: -1.0,
+            max: 1e6,
+        },
+        default: Fallback::Float(-1.0),
+        doc: "absolute ε per class; when ≥ 0 it replaces budget_rel",
+    },
+    ParamSpec {
         name: "attack",
         kind: ParamKind::Choice(&["optimal", "random_rank_one", "gaussian"]),
         default: Fallback::Str("optimal"),
@@ -113,7 +122,11 @@ impl Method for DigitsAttack {
                 )));
             }
             let (s1, s2) = (sigma[k - 1], sigma[k]);
-            let eps = p.float("budget_rel") * (s1 - s2);
+            let eps = if p.float("budget") >= 0.0 {
+                p.float("budget")
+            } else {
+                p.float("budget_rel") * (s1 - s2)
+            };
             let (m, n) = x.dim();
             let delta = match p.str("attack") {
                 "optimal" => embed_plane(
