@@ -57,6 +57,10 @@ pub enum FigureKind {
     Heatmap,
     /// A per-iteration curve (`y` names the curve, `x` must be `step`), one line per `series` value.
     Curve,
+    /// A point cloud recorded by one trial (e.g. an MDS embedding): curves `x` and `y` hold the
+    /// coordinates indexed by point, optional curve `z` a group label per point; the first
+    /// repetition of the group selected by `where` is drawn.
+    Embedding,
 }
 
 /// A figure of the report: `y` (a metric) against `x` (a parameter), one series per value of
@@ -691,27 +695,33 @@ pub fn parse_spec(
     };
     for figure in &raw.report.figures {
         check_filter(&figure.filter, "report figure")?;
-        if figure.kind == FigureKind::Curve {
-            if figure.x != "step" {
+        if matches!(figure.kind, FigureKind::Curve | FigureKind::Embedding) {
+            if figure.kind == FigureKind::Curve && figure.x != "step" {
                 return Err(fail(
                     format!("a curve figure has `x: step`; got `{}`", figure.x),
                     at(&["report"]),
                 ));
             }
+            let wanted: Vec<&String> = match figure.kind {
+                FigureKind::Curve => vec![&figure.y],
+                _ => [Some(&figure.x), Some(&figure.y), figure.z.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            };
             for id in &methods {
                 let curves = registry.get(id).expect("validated above").curves();
-                if !curves.iter().any(|c| c.name == figure.y) {
-                    let names: Vec<&str> = curves.iter().map(|c| c.name).collect();
+                let names: Vec<&str> = curves.iter().map(|c| c.name).collect();
+                if let Some(missing) = wanted.iter().find(|w| !names.contains(&w.as_str())) {
+                    let known = if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    };
                     return Err(fail(
                         format!(
-                            "method {id} records no curve `{}`{}; it records: {}",
-                            figure.y,
-                            did_you_mean(&figure.y, names.iter().copied()),
-                            if names.is_empty() {
-                                "none".into()
-                            } else {
-                                names.join(", ")
-                            }
+                            "method {id} records no curve `{missing}`{}; it records: {known}",
+                            did_you_mean(missing, names.iter().copied())
                         ),
                         locate_under(text, "report", "y"),
                     ));
@@ -728,7 +738,7 @@ pub fn parse_spec(
                 check_param(&figure.y, "report figure")?;
                 check_metric(figure.z.as_deref().unwrap_or(""), "report figure")?;
             }
-            FigureKind::Line | FigureKind::Scatter | FigureKind::Curve => {
+            FigureKind::Line | FigureKind::Scatter | FigureKind::Curve | FigureKind::Embedding => {
                 check_metric(&figure.y, "report figure")?
             }
         }

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use harness::spec::{Better, FigureKind, FigureSpec};
-use harness::{Spec, Value};
+use harness::{Spec, Status, TrialRecord, Value};
 use serde::Serialize;
 use serde_json::Value as Json;
 use tera::{Context, Tera};
@@ -54,6 +54,7 @@ fn write(path: &Path, text: &str) -> Result<(), ReportError> {
 #[derive(Serialize)]
 struct FigureOut {
     title: String,
+    caption: &'static str,
     svg: String,
     file: String,
     notes: Vec<String>,
@@ -72,6 +73,7 @@ pub fn write_spec_report(
     spec: &Spec,
     agg: &Aggregate,
     curves: &CurveAggregate,
+    records: &[TrialRecord],
     checks: &[CheckOutcome],
     store_dir: &Path,
     out: &Path,
@@ -82,15 +84,21 @@ pub fn write_spec_report(
     })?;
     let mut figures = Vec::new();
     for (i, f) in spec.report.figures.iter().enumerate() {
-        let (title, svg, notes) = if f.kind == FigureKind::Curve {
-            render_curve(curves, f)
-        } else {
-            render_figure(spec, agg, f)
+        let (title, svg, notes) = match f.kind {
+            FigureKind::Curve => render_curve(curves, f),
+            FigureKind::Embedding => render_embedding(records, f),
+            _ => render_figure(spec, agg, f),
         };
         let file = format!("{}-figure-{}.svg", spec.name, i + 1);
         write(&out.join(&file), &svg)?;
+        let caption = match f.kind {
+            FigureKind::Embedding => "Points recorded by one trial.",
+            FigureKind::Heatmap => "Mean over seeds per cell.",
+            _ => "Mean over seeds with 95% confidence band.",
+        };
         figures.push(FigureOut {
             title,
+            caption,
             svg,
             file,
             notes,
@@ -322,6 +330,86 @@ fn render_curve(curves: &CurveAggregate, f: &FigureSpec) -> (String, String, Vec
     };
 
     (title, render_plot(&plot), notes)
+}
+
+/// A point cloud recorded by the first repetition of the selected group: curves `x`, `y`
+/// (coordinates by point index) and optionally `z` (a group label per point, one colour each).
+fn render_embedding(records: &[TrialRecord], f: &FigureSpec) -> (String, String, Vec<String>) {
+    let title = f
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{} against {}", f.y, f.x));
+    let chosen = records
+        .iter()
+        .filter(|r| {
+            r.status == Status::Ok
+                && f.filter
+                    .iter()
+                    .all(|(k, v)| r.params.get(k).is_some_and(|p| same_value(p, v)))
+        })
+        .min_by_key(|r| (r.rep, r.order));
+    let Some(record) = chosen else {
+        let plot = Plot {
+            title: title.clone(),
+            x_label: f.x.clone(),
+            y_label: f.y.clone(),
+            log_x: false,
+            log_y: false,
+            lines: false,
+            series: vec![],
+            references: vec![],
+        };
+        return (
+            title,
+            render_plot(&plot),
+            vec!["nothing to draw: no ok trial matches the figure's `where`".into()],
+        );
+    };
+    let values = |name: &str| -> BTreeMap<u32, f64> {
+        record
+            .curves
+            .get(name)
+            .map(|c| c.iter().copied().collect())
+            .unwrap_or_default()
+    };
+    let (xs, ys) = (values(&f.x), values(&f.y));
+    let labels = f.z.as_deref().map(values).unwrap_or_default();
+    let mut series: BTreeMap<i64, Series> = BTreeMap::new();
+    for (i, x) in &xs {
+        let Some(y) = ys.get(i) else { continue };
+        let label = labels.get(i).map_or(0, |l| l.round() as i64);
+        let name =
+            f.z.as_ref()
+                .map_or(String::new(), |z| format!("{z} {label}"));
+        series
+            .entry(label)
+            .or_insert_with(|| Series {
+                label: name,
+                points: Vec::new(),
+            })
+            .points
+            .push(Point {
+                x: *x,
+                y: *y,
+                low: f64::NAN,
+                high: f64::NAN,
+            });
+    }
+    let plot = Plot {
+        title: title.clone(),
+        x_label: f.x.clone(),
+        y_label: f.y.clone(),
+        log_x: f.log_x,
+        log_y: f.log_y,
+        lines: false,
+        series: series.into_values().collect(),
+        references: Vec::new(),
+    };
+    let note = format!(
+        "One trial: repetition {} (seed {}).",
+        record.rep, record.seed
+    );
+    (title, render_plot(&plot), vec![note])
 }
 
 /// One figure: its title, SVG and notes about what it could not show.

@@ -108,7 +108,7 @@ fn report_spec(
         .collect();
     let checks = evaluate_checks(spec, &agg, &records, &baseline_path(out, &spec.name, quick));
     let curves = aggregate_curves(&dir, Some(&ids))?;
-    let summary = write_spec_report(spec, &agg, &curves, &checks, &dir, reports)?;
+    let summary = write_spec_report(spec, &agg, &curves, &records, &checks, &dir, reports)?;
     Ok((summary, checks, agg))
 }
 

@@ -55,6 +55,21 @@ pub fn procrustes_disparity(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
     1.0 - s.sum().powi(2)
 }
 
+/// `x` centred on `target`'s centre and rotated (or reflected) onto it: orthogonal Procrustes,
+/// `R = U Vᵀ` from the SVD of `x_cᵀ target_c`. Only for display; the disparity metric is
+/// computed on the unaligned embeddings.
+fn align(x: &Array2<f64>, target: &Array2<f64>) -> Array2<f64> {
+    let centre = |m: &Array2<f64>| m - &m.mean_axis(Axis(0)).expect("non-empty");
+    let (xc, tc) = (centre(x), centre(target));
+    let (u, _, vt) = xc
+        .t()
+        .dot(&tc)
+        .svddc(JobSvd::All)
+        .expect("a 2 × 2 SVD converges");
+    xc.dot(&u.expect("requested U").dot(&vt.expect("requested Vᵀ")))
+        + &target.mean_axis(Axis(0)).expect("non-empty")
+}
+
 fn pairwise_chordal(bases: &[Array2<f64>]) -> Result<Array2<f64>, MethodError> {
     let m = bases.len();
     let mut d = Array2::zeros((m, m));
@@ -145,6 +160,15 @@ impl Method for Visualize {
             },
         ]
     }
+    fn curves(&self) -> &'static [MetricSpec] {
+        &[
+            MetricSpec { name: "mds_before_x", doc: "MDS coordinate 1 of each subspace before compression (indexed by subspace)" },
+            MetricSpec { name: "mds_before_y", doc: "MDS coordinate 2 before compression" },
+            MetricSpec { name: "mds_after_x", doc: "MDS coordinate 1 after compression, rotated onto the one before (orthogonal Procrustes)" },
+            MetricSpec { name: "mds_after_y", doc: "MDS coordinate 2 after compression, aligned likewise" },
+            MetricSpec { name: "family", doc: "family index of each subspace" },
+        ]
+    }
     fn check(&self, p: &Params) -> Result<(), String> {
         if p.usize("compressed") < p.usize("dim") || p.usize("ambient") <= p.usize("dim") {
             return Err("need dim < ambient and dim ≤ compressed".into());
@@ -176,10 +200,28 @@ impl Method for Visualize {
             .collect::<Result<_, _>>()?;
         let (before, after) = (pairwise_chordal(&bases)?, pairwise_chordal(&compressed)?);
         let frob = |x: &Array2<f64>| x.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let disparity = procrustes_disparity(&classical_mds(&before, 2), &classical_mds(&after, 2));
+        let (embed_before, embed_after) = (classical_mds(&before, 2), classical_mds(&after, 2));
+        let disparity = procrustes_disparity(&embed_before, &embed_after);
+        let aligned = align(&embed_after, &embed_before);
+        let column = |x: &Array2<f64>, j: usize| {
+            x.column(j)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i as u32, *v))
+                .collect::<Vec<_>>()
+        };
+        let per = p.usize("per_family");
+        let family = (0..bases.len())
+            .map(|i| (i as u32, (i / per) as f64))
+            .collect();
         Ok(Outcome::new()
             .metric("distance_error", frob(&(&after - &before)) / frob(&before))
-            .metric("disparity", disparity))
+            .metric("disparity", disparity)
+            .curve("mds_before_x", column(&embed_before, 0))
+            .curve("mds_before_y", column(&embed_before, 1))
+            .curve("mds_after_x", column(&aligned, 0))
+            .curve("mds_after_y", column(&aligned, 1))
+            .curve("family", family))
     }
 }
 
