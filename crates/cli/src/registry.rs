@@ -7,6 +7,7 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     attack::register(&mut registry);
     csl::register(&mut registry);
+    colora::register(&mut registry);
     #[cfg(feature = "testkit")]
     harness::testkit::register(&mut registry);
     registry
