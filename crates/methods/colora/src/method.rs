@@ -27,6 +27,7 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "theta_deg", kind: ParamKind::Float { min: 0.0, max: 90.0 }, default: Fallback::Float(0.0), doc: "task dissimilarity: Bᵢ* = orth(cos θ B* + sin θ Pᵢ), likewise Aᵢ*" },
     ParamSpec { name: "clusters", kind: ParamKind::Int { min: 1, max: 100 }, default: Fallback::Int(1), doc: "users come from this many clusters with unrelated subspaces" },
     ParamSpec { name: "noise", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(0.1), doc: "noise σ" },
+    ParamSpec { name: "condition", kind: ParamKind::Float { min: 1.0, max: 1e8 }, default: Fallback::Float(1.0), doc: "condition number of the input covariance Σ (1: isotropic x ~ N(0, I))" },
     ParamSpec { name: "estimator", kind: ParamKind::Choice(&["colora", "local", "global", "oracle"]), default: Fallback::Str("colora"), doc: "colora (shared B, A + personal Sᵢ), local (each user alone), global (one adapter), oracle (knows B*, A*)" },
     ParamSpec { name: "grouping", kind: ParamKind::Choice(&["joint", "per_cluster"]), default: Fallback::Str("joint"), doc: "colora over all users at once, or per cluster (knowing the clusters)" },
     ParamSpec { name: "iters", kind: ParamKind::Int { min: 1, max: 10_000 }, default: Fallback::Int(30), doc: "alternating least-squares rounds" },
@@ -65,6 +66,7 @@ fn spec(p: &Params) -> ProblemSpec {
         theta: p.float("theta_deg").to_radians(),
         clusters: p.usize("clusters"),
         noise: p.float("noise"),
+        condition: p.float("condition"),
     }
 }
 
@@ -195,7 +197,7 @@ impl Method for Regression {
         let (mean, worst) = relative_errors(users, &updates);
         let mut mse = 0.0;
         for (u, w) in users.iter().zip(&updates) {
-            let (x, y) = spec.sample(&u.truth, 200, rng);
+            let (x, y) = spec.sample(&u.truth, 200, problem.sqrt_sigma.as_ref(), rng);
             let residual = &y - &x.dot(&w.t());
             mse += residual.iter().map(|v| v * v).sum::<f64>() / (200 * spec.d_out) as f64;
         }

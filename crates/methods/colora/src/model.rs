@@ -27,6 +27,8 @@ pub struct Problem {
     pub users: Vec<User>,
     pub shared_b: Vec<Array2<f64>>,
     pub shared_at: Vec<Array2<f64>>,
+    /// Σ^{1/2} of the inputs (None: isotropic).
+    pub sqrt_sigma: Option<Array2<f64>>,
 }
 
 pub struct ProblemSpec {
@@ -38,6 +40,9 @@ pub struct ProblemSpec {
     pub theta: f64,
     pub clusters: usize,
     pub noise: f64,
+    /// Condition number κ of the input covariance Σ (eigenvalues log-spaced in [1, κ], random
+    /// eigenvectors); 1 is isotropic.
+    pub condition: f64,
 }
 
 fn gaussian<R: Rng + ?Sized>(rows: usize, cols: usize, rng: &mut R) -> Array2<f64> {
@@ -70,6 +75,16 @@ impl ProblemSpec {
         let shared_at: Vec<Array2<f64>> = (0..self.clusters)
             .map(|_| haar_orthonormal(self.d_in, r, rng))
             .collect::<Result<_, _>>()?;
+        let sqrt_sigma = if self.condition > 1.0 {
+            let u = haar_orthonormal(self.d_in, self.d_in, rng)?;
+            let d = self.d_in.max(2) - 1;
+            let roots: Array1<f64> = (0..self.d_in)
+                .map(|i| self.condition.powf(i as f64 / d as f64).sqrt())
+                .collect();
+            Some((&u * &roots).dot(&u.t()))
+        } else {
+            None
+        };
         let mut users = Vec::with_capacity(self.users);
         for i in 0..self.users {
             let cluster = i % self.clusters;
@@ -77,7 +92,7 @@ impl ProblemSpec {
             let at = tilted(&shared_at[cluster], self.theta, rng)?;
             let s_i = gaussian(r, r, rng) + Array2::<f64>::eye(r) * 2.0;
             let truth = b.dot(&s_i).dot(&at.t());
-            let (x, y) = self.sample(&truth, self.samples, rng);
+            let (x, y) = self.sample(&truth, self.samples, sqrt_sigma.as_ref(), rng);
             users.push(User {
                 x,
                 y,
@@ -89,6 +104,7 @@ impl ProblemSpec {
             users,
             shared_b,
             shared_at,
+            sqrt_sigma,
         })
     }
 
@@ -97,9 +113,14 @@ impl ProblemSpec {
         &self,
         truth: &Array2<f64>,
         n: usize,
+        sqrt_sigma: Option<&Array2<f64>>,
         rng: &mut R,
     ) -> (Array2<f64>, Array2<f64>) {
-        let x = gaussian(n, self.d_in, rng);
+        let white = gaussian(n, self.d_in, rng);
+        let x = match sqrt_sigma {
+            Some(root) => white.dot(root),
+            None => white,
+        };
         let y = x.dot(&truth.t()) + gaussian(n, self.d_out, rng) * self.noise;
         (x, y)
     }
@@ -260,6 +281,7 @@ mod tests {
             theta,
             clusters: 1,
             noise,
+            condition: 1.0,
         }
     }
 
@@ -271,6 +293,21 @@ mod tests {
         let fit = colora(&problem.users, 2, 50, Some(&problem.users));
         let (mean, worst) = relative_errors(&problem.users, &fit.updates);
         assert!(worst < 1e-8, "mean {mean}, worst {worst}");
+    }
+
+    #[test]
+    fn exact_recovery_with_anisotropic_inputs() {
+        let mut anisotropic = spec(40, 0.0, 0.0);
+        anisotropic.condition = 100.0;
+        let problem = anisotropic.draw(&mut ChaCha8Rng::seed_from_u64(3)).unwrap();
+        let root = problem.sqrt_sigma.as_ref().unwrap();
+        // Σ^{1/2} is symmetric with eigenvalues √κ^{i/(d−1)}: its condition number is √κ = 10.
+        let (eigenvalues, _) =
+            ndarray_linalg::Eigh::eigh(root, ndarray_linalg::UPLO::Upper).unwrap();
+        let cond = eigenvalues[eigenvalues.len() - 1] / eigenvalues[0];
+        assert!((cond - 10.0).abs() < 1e-9, "{cond}");
+        let fit = colora(&problem.users, 2, 80, None);
+        assert!(relative_errors(&problem.users, &fit.updates).1 < 1e-7);
     }
 
     #[test]
