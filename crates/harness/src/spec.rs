@@ -435,7 +435,10 @@ pub fn parse_spec(
 ) -> Result<Spec, SpecError> {
     let fail =
         |message: String, place: Option<(usize, usize)>| SpecError::new(file, message).at(place);
-    if text.trim().is_empty() {
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Err(fail(
             "the file is empty; a spec needs at least name, title, paper, claim and method".into(),
             None,
@@ -899,6 +902,11 @@ fn yaml_message(message: &str) -> String {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
     };
+    // serde names our private struct; say what the user wrote instead.
+    text = text.replace(
+        "expected struct RawSpec",
+        "expected a mapping of spec fields (name, title, paper, claim, method, …)",
+    );
     if let Some(rest) = text.strip_prefix("unknown field `") {
         if let Some(end) = rest.find('`') {
             let wrong = &rest[..end];
