@@ -209,6 +209,9 @@ pub fn run_spec(
     if options.dry_run {
         return Ok(summary);
     }
+    // One writer per store: a second `subbench run` of the same spec into the same folder would
+    // only duplicate work. The lock is released when this process ends, however it ends.
+    let _writer = store.lock_for_writing()?;
     progress.start(spec, todo.len(), summary.stored);
     install_quiet_panic_hook();
 

@@ -143,6 +143,31 @@ impl Store {
         Ok(parts)
     }
 
+    /// Create the folder, prove it is writable, and take the store's writer lock. Errors are the
+    /// user's to fix (a read-only or full disk, another run in progress), so they are usage errors.
+    pub fn lock_for_writing(&self) -> Result<File> {
+        let usage = |what: String| HarnessError::Usage(format!("{}: {what}", self.dir.display()));
+        fs::create_dir_all(&self.dir)
+            .map_err(|e| usage(format!("cannot create the results folder: {e}")))?;
+        let probe = self.dir.join(format!(".write-test-{}", std::process::id()));
+        fs::write(&probe, b"subbench").map_err(|e| {
+            usage(format!(
+                "cannot write to the results folder: {e}; choose another --out"
+            ))
+        })?;
+        let _ = fs::remove_file(&probe);
+        let path = self.dir.join(".writer.lock");
+        let lock = File::create(&path)
+            .map_err(|e| usage(format!("cannot create {}: {e}", path.display())))?;
+        match lock.try_lock() {
+            Ok(()) => Ok(lock),
+            Err(std::fs::TryLockError::WouldBlock) => Err(usage(
+                "another subbench process is running this spec into this folder; wait for it to finish, or use another --out".into(),
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(usage(format!("cannot lock {}: {e}", path.display()))),
+        }
+    }
+
     /// Persist a batch of finished trials now (one part file, atomically).
     pub fn append(&self, batch: &[TrialRecord]) -> Result<()> {
         if batch.is_empty() {
