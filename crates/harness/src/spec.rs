@@ -682,10 +682,7 @@ pub fn parse_spec(
                 } else {
                     p.params.0.get(name).cloned()
                 };
-                value.is_some_and(|v| match (v.as_f64(), wanted.as_f64()) {
-                    (Some(x), Some(y)) => x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
-                    _ => &v == wanted,
-                })
+                value.is_some_and(|v| v.matches(wanted))
             });
             if !found {
                 return Err(fail(

@@ -36,6 +36,16 @@ impl Value {
         }
     }
 
+    /// Equality as a spec author means it: `3` equals `3.0`, and numbers agree to 12 significant
+    /// digits, so that `where: {budget: 0.725}` finds the 0.7250000000000001 that `linspace`
+    /// produced. Used wherever a spec's value selects trials.
+    pub fn matches(&self, other: &Value) -> bool {
+        match (self.as_f64(), other.as_f64()) {
+            (Some(x), Some(y)) => x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+            _ => self == other,
+        }
+    }
+
     /// The canonical text that identifies the value in a trial's hash. Floats use Rust's shortest
     /// round-trip representation, so equal values always hash equal and distinct ones never do.
     pub fn canonical(&self) -> String {

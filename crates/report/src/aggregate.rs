@@ -81,14 +81,9 @@ impl Aggregate {
     }
 }
 
-/// Equality of parameter values as a spec author means it: `3` equals `3.0`, and numbers agree
-/// to 12 significant digits, so that `where: {budget: 0.725}` finds the 0.7250000000000001 that
-/// `linspace` produced.
+/// Equality of parameter values as a spec author means it (see [`Value::matches`]).
 pub fn same_value(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
-        _ => a == b,
-    }
+    a.matches(b)
 }
 
 fn polars_error(path: &Path) -> impl Fn(PolarsError) -> ReportError + '_ {

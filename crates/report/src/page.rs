@@ -273,15 +273,7 @@ fn render_curve(curves: &CurveAggregate, f: &FigureSpec) -> (String, String, Vec
         .map(String::as_str)
         .chain(f.filter.keys().map(String::as_str))
         .collect();
-    let free: Vec<&str> = curves
-        .keys
-        .iter()
-        .map(String::as_str)
-        .filter(|k| !used.contains(k))
-        .collect();
-    if !free.is_empty() {
-        notes.push(format!("{} also varies and is pooled in this figure; add it to the figure's `where` or `series`.", free.join(", ")));
-    }
+    notes.extend(pooled_note(&curves.keys, &used));
     let mut series: BTreeMap<usize, Series> = BTreeMap::new();
     for p in &points {
         let index = match &f.series {
@@ -412,6 +404,16 @@ fn render_embedding(records: &[TrialRecord], f: &FigureSpec) -> (String, String,
     (title, render_plot(&plot), vec![note])
 }
 
+/// A note when parameters other than `used` vary: the figure then pools their groups.
+fn pooled_note(keys: &[String], used: &[&str]) -> Option<String> {
+    let free: Vec<&str> = keys
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !used.contains(k))
+        .collect();
+    (!free.is_empty()).then(|| format!("{} also varies and is pooled in this figure; add it to the figure's `where` or `series`.", free.join(", ")))
+}
+
 /// One figure: its title, SVG and notes about what it could not show.
 fn render_figure(spec: &Spec, agg: &Aggregate, f: &FigureSpec) -> (String, String, Vec<String>) {
     let filter: Vec<(String, Value)> = f
@@ -430,15 +432,7 @@ fn render_figure(spec: &Spec, agg: &Aggregate, f: &FigureSpec) -> (String, Strin
     .flatten()
     .chain(f.filter.keys().map(String::as_str))
     .collect();
-    let free: Vec<&str> = agg
-        .keys
-        .iter()
-        .map(String::as_str)
-        .filter(|k| !used.contains(k))
-        .collect();
-    if !free.is_empty() {
-        notes.push(format!("{} also varies and is pooled in this figure; add it to the figure's `where` or `series`.", free.join(", ")));
-    }
+    notes.extend(pooled_note(&agg.keys, &used));
     if f.kind == FigureKind::Heatmap {
         let z = f.z.clone().unwrap_or_default();
         let title = f
