@@ -8,6 +8,7 @@ pub fn registry() -> Registry {
     attack::register(&mut registry);
     csl::register(&mut registry);
     colora::register(&mut registry);
+    layerwise::register(&mut registry);
     #[cfg(feature = "testkit")]
     harness::testkit::register(&mut registry);
     registry

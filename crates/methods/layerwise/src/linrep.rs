@@ -1,0 +1,316 @@
+//! Linear representation learning [paper + derived, PAPERS.md §4]: y = F* G* x + ε with
+//! anisotropic x = Σ^{1/2} r (Rademacher r), a two-layer linear network f(x) = F G x trained on a
+//! fresh batch per step. The first layer G is the learned representation; its quality is the
+//! distance between row-span(G) and row-span(G*).
+
+use ndarray::{Array1, Array2, Axis};
+use ndarray_linalg::{Inverse, Solve};
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+use subspace::{
+    haar_orthonormal, orthonormal_basis, principal_angles, Distance, RankPolicy, SubspaceError,
+};
+
+/// The optimisers compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Optimizer {
+    /// Plain SGD with step lr/λ_max(Σ) (the largest stable scale for this problem).
+    Sgd,
+    /// Adam on both layers.
+    Adam,
+    /// Stylised KFAC: G ← G − η (FᵀF)⁻¹ ∇_G (Σ̂ + λI)⁻¹, then F by its own preconditioned step.
+    Kfac,
+    /// Alternating minimisation-descent: least-squares head, gradient step on G, orthonormalise.
+    Amd,
+}
+
+/// One anisotropic input distribution: Σ^{1/2} = U diag(√λ) Uᵀ, λ log-spaced in [1, κ].
+pub struct Inputs {
+    pub sqrt_sigma: Array2<f64>,
+    pub lambda_max: f64,
+}
+
+impl Inputs {
+    pub fn new<R: Rng + ?Sized>(
+        d: usize,
+        kappa: f64,
+        rng: &mut R,
+    ) -> Result<Inputs, SubspaceError> {
+        let u = haar_orthonormal(d, d, rng)?;
+        let denominator = d.max(2) - 1;
+        let roots: Array1<f64> = (0..d)
+            .map(|i| kappa.powf(i as f64 / denominator as f64).sqrt())
+            .collect();
+        Ok(Inputs {
+            sqrt_sigma: (&u * &roots).dot(&u.t()),
+            lambda_max: kappa,
+        })
+    }
+
+    /// `n × d` inputs x = Σ^{1/2} r with Rademacher r.
+    pub fn sample<R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> Array2<f64> {
+        let d = self.sqrt_sigma.nrows();
+        let r = Array2::from_shape_simple_fn((n, d), || if rng.gen::<bool>() { 1.0 } else { -1.0 });
+        r.dot(&self.sqrt_sigma)
+    }
+}
+
+/// A task: head F* (d_y × k) on the shared representation G* (k × d_x, orthonormal rows).
+pub struct Task {
+    pub head: Array2<f64>,
+    pub inputs: Inputs,
+}
+
+impl Task {
+    /// (X, Y) with y = F* G* x + σ ε.
+    pub fn batch<R: Rng + ?Sized>(
+        &self,
+        g_star: &Array2<f64>,
+        n: usize,
+        noise: f64,
+        rng: &mut R,
+    ) -> (Array2<f64>, Array2<f64>) {
+        let x = self.inputs.sample(n, rng);
+        let noise = Array2::from_shape_simple_fn((n, self.head.nrows()), || {
+            noise * rng.sample::<f64, _>(StandardNormal)
+        });
+        let y = x.dot(&g_star.t()).dot(&self.head.t()) + noise;
+        (x, y)
+    }
+}
+
+/// ½ mean over the batch of ‖y − F G x‖².
+pub fn loss(f: &Array2<f64>, g: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+    let r = y - &x.dot(&g.t()).dot(&f.t());
+    0.5 * r.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64
+}
+
+/// Gradients (∇_F, ∇_G) of [`loss`].
+pub fn gradients(
+    f: &Array2<f64>,
+    g: &Array2<f64>,
+    x: &Array2<f64>,
+    y: &Array2<f64>,
+) -> (Array2<f64>, Array2<f64>) {
+    let n = x.nrows() as f64;
+    let z = x.dot(&g.t()); // n × k
+    let r = y - &z.dot(&f.t()); // n × d_y
+    let grad_f = -r.t().dot(&z) / n;
+    let grad_g = -f.t().dot(&r.t()).dot(x) / n;
+    (grad_f, grad_g)
+}
+
+/// ‖(I − G*ᵀG*) Q‖₂ for Q an orthonormal basis of row-span(G): sin θ_max of the row spaces.
+pub fn subspace_distance(g: &Array2<f64>, g_star: &Array2<f64>) -> f64 {
+    match principal_angles(g.t(), g_star.t(), false) {
+        Ok(p) => Distance::Projection.from_angles(p.angles.as_slice().expect("contiguous")),
+        Err(_) => f64::NAN,
+    }
+}
+
+/// Least-squares head for a fixed representation: F = argmin ‖Y − X Gᵀ Fᵀ‖ (with a tiny ridge).
+pub fn fit_head(g: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> Array2<f64> {
+    let z = x.dot(&g.t());
+    let mut gram = z.t().dot(&z);
+    let ridge = 1e-10 * gram.diag().sum().max(1e-300);
+    gram.diag_mut().mapv_inplace(|v| v + ridge);
+    let rhs = z.t().dot(y); // k × d_y
+    let mut f_t = Array2::zeros(rhs.dim());
+    for (j, column) in rhs.axis_iter(Axis(1)).enumerate() {
+        if let Ok(sol) = gram.solve(&column.to_owned()) {
+            f_t.column_mut(j).assign(&sol);
+        }
+    }
+    f_t.t().to_owned()
+}
+
+fn damped_inverse(m: &Array2<f64>, damping: f64) -> Option<Array2<f64>> {
+    let mut m = m.clone();
+    let scale = m.diag().sum() / m.nrows() as f64;
+    m.diag_mut()
+        .mapv_inplace(|v| v + damping * scale.max(1e-300));
+    m.inv().ok()
+}
+
+/// Adam state for one matrix.
+struct Adam {
+    m: Array2<f64>,
+    v: Array2<f64>,
+}
+
+impl Adam {
+    fn new(shape: (usize, usize)) -> Adam {
+        Adam {
+            m: Array2::zeros(shape),
+            v: Array2::zeros(shape),
+        }
+    }
+
+    fn step(&mut self, grad: &Array2<f64>, t: i32, lr: f64) -> Array2<f64> {
+        let (b1, b2, eps) = (0.9, 0.999, 1e-8);
+        self.m = &self.m * b1 + grad * (1.0 - b1);
+        self.v = &self.v * b2 + &grad.mapv(|g| g * g) * (1.0 - b2);
+        let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
+        Array2::from_shape_fn(grad.dim(), |ij| {
+            -lr * (self.m[ij] / c1) / ((self.v[ij] / c2).sqrt() + eps)
+        })
+    }
+}
+
+/// Settings of one training run.
+pub struct Training {
+    pub optimizer: Optimizer,
+    pub steps: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub adam_lr: f64,
+    pub damping: f64,
+    pub noise: f64,
+}
+
+/// Per-step distance and loss, and the final (F, G).
+pub struct Trajectory {
+    pub distance: Vec<f64>,
+    pub train_loss: Vec<f64>,
+    pub f: Array2<f64>,
+    pub g: Array2<f64>,
+}
+
+/// Train from a random start; stops early (with NaN) when the iterates blow up.
+pub fn train<R: Rng + ?Sized>(
+    task: &Task,
+    g_star: &Array2<f64>,
+    settings: &Training,
+    rng: &mut R,
+) -> Result<Trajectory, SubspaceError> {
+    let (k, d_x) = g_star.dim();
+    let d_y = task.head.nrows();
+    let mut g = haar_orthonormal(d_x, k, rng)?.t().to_owned();
+    let mut f =
+        Array2::from_shape_simple_fn((d_y, k), || 0.1 * rng.sample::<f64, _>(StandardNormal));
+    let (mut adam_f, mut adam_g) = (Adam::new(f.dim()), Adam::new(g.dim()));
+    let mut trajectory = Trajectory {
+        distance: Vec::new(),
+        train_loss: Vec::new(),
+        f: f.clone(),
+        g: g.clone(),
+    };
+    for t in 1..=settings.steps {
+        let (x, y) = task.batch(g_star, settings.batch, settings.noise, rng);
+        match settings.optimizer {
+            Optimizer::Sgd => {
+                let eta = settings.lr / task.inputs.lambda_max;
+                let (_, grad_g) = gradients(&f, &g, &x, &y);
+                g = &g - &(grad_g * eta);
+                let (grad_f, _) = gradients(&f, &g, &x, &y);
+                f = &f - &(grad_f * eta);
+            }
+            Optimizer::Adam => {
+                let (grad_f, grad_g) = gradients(&f, &g, &x, &y);
+                g = &g + &adam_g.step(&grad_g, t as i32, settings.adam_lr);
+                f = &f + &adam_f.step(&grad_f, t as i32, settings.adam_lr);
+            }
+            Optimizer::Kfac => {
+                let n = x.nrows() as f64;
+                let (_, grad_g) = gradients(&f, &g, &x, &y);
+                let sigma_x = x.t().dot(&x) / n;
+                let left = damped_inverse(&f.t().dot(&f), settings.damping);
+                let right = damped_inverse(&sigma_x, settings.damping);
+                if let (Some(left), Some(right)) = (left, right) {
+                    g = &g - &(left.dot(&grad_g).dot(&right) * settings.lr);
+                }
+                // F's own preconditioned step: with η_F = 1 it is exactly least squares.
+                let z = x.dot(&g.t());
+                let (grad_f, _) = gradients(&f, &g, &x, &y);
+                if let Some(inv) = damped_inverse(&(z.t().dot(&z) / n), 1e-10) {
+                    f = &f - &grad_f.dot(&inv);
+                }
+            }
+            Optimizer::Amd => {
+                f = fit_head(&g, &x, &y);
+                let (_, grad_g) = gradients(&f, &g, &x, &y);
+                let eta = settings.lr / task.inputs.lambda_max;
+                let stepped = &g - &(grad_g * eta);
+                g = orthonormal_basis(stepped.t(), RankPolicy::Strict)
+                    .map(|q| q.t().to_owned())
+                    .unwrap_or(stepped);
+            }
+        }
+        let d = subspace_distance(&g, g_star);
+        let l = loss(&f, &g, &x, &y);
+        trajectory.distance.push(d);
+        trajectory.train_loss.push(l);
+        if !(d.is_finite() && l.is_finite()) || l > 1e12 {
+            break;
+        }
+    }
+    trajectory.f = f;
+    trajectory.g = g;
+    Ok(trajectory)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let x = Array2::from_shape_simple_fn((20, 6), || rng.sample::<f64, _>(StandardNormal));
+        let y = Array2::from_shape_simple_fn((20, 3), || rng.sample::<f64, _>(StandardNormal));
+        let f = Array2::from_shape_simple_fn((3, 2), || rng.sample::<f64, _>(StandardNormal));
+        let g = Array2::from_shape_simple_fn((2, 6), || rng.sample::<f64, _>(StandardNormal));
+        let (grad_f, grad_g) = gradients(&f, &g, &x, &y);
+        let h = 1e-6;
+        for (i, j) in [(0, 0), (1, 3), (0, 5)] {
+            let (mut gp, mut gm) = (g.clone(), g.clone());
+            gp[(i, j)] += h;
+            gm[(i, j)] -= h;
+            let numeric = (loss(&f, &gp, &x, &y) - loss(&f, &gm, &x, &y)) / (2.0 * h);
+            assert!(
+                (numeric - grad_g[(i, j)]).abs() < 1e-6 * (1.0 + numeric.abs()),
+                "G({i},{j}): {numeric} vs {}",
+                grad_g[(i, j)]
+            );
+        }
+        for (i, j) in [(0, 0), (2, 1)] {
+            let (mut fp, mut fm) = (f.clone(), f.clone());
+            fp[(i, j)] += h;
+            fm[(i, j)] -= h;
+            let numeric = (loss(&fp, &g, &x, &y) - loss(&fm, &g, &x, &y)) / (2.0 * h);
+            assert!((numeric - grad_f[(i, j)]).abs() < 1e-6 * (1.0 + numeric.abs()));
+        }
+    }
+
+    /// In population (Σ̂ = Σ, noiseless) the KFAC step is G₊ = (1 − η)G + η(FᵀF)⁻¹FᵀF*G*: the part
+    /// of G outside row-span(G*) shrinks by exactly 1 − η, whatever κ.
+    #[test]
+    fn population_kfac_step_contracts_by_exactly_one_minus_eta() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let (d, k, d_y, eta) = (8, 2, 3, 0.3);
+        let inputs = Inputs::new(d, 100.0, &mut rng).unwrap();
+        let sigma = inputs.sqrt_sigma.dot(&inputs.sqrt_sigma);
+        let g_star = haar_orthonormal(d, k, &mut rng).unwrap().t().to_owned();
+        let f_star =
+            Array2::from_shape_simple_fn((d_y, k), || rng.sample::<f64, _>(StandardNormal));
+        let f = Array2::from_shape_simple_fn((d_y, k), || rng.sample::<f64, _>(StandardNormal));
+        let g = Array2::from_shape_simple_fn((k, d), || rng.sample::<f64, _>(StandardNormal));
+        // Population gradient: ∇_G = Fᵀ(FG − F*G*)Σ.
+        let grad_g = f.t().dot(&(f.dot(&g) - f_star.dot(&g_star))).dot(&sigma);
+        let step = f
+            .t()
+            .dot(&f)
+            .inv()
+            .unwrap()
+            .dot(&grad_g)
+            .dot(&sigma.inv().unwrap());
+        let g_next = &g - &(step * eta);
+        let outside = |m: &Array2<f64>| m - &m.dot(&g_star.t()).dot(&g_star);
+        let ratio = outside(&g_next).iter().map(|v| v * v).sum::<f64>().sqrt()
+            / outside(&g).iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!((ratio - (1.0 - eta)).abs() < 1e-9, "{ratio}");
+    }
+}

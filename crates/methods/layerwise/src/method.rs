@@ -1,0 +1,165 @@
+//! `layerwise.linrep`.
+
+use ndarray::Array2;
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+use harness::{
+    Fallback, Method, MethodError, MetricSpec, Outcome, ParamKind, ParamSpec, Params, Registry,
+    TrialRng,
+};
+use subspace::haar_orthonormal;
+
+use crate::linrep::{fit_head, loss, train, Inputs, Optimizer, Task, Training};
+
+/// Register the methods of this paper.
+pub fn register(registry: &mut Registry) {
+    registry.register(Box::new(LinRep));
+}
+
+/// Linear representation learning under anisotropic inputs.
+pub struct LinRep;
+
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec { name: "d_x", kind: ParamKind::Int { min: 2, max: 2000 }, default: Fallback::Int(50), doc: "input dimension" },
+    ParamSpec { name: "d_y", kind: ParamKind::Int { min: 1, max: 2000 }, default: Fallback::Int(10), doc: "output dimension" },
+    ParamSpec { name: "k", kind: ParamKind::Int { min: 1, max: 500 }, default: Fallback::Int(4), doc: "representation dimension" },
+    ParamSpec { name: "kappa", kind: ParamKind::Float { min: 1.0, max: 1e8 }, default: Fallback::Float(1.0), doc: "condition number of Σ_x (eigenvalues log-spaced in [1, κ])" },
+    ParamSpec { name: "batch", kind: ParamKind::Int { min: 1, max: 1_000_000 }, default: Fallback::Int(512), doc: "fresh samples per step" },
+    ParamSpec { name: "steps", kind: ParamKind::Int { min: 1, max: 100_000 }, default: Fallback::Int(300), doc: "training steps" },
+    ParamSpec { name: "noise", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(0.1), doc: "label noise σ" },
+    ParamSpec { name: "optimizer", kind: ParamKind::Choice(&["sgd", "adam", "kfac", "amd"]), default: Fallback::Str("kfac"), doc: "sgd, adam, kfac (stylised layer-wise preconditioning), amd (least-squares head + gradient step + orthonormalise)" },
+    ParamSpec { name: "lr", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(0.5), doc: "SGD and AMD step, in units of 1/λ_max(Σ_x)" },
+    ParamSpec { name: "kfac_lr", kind: ParamKind::Float { min: 0.0, max: 2.0 }, default: Fallback::Float(1.0), doc: "KFAC step η_G" },
+    ParamSpec { name: "adam_lr", kind: ParamKind::Float { min: 0.0, max: 10.0 }, default: Fallback::Float(0.01), doc: "Adam learning rate" },
+    ParamSpec { name: "damping", kind: ParamKind::Float { min: 0.0, max: 10.0 }, default: Fallback::Float(1e-3), doc: "KFAC damping λ, relative to the preconditioner's mean eigenvalue" },
+];
+
+const METRICS: &[MetricSpec] = &[
+    MetricSpec {
+        name: "distance",
+        doc: "final ‖(I − G*ᵀG*)Q‖₂ (Q: orthonormal basis of row-span G)",
+    },
+    MetricSpec {
+        name: "train_loss",
+        doc: "final training loss on the last batch",
+    },
+    MetricSpec {
+        name: "transfer_loss",
+        doc: "loss on a transfer task (new head, new Σ) after refitting the head with G frozen",
+    },
+    MetricSpec {
+        name: "steps_to_0_1",
+        doc: "first step at which the distance is below 0.1 (steps + 1 if never)",
+    },
+];
+
+impl Method for LinRep {
+    fn id(&self) -> &'static str {
+        "layerwise.linrep"
+    }
+    fn summary(&self) -> &'static str {
+        "two-layer linear representation learning: SGD, Adam, KFAC, AMD under anisotropic inputs"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn metrics(&self) -> &'static [MetricSpec] {
+        METRICS
+    }
+    fn curves(&self) -> &'static [MetricSpec] {
+        &[
+            MetricSpec {
+                name: "distance",
+                doc: "subspace distance per step",
+            },
+            MetricSpec {
+                name: "train_loss",
+                doc: "training loss per step",
+            },
+        ]
+    }
+    fn check(&self, p: &Params) -> Result<(), String> {
+        if p.usize("k") > p.usize("d_x").min(p.usize("d_y")) {
+            return Err("k must not exceed min(d_x, d_y)".into());
+        }
+        Ok(())
+    }
+    fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
+        let failed = |e: subspace::SubspaceError| MethodError::Failed(e.to_string());
+        let (d_x, d_y, k) = (p.usize("d_x"), p.usize("d_y"), p.usize("k"));
+        let kappa = p.float("kappa");
+        let g_star = haar_orthonormal(d_x, k, rng)
+            .map_err(failed)?
+            .t()
+            .to_owned();
+        let head = |rng: &mut TrialRng| {
+            Array2::from_shape_simple_fn((d_y, k), || {
+                rng.sample::<f64, _>(StandardNormal) / (k as f64).sqrt()
+            })
+        };
+        let task = Task {
+            head: head(rng),
+            inputs: Inputs::new(d_x, kappa, rng).map_err(failed)?,
+        };
+        let optimizer = match p.str("optimizer") {
+            "sgd" => Optimizer::Sgd,
+            "adam" => Optimizer::Adam,
+            "amd" => Optimizer::Amd,
+            _ => Optimizer::Kfac,
+        };
+        let settings = Training {
+            optimizer,
+            steps: p.usize("steps"),
+            batch: p.usize("batch"),
+            lr: if optimizer == Optimizer::Kfac {
+                p.float("kfac_lr")
+            } else {
+                p.float("lr")
+            },
+            adam_lr: p.float("adam_lr"),
+            damping: p.float("damping"),
+            noise: p.float("noise"),
+        };
+        let trajectory = train(&task, &g_star, &settings, rng).map_err(failed)?;
+        let final_distance = *trajectory.distance.last().unwrap_or(&f64::NAN);
+        if !final_distance.is_finite() {
+            return Err(MethodError::Diverged(format!(
+                "the iterates blew up after {} steps",
+                trajectory.distance.len()
+            )));
+        }
+        let steps_to = trajectory
+            .distance
+            .iter()
+            .position(|&d| d < 0.1)
+            .map_or(settings.steps + 1, |t| t + 1);
+        // Transfer: a new head and a new covariance on the same representation; refit the head.
+        let transfer = Task {
+            head: head(rng),
+            inputs: Inputs::new(d_x, kappa, rng).map_err(failed)?,
+        };
+        let (x_fit, y_fit) = transfer.batch(&g_star, settings.batch, settings.noise, rng);
+        let f_transfer = fit_head(&trajectory.g, &x_fit, &y_fit);
+        let (x_eval, y_eval) = transfer.batch(&g_star, settings.batch, settings.noise, rng);
+        let curve = |v: &[f64]| {
+            v.iter()
+                .enumerate()
+                .map(|(t, x)| (t as u32 + 1, *x))
+                .collect::<Vec<_>>()
+        };
+        Ok(Outcome::new()
+            .metric("distance", final_distance)
+            .metric(
+                "train_loss",
+                *trajectory.train_loss.last().unwrap_or(&f64::NAN),
+            )
+            .metric(
+                "transfer_loss",
+                loss(&f_transfer, &trajectory.g, &x_eval, &y_eval),
+            )
+            .metric("steps_to_0_1", steps_to as f64)
+            .curve("distance", curve(&trajectory.distance))
+            .curve("train_loss", curve(&trajectory.train_loss)))
+    }
+}
