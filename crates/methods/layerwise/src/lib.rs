@@ -2,11 +2,15 @@
 //! Xue, Hassani, Matni; ICML 2025): beyond isotropic inputs SGD is a suboptimal feature learner,
 //! and layer-wise (KFAC-like) preconditioning restores condition-number-free convergence.
 //!
-//! This crate holds the linear representation-learning model (`layerwise.linrep`); the
-//! single-index model and the remaining optimisers (batch-norm, DFW, Gauss–Newton) are not here yet.
+//! Models: linear representation learning (`layerwise.linrep`: SGD, Adam, KFAC, AMD) and the
+//! first step of single-index learning (`layerwise.single_index`: alignment of the learned
+//! direction against closed-form predictions). Not here yet: batch-norm, DFW and Gauss–Newton
+//! optimisers, and the single-index test error after ridge.
 
 mod linrep;
 mod method;
+mod single_index;
 
 pub use linrep::{gradients, loss, subspace_distance, train, Inputs, Optimizer, Task, Training};
-pub use method::{register, LinRep};
+pub use method::{register, LinRep, SingleIndex};
+pub use single_index::{predicted_alignment, simulated_alignment, Design, Step};

@@ -15,6 +15,7 @@ use crate::linrep::{fit_head, loss, train, Inputs, Optimizer, Task, Training};
 /// Register the methods of this paper.
 pub fn register(registry: &mut Registry) {
     registry.register(Box::new(LinRep));
+    registry.register(Box::new(SingleIndex));
 }
 
 /// Linear representation learning under anisotropic inputs.
@@ -161,5 +162,133 @@ impl Method for LinRep {
             .metric("steps_to_0_1", steps_to as f64)
             .curve("distance", curve(&trajectory.distance))
             .curve("train_loss", curve(&trajectory.train_loss)))
+    }
+}
+
+/// The first large step of single-index learning: which direction is learned.
+pub struct SingleIndex;
+
+const SINGLE_INDEX_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "d",
+        kind: ParamKind::Int { min: 2, max: 5000 },
+        default: Fallback::Int(200),
+        doc: "input dimension",
+    },
+    ParamSpec {
+        name: "ratio",
+        kind: ParamKind::Float {
+            min: 0.1,
+            max: 1000.0,
+        },
+        default: Fallback::Float(2.0),
+        doc: "samples per dimension n/d",
+    },
+    ParamSpec {
+        name: "eig_min",
+        kind: ParamKind::Float {
+            min: 1e-6,
+            max: 1e6,
+        },
+        default: Fallback::Float(0.1),
+        doc: "smallest eigenvalue of Σ",
+    },
+    ParamSpec {
+        name: "eig_max",
+        kind: ParamKind::Float {
+            min: 1e-6,
+            max: 1e6,
+        },
+        default: Fallback::Float(10.0),
+        doc: "largest eigenvalue of Σ",
+    },
+    ParamSpec {
+        name: "noise",
+        kind: ParamKind::Float {
+            min: 0.0,
+            max: 100.0,
+        },
+        default: Fallback::Float(0.1),
+        doc: "label noise σ",
+    },
+    ParamSpec {
+        name: "step",
+        kind: ParamKind::Choice(&["sgd", "kfac", "kfac_population", "adam"]),
+        default: Fallback::Str("sgd"),
+        doc: "sgd (Xᵀy/n), kfac (Σ̂⁻¹Xᵀy/n), kfac_population (Σ⁻¹Xᵀy/n), adam (sign step)",
+    },
+];
+
+impl Method for SingleIndex {
+    fn id(&self) -> &'static str {
+        "layerwise.single_index"
+    }
+    fn summary(&self) -> &'static str {
+        "alignment cos²(v, β*) of the direction one large first-layer step learns, against closed forms"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        SINGLE_INDEX_PARAMS
+    }
+    fn metrics(&self) -> &'static [MetricSpec] {
+        &[
+            MetricSpec {
+                name: "alignment",
+                doc: "simulated cos²(v, β*)",
+            },
+            MetricSpec {
+                name: "theory",
+                doc: "the closed-form prediction for sgd and kfac [derived]",
+            },
+            MetricSpec {
+                name: "gap",
+                doc: "alignment − theory",
+            },
+            MetricSpec {
+                name: "ceiling_margin",
+                doc: "SGD's limiting alignment (n → ∞) minus the simulated one",
+            },
+        ]
+    }
+    fn check(&self, p: &Params) -> Result<(), String> {
+        if p.float("eig_min") > p.float("eig_max") {
+            return Err("eig_min must not exceed eig_max".into());
+        }
+        if p.str("step") == "kfac"
+            && p.float("ratio") * (p.usize("d") as f64) <= p.usize("d") as f64 + 1.0
+        {
+            return Err("kfac with the sample covariance needs n > d + 1 (ratio > 1)".into());
+        }
+        Ok(())
+    }
+    fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
+        use crate::single_index::{predicted_alignment, simulated_alignment, Design, Step};
+        let d = p.usize("d");
+        let n = (p.float("ratio") * d as f64).round() as usize;
+        let design = Design::new(d, p.float("eig_min"), p.float("eig_max"), rng)
+            .map_err(|e| MethodError::Failed(e.to_string()))?;
+        let step = match p.str("step") {
+            "kfac" => Step::Kfac,
+            "kfac_population" => Step::KfacPopulation,
+            "adam" => Step::AdamSign,
+            _ => Step::Sgd,
+        };
+        let alignment = simulated_alignment(&design, n, p.float("noise"), step, rng);
+        let mut outcome = Outcome::new().metric("alignment", alignment);
+        let (sgd, kfac) = predicted_alignment(&design, n, p.float("noise"));
+        let theory = match step {
+            Step::Sgd => Some(sgd),
+            Step::Kfac => Some(kfac),
+            _ => None,
+        };
+        if let Some(t) = theory {
+            outcome = outcome.metric("theory", t).metric("gap", alignment - t);
+        }
+        if step == Step::Sgd {
+            outcome = outcome.metric(
+                "ceiling_margin",
+                crate::single_index::sgd_ceiling(&design) - alignment,
+            );
+        }
+        Ok(outcome)
     }
 }
