@@ -47,6 +47,13 @@ lint: setup
 bench: setup
     cargo bench --profile dev --workspace
 
+# subbench against a NumPy/SciPy/sklearn reference, side by side (prints time ratios).
+bench-reference: build
+    cargo bench --profile dev -p subspace -- principal_angles
+    python3 -m venv {{CARGO_TARGET_DIR}}/reference-venv
+    {{CARGO_TARGET_DIR}}/reference-venv/bin/pip install --quiet -r bench/reference/requirements.txt
+    {{CARGO_TARGET_DIR}}/reference-venv/bin/python bench/reference/reference.py
+
 # Regenerate every table and figure of the papers (full size), then evaluate every claim.
 reproduce: build
     {{bin}} run specs --out results --reports reports

@@ -27,5 +27,28 @@ fn principal_angles_bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, principal_angles_bench);
+/// PCA (top-k left singular subspace) of an m × n data matrix.
+fn pca_bench(c: &mut Criterion) {
+    force_single_threaded_blas();
+    let mut group = c.benchmark_group("pca");
+    group.sample_size(10);
+    for (m, n, k) in [(100, 50, 5), (1000, 500, 20)] {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let x = subspace::matrix_with_condition(m.max(n), 10.0, &mut rng).expect("cond ≥ 1");
+        let x = x.slice(ndarray::s![..m, ..n]).to_owned();
+        group.throughput(Throughput::Elements((m * n * n.min(m)) as u64));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("{m}x{n}_k{k}")),
+            &x,
+            |bench, x| {
+                bench.iter(|| {
+                    subspace::top_left_singular_subspace(x.view(), k).expect("k ≤ min(m, n)")
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, principal_angles_bench, pca_bench);
 criterion_main!(benches);

@@ -1,0 +1,127 @@
+"""Side-by-side timing of subbench against what a researcher would write with NumPy/SciPy/sklearn.
+
+Run by `just bench-reference`. For each case it prints the time per call or per trial of both and
+the ratio subbench/reference (below 1: subbench is faster). Both sides run single-threaded BLAS.
+
+- principal angles: scipy.linalg.subspace_angles vs the criterion benchmark of the subspace crate;
+- attack trial: build X = Q1 diag(s) Q2^T (100 x 50), the closed-form rank-one attack, PCA of X + D,
+  the subspace distance -- vs `subbench run` of bench/reference/attack-trial.yaml (--jobs 1);
+- clustering trial: 120 points on 4 subspaces of R^500, Gaussian compression to n = 50, SSC with
+  sklearn's Lasso per point, normalised spectral clustering with sklearn's KMeans -- vs
+  bench/reference/cluster-trial.yaml.
+"""
+import json
+import os
+import warnings
+import subprocess
+import sys
+import timeit
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+import scipy.linalg as sl  # noqa: E402
+from sklearn.cluster import KMeans  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import Lasso  # noqa: E402
+
+# subbench also stops at 200 sweeps; sklearn's notice about it is noise here.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+BIN = TARGET / "debug" / "subbench"
+rng = np.random.default_rng(0)
+
+
+def haar(n, k):
+    q, r = np.linalg.qr(rng.standard_normal((n, k)))
+    return q * np.sign(np.diag(r))
+
+
+def per_call(f, minimum=0.5):
+    number = 1
+    while True:
+        t = timeit.timeit(f, number=number)
+        if t > minimum:
+            return t / number
+        number *= 2
+
+
+def criterion_mean(group, name):
+    path = TARGET / "criterion" / group / name / "new" / "estimates.json"
+    return json.loads(path.read_text())["mean"]["point_estimate"] * 1e-9
+
+
+def subbench_trial_seconds(spec):
+    out = TARGET / "reference-results"
+    subprocess.run([str(BIN), "run", str(spec), "--out", str(out), "--jobs", "1", "--force", "--no-report"],
+                   check=True, stderr=subprocess.DEVNULL)
+    name = spec.read_text().split("\n")[0].split(": ")[1]
+    table = pq.read_table(out / name / "trials.parquet").to_pydict()
+    times = sorted(table["elapsed_s"])
+    return times[len(times) // 2]  # median: robust to the first trial's warm-up
+
+
+def attack_trial():
+    m, n, k = 100, 50, 5
+    q1, q2 = haar(m, n), haar(n, n)
+    s = np.concatenate([1.1 ** np.arange(k - 1, -1, -1), 0.5 * 0.9 ** np.arange(n - k)])
+    x = (q1 * s) @ q2.T
+    s1, s2 = s[k - 1], s[k]
+    eps = 0.5 * (s1 - s2)
+    a = s1 ** 2 + s2 ** 2 - eps ** 2
+    big1 = np.sqrt(0.5 * (a + np.sqrt(a * a - 4 * s1 ** 2 * s2 ** 2)))
+    big2 = s1 * s2 / big1
+    theta = np.arctan(abs(s1 ** 2 - big1 ** 2) / (eps * big1))
+    phi = np.arctan(abs(big2 ** 2 - s2 ** 2) / (eps * big2))
+    left = -np.sin(theta) * q1[:, k - 1] + np.cos(theta) * q1[:, k]
+    right = np.cos(phi) * q2[:, k - 1] + np.sin(phi) * q2[:, k]
+    u = np.linalg.svd(x + eps * np.outer(left, right), full_matrices=False)[0][:, :k]
+    return np.sin(sl.subspace_angles(q1[:, :k], u).max())
+
+
+def cluster_trial():
+    big_n, d, l, p, n = 500, 6, 4, 30, 50
+    y = np.concatenate([haar(big_n, d) @ rng.standard_normal((d, p)) for _ in range(l)], axis=1)
+    y /= np.linalg.norm(y, axis=0)
+    y = (rng.standard_normal((n, big_n)) / np.sqrt(n)) @ y
+    y /= np.linalg.norm(y, axis=0)
+    count = y.shape[1]
+    c = np.zeros((count, count))
+    gram = np.abs(y.T @ y)
+    np.fill_diagonal(gram, 0)
+    for j in range(count):
+        others = np.delete(np.arange(count), j)
+        lam = 20.0 / gram[:, j].max()
+        # ours: ||c||_1 + (lam/2)||y - Yc||^2; sklearn: (1/(2n))||y - Yc||^2 + alpha||c||_1.
+        lasso = Lasso(alpha=1.0 / (lam * n), fit_intercept=False, max_iter=200, tol=1e-7)
+        lasso.fit(y[:, others], y[:, j])
+        c[others, j] = lasso.coef_
+    w = np.abs(c) + np.abs(c).T
+    dinv = 1 / np.sqrt(np.maximum(w.sum(axis=1), 1e-300))
+    vals, vecs = sl.eigh(dinv[:, None] * w * dinv[None, :])
+    emb = vecs[:, -l:]
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    return KMeans(n_clusters=l, n_init=10, random_state=0).fit_predict(emb)
+
+
+def main():
+    rows = []
+    for n, k in [(100, 5), (1000, 50), (4000, 200)]:
+        a, b = haar(n, k), haar(n, k)
+        ref = per_call(lambda: sl.subspace_angles(a, b))
+        ours = criterion_mean("principal_angles", f"{n}x{k}")
+        rows.append((f"principal angles {n}x{k}", ours, ref))
+    rows.append(("attack trial 100x50", subbench_trial_seconds(ROOT / "bench/reference/attack-trial.yaml"), per_call(attack_trial)))
+    rows.append(("SSC clustering trial", subbench_trial_seconds(ROOT / "bench/reference/cluster-trial.yaml"), per_call(cluster_trial, 2.0)))
+    print(f"{'case':<28} {'subbench':>12} {'reference':>12} {'ratio':>7}")
+    for name, ours, ref in rows:
+        print(f"{name:<28} {ours * 1e3:>10.3f}ms {ref * 1e3:>10.3f}ms {ours / ref:>7.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
