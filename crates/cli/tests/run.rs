@@ -338,3 +338,26 @@ fn list_shows_methods_and_their_parameters() {
         &["unknown method `nope`"],
     );
 }
+
+/// The complete spec example of the README must stay valid against the shipped methods.
+#[test]
+fn the_readme_spec_example_validates() {
+    let readme =
+        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme.find("```yaml\n").expect("README has a yaml example") + 8;
+    let end = start + readme[start..].find("```").expect("closed code block");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "example.yaml", &readme[start..end]);
+    let out = subbench(dir.path(), &["validate", "example.yaml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let quick = subbench(
+        dir.path(),
+        &["check", "example.yaml", "--quick", "--markdown", "m.md"],
+    );
+    let text = common::stdout(&quick);
+    // Every claim of the example holds except the baseline, which needs `baseline save` first.
+    assert!(
+        text.contains("passed, 1 failed") && text.contains("FAIL attack-rank-one-budget: baseline"),
+        "{text}"
+    );
+}
