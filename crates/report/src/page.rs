@@ -283,22 +283,13 @@ fn render_curve(curves: &CurveAggregate, f: &FigureSpec) -> (String, String, Vec
                 .unwrap_or(0),
             None => 0,
         };
-        let label = f.series.as_ref().map_or(String::new(), |s| {
-            format!("{s} = {}", display_value(&series_values[index]))
-        });
-        series
-            .entry(index)
-            .or_insert_with(|| Series {
-                label,
-                points: Vec::new(),
-            })
-            .points
-            .push(Point {
-                x: p.step as f64,
-                y: p.stats.mean,
-                low: p.stats.ci_low,
-                high: p.stats.ci_high,
-            });
+        let point = Point {
+            x: p.step as f64,
+            y: p.stats.mean,
+            low: p.stats.ci_low,
+            high: p.stats.ci_high,
+        };
+        add_point(&mut series, f, &series_values, index, point);
     }
     if series.is_empty() {
         notes.push(format!(
@@ -318,7 +309,6 @@ fn render_curve(curves: &CurveAggregate, f: &FigureSpec) -> (String, String, Vec
         log_y: f.log_y,
         lines: true,
         series: series.into_values().collect(),
-        references: Vec::new(),
     };
 
     (title, render_plot(&plot), notes)
@@ -349,7 +339,6 @@ fn render_embedding(records: &[TrialRecord], f: &FigureSpec) -> (String, String,
             log_y: false,
             lines: false,
             series: vec![],
-            references: vec![],
         };
         return (
             title,
@@ -395,13 +384,32 @@ fn render_embedding(records: &[TrialRecord], f: &FigureSpec) -> (String, String,
         log_y: f.log_y,
         lines: false,
         series: series.into_values().collect(),
-        references: Vec::new(),
     };
     let note = format!(
         "One trial: repetition {} (seed {}).",
         record.rep, record.seed
     );
     (title, render_plot(&plot), vec![note])
+}
+
+/// Add a point to the series of the `index`-th value of the figure's `series` parameter.
+fn add_point(
+    series: &mut BTreeMap<usize, Series>,
+    f: &FigureSpec,
+    series_values: &[Value],
+    index: usize,
+    point: Point,
+) {
+    series
+        .entry(index)
+        .or_insert_with(|| Series {
+            label: f.series.as_ref().map_or(String::new(), |s| {
+                format!("{s} = {}", display_value(&series_values[index]))
+            }),
+            points: Vec::new(),
+        })
+        .points
+        .push(point);
 }
 
 /// A note when parameters other than `used` vary: the figure then pools their groups.
@@ -491,23 +499,13 @@ fn render_figure(spec: &Spec, agg: &Aggregate, f: &FigureSpec) -> (String, Strin
                 .unwrap_or(0),
             None => 0,
         };
-        let label = match &f.series {
-            Some(s) => format!("{s} = {}", display_value(&series_values[index])),
-            None => String::new(),
+        let point = Point {
+            x,
+            y: stats.mean,
+            low: stats.ci_low,
+            high: stats.ci_high,
         };
-        series
-            .entry(index)
-            .or_insert_with(|| Series {
-                label,
-                points: Vec::new(),
-            })
-            .points
-            .push(Point {
-                x,
-                y: stats.mean,
-                low: stats.ci_low,
-                high: stats.ci_high,
-            });
+        add_point(&mut series, f, &series_values, index, point);
     }
     if series.is_empty() {
         notes.push(format!(
@@ -523,7 +521,6 @@ fn render_figure(spec: &Spec, agg: &Aggregate, f: &FigureSpec) -> (String, Strin
         log_y: f.log_y,
         lines: f.kind == FigureKind::Line,
         series: series.into_values().collect(),
-        references: Vec::new(),
     };
     (title, render_plot(&plot), notes)
 }

@@ -48,8 +48,6 @@ pub struct Plot {
     /// Draw lines between points (line plot) or markers only (scatter).
     pub lines: bool,
     pub series: Vec<Series>,
-    /// Reference curves drawn in grey without bands (e.g. a bound).
-    pub references: Vec<Series>,
 }
 
 /// A heat map of a metric over two parameters.
@@ -249,12 +247,7 @@ fn marker(out: &mut String, i: usize, px: f64, py: f64, colour: &str) {
 
 /// Render a line or scatter plot.
 pub fn render_plot(plot: &Plot) -> String {
-    let all = || {
-        plot.series
-            .iter()
-            .chain(&plot.references)
-            .flat_map(|s| s.points.iter())
-    };
+    let all = || plot.series.iter().flat_map(|s| s.points.iter());
     let x = Axis::new(all().map(|p| p.x), plot.log_x, LEFT, WIDTH - RIGHT);
     let y = Axis::new(
         all().flat_map(|p| [p.y, p.low, p.high]),
@@ -315,18 +308,6 @@ pub fn render_plot(plot: &Plot) -> String {
             marker(&mut out, i, px, py, colour);
         }
     }
-    for r in &plot.references {
-        let line: Vec<String> = r
-            .points
-            .iter()
-            .filter_map(|p| Some(format!("{:.1},{:.1}", x.pixel(p.x)?, y.pixel(p.y)?)))
-            .collect();
-        let _ = write!(
-            out,
-            r##"<polyline points="{}" fill="none" stroke="#666" stroke-width="1.6" stroke-dasharray="4 4"/>"##,
-            line.join(" ")
-        );
-    }
     let _ = write!(out, "</g>");
     let occupied: Vec<(f64, f64)> = all()
         .filter_map(|p| Some((x.pixel(p.x)?, y.pixel(p.y)?)))
@@ -338,13 +319,12 @@ pub fn render_plot(plot: &Plot) -> String {
 
 /// The legend goes in the corner of the plot area that covers the fewest data points.
 fn legend(out: &mut String, plot: &Plot, occupied: &[(f64, f64)]) {
-    let entries: Vec<(usize, &str, bool)> = plot
+    let entries: Vec<(usize, &str)> = plot
         .series
         .iter()
         .enumerate()
-        .map(|(i, s)| (i, s.label.as_str(), false))
-        .chain(plot.references.iter().map(|r| (0, r.label.as_str(), true)))
-        .filter(|(_, label, _)| !label.is_empty())
+        .map(|(i, s)| (i, s.label.as_str()))
+        .filter(|(_, label)| !label.is_empty())
         .collect();
     if entries.is_empty() {
         return;
@@ -353,7 +333,7 @@ fn legend(out: &mut String, plot: &Plot, occupied: &[(f64, f64)]) {
         + 8.5
             * entries
                 .iter()
-                .map(|(_, l, _)| l.chars().count())
+                .map(|(_, l)| l.chars().count())
                 .max()
                 .unwrap_or(0) as f64;
     let height = 22.0 * entries.len() as f64 + 6.0;
@@ -380,25 +360,18 @@ fn legend(out: &mut String, plot: &Plot, occupied: &[(f64, f64)]) {
         .expect("four corners");
     let _ = write!(
         out,
-        r##"<rect x="{x0:.1}" y="{y0}" width="{width:.1}" height="{}" fill="white" fill-opacity="0.85" stroke="#bbb"/>"##,
-        22.0 * entries.len() as f64 + 6.0
+        r##"<rect x="{x0:.1}" y="{y0}" width="{width:.1}" height="{height}" fill="white" fill-opacity="0.85" stroke="#bbb"/>"##
     );
-    for (row, (i, label, reference)) in entries.iter().enumerate() {
+    for (row, (i, label)) in entries.iter().enumerate() {
         let y = y0 + 16.0 + 22.0 * row as f64;
-        let (colour, dash) = if *reference {
-            ("#666", "4 4")
-        } else {
-            (PALETTE[i % PALETTE.len()], DASHES[i % DASHES.len()])
-        };
+        let (colour, dash) = (PALETTE[i % PALETTE.len()], DASHES[i % DASHES.len()]);
         let _ = write!(
             out,
             r#"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{colour}" stroke-width="2.2" stroke-dasharray="{dash}"/>"#,
             x0 + 6.0,
             x0 + 26.0
         );
-        if !reference {
-            marker(out, *i, x0 + 16.0, y, colour);
-        }
+        marker(out, *i, x0 + 16.0, y, colour);
         let _ = write!(
             out,
             r#"<text x="{:.1}" y="{:.1}" font-size="15">{}</text>"#,
@@ -545,7 +518,6 @@ mod tests {
                     })
                     .collect(),
             }],
-            references: vec![],
         }
     }
 

@@ -25,7 +25,8 @@ pub use error::SubspaceError;
 pub use pca::{top_left_singular_subspace, Pca};
 pub use projection::Projection;
 pub use random::{
-    haar_orthonormal, matrix_with_condition, subspace_pair_with_angles, SubspacePair,
+    gaussian_matrix, haar_orthonormal, matrix_with_condition, subspace_pair_with_angles,
+    SubspacePair,
 };
 
 /// Result type of this crate.

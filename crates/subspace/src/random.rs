@@ -5,8 +5,8 @@ use rand_distr::StandardNormal;
 
 use crate::{Result, SubspaceError};
 
-/// An `n × k` matrix of independent standard normal entries.
-pub(crate) fn gaussian_matrix<R: Rng + ?Sized>(n: usize, k: usize, rng: &mut R) -> Array2<f64> {
+/// An `n × k` matrix of independent standard normal entries, drawn row by row.
+pub fn gaussian_matrix<R: Rng + ?Sized>(n: usize, k: usize, rng: &mut R) -> Array2<f64> {
     Array2::from_shape_simple_fn((n, k), || rng.sample(StandardNormal))
 }
 

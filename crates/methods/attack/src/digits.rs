@@ -10,8 +10,6 @@
 use ndarray::{s, Array2, ArrayView2, Axis};
 use ndarray_linalg::{JobSvd, SVDDC};
 use rand::seq::SliceRandom;
-use rand::Rng;
-use rand_distr::StandardNormal;
 
 use datasets::digits;
 use harness::{
@@ -21,7 +19,7 @@ use subspace::{principal_angles_orthonormal, top_left_singular_subspace, Distanc
 
 use crate::closed_form::unconstrained;
 use crate::method::embed_plane;
-use crate::search::{outer, unit_vector};
+use crate::search::{gaussian_with_energy, outer, unit_vector};
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -137,13 +135,7 @@ impl Method for DigitsAttack {
                     Some(vt.row(k)),
                 ),
                 "random_rank_one" => outer(eps, &unit_vector(m, rng), &unit_vector(n, rng)),
-                _ => {
-                    let g = Array2::from_shape_simple_fn((m, n), || {
-                        rng.sample::<f64, _>(StandardNormal)
-                    });
-                    let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
-                    g * (eps / norm)
-                }
+                _ => gaussian_with_energy(m, n, eps, rng),
             };
             let clean = u.slice(s![.., ..k]);
             let attacked = top_left_singular_subspace((&x + &delta).view(), k)

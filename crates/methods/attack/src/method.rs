@@ -14,7 +14,7 @@ use subspace::{
 };
 
 use crate::closed_form::{rank_one, unconstrained, PlaneAttack};
-use crate::search::{gradient_attack, outer, unit_vector, Search};
+use crate::search::{gaussian_with_energy, gradient_attack, outer, unit_vector, Search};
 
 const ATTACKS: &[&str] = &[
     "rank_one",
@@ -261,12 +261,7 @@ impl Method for PcaAttack {
                 )
             }
             "random_rank_one" => (outer(eps, &unit_vector(m, rng), &unit_vector(n, rng)), None),
-            _ => {
-                let g =
-                    Array2::from_shape_simple_fn((m, n), || rng.sample::<f64, _>(StandardNormal));
-                let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
-                (g * (eps / norm), None)
-            }
+            _ => (gaussian_with_energy(m, n, eps, rng), None),
         };
 
         let attacked = top_left_singular_subspace((&x + &delta).view(), k).map_err(failed)?;

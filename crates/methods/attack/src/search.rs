@@ -103,15 +103,15 @@ pub fn gradient_attack<R: Rng + ?Sized>(
         let mut delta = if rank_one {
             outer(eps, &a, &b)
         } else {
-            unit_frobenius(
-                Array2::from_shape_simple_fn((m, n), || rng.sample(StandardNormal)),
-                eps,
-            )
+            gaussian_with_energy(m, n, eps, rng)
         };
         let mut step = 0.5;
-        let mut current = objective_and_gradient(x, &delta, u0, k).map_or(f64::INFINITY, |v| v.0);
+        // The objective and gradient at Δ: computed once per accepted point, since the
+        // backtracking search already evaluates them at the candidate it accepts.
+        let mut state = objective_and_gradient(x, &delta, u0, k);
+        let mut current = state.as_ref().map_or(f64::INFINITY, |v| v.0);
         for _ in 0..iterations {
-            let Some((value, grad)) = objective_and_gradient(x, &delta, u0, k) else {
+            let Some((value, grad)) = state.take() else {
                 break;
             };
             current = value;
@@ -133,10 +133,9 @@ pub fn gradient_attack<R: Rng + ?Sized>(
                     )
                 }
             };
-            let mut accepted = false;
             while step > 1e-8 {
                 let (candidate, vectors) = candidate_of(step);
-                if let Some((value_new, _)) = objective_and_gradient(x, &candidate, u0, k) {
+                if let Some((value_new, grad_new)) = objective_and_gradient(x, &candidate, u0, k) {
                     if value_new < value {
                         delta = candidate;
                         if let Some((na, nb)) = vectors {
@@ -145,14 +144,14 @@ pub fn gradient_attack<R: Rng + ?Sized>(
                         }
                         current = value_new;
                         step *= 1.5;
-                        accepted = true;
+                        state = Some((value_new, grad_new));
                         break;
                     }
                 }
                 step *= 0.5;
             }
-            if !accepted {
-                break;
+            if state.is_none() {
+                break; // no step decreased the objective: a local optimum
             }
         }
         if best.as_ref().is_none_or(|(v, _)| current < *v) {
@@ -160,6 +159,16 @@ pub fn gradient_attack<R: Rng + ?Sized>(
         }
     }
     best.expect("at least one restart").1
+}
+
+/// A Gaussian m × n matrix scaled to ‖Δ‖_F = ε: the random baseline of the same energy.
+pub fn gaussian_with_energy<R: Rng + ?Sized>(
+    m: usize,
+    n: usize,
+    eps: f64,
+    rng: &mut R,
+) -> Array2<f64> {
+    unit_frobenius(subspace::gaussian_matrix(m, n, rng), eps)
 }
 
 pub fn unit_vector<R: Rng + ?Sized>(n: usize, rng: &mut R) -> Vec<f64> {

@@ -5,9 +5,8 @@
 use ndarray::{s, Array1, Array2, Axis};
 use ndarray_linalg::{JobSvd, LeastSquaresSvd, Solve, QR, SVDDC};
 use rand::Rng;
-use rand_distr::StandardNormal;
 
-use subspace::{haar_orthonormal, orthonormal_basis, RankPolicy, SubspaceError};
+use subspace::{gaussian_matrix, haar_orthonormal, orthonormal_basis, RankPolicy, SubspaceError};
 
 /// One user's task: data and the ground-truth update ΔW* = B* S* A*.
 #[derive(Debug, Clone)]
@@ -43,10 +42,6 @@ pub struct ProblemSpec {
     /// Condition number κ of the input covariance Σ (eigenvalues log-spaced in [1, κ], random
     /// eigenvectors); 1 is isotropic.
     pub condition: f64,
-}
-
-fn gaussian<R: Rng + ?Sized>(rows: usize, cols: usize, rng: &mut R) -> Array2<f64> {
-    Array2::from_shape_simple_fn((rows, cols), || rng.sample(StandardNormal))
 }
 
 /// `orth(cos θ · base + sin θ · P)` with P a random orthonormal frame of the same shape.
@@ -90,7 +85,7 @@ impl ProblemSpec {
             let cluster = i % self.clusters;
             let b = tilted(&shared_b[cluster], self.theta, rng)?;
             let at = tilted(&shared_at[cluster], self.theta, rng)?;
-            let s_i = gaussian(r, r, rng) + Array2::<f64>::eye(r) * 2.0;
+            let s_i = gaussian_matrix(r, r, rng) + Array2::<f64>::eye(r) * 2.0;
             let truth = b.dot(&s_i).dot(&at.t());
             let (x, y) = self.sample(&truth, self.samples, sqrt_sigma.as_ref(), rng);
             users.push(User {
@@ -116,12 +111,12 @@ impl ProblemSpec {
         sqrt_sigma: Option<&Array2<f64>>,
         rng: &mut R,
     ) -> (Array2<f64>, Array2<f64>) {
-        let white = gaussian(n, self.d_in, rng);
+        let white = gaussian_matrix(n, self.d_in, rng);
         let x = match sqrt_sigma {
             Some(root) => white.dot(root),
             None => white,
         };
-        let y = x.dot(&truth.t()) + gaussian(n, self.d_out, rng) * self.noise;
+        let y = x.dot(&truth.t()) + gaussian_matrix(n, self.d_out, rng) * self.noise;
         (x, y)
     }
 }
