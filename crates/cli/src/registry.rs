@@ -9,6 +9,7 @@ pub fn registry() -> Registry {
     csl::register(&mut registry);
     colora::register(&mut registry);
     layerwise::register(&mut registry);
+    shifcon::register(&mut registry);
     #[cfg(feature = "testkit")]
     harness::testkit::register(&mut registry);
     registry

@@ -31,7 +31,7 @@ fn holding_claims_pass_and_a_broken_one_fails_readably() {
         "{}",
         stdout(&ok)
     );
-    assert!(stdout(&ok).trim_end().ends_with("2 passed, 0 failed"));
+    assert!(stdout(&ok).contains("2 passed, 0 failed, 0 claims"));
     let md = fs::read_to_string(d.join("summary.md")).unwrap();
     assert!(
         md.contains("| claims |") && md.contains("2 passed, 0 failed"),
@@ -57,6 +57,45 @@ fn holding_claims_pass_and_a_broken_one_fails_readably() {
         "the numbers compared are shown: {text}"
     );
     assert!(text.contains("1 passed, 1 failed"), "{text}");
+}
+
+#[test]
+fn a_refuted_claim_is_reported_as_not_reproduced_until_it_starts_to_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // value = x² is not x³: listed under `refuted`, the failing check keeps the run green and
+    // is shown as not reproduced.
+    let refuted = spec("x^2").replace(
+        "quick:",
+        "refuted:\n  - agreement: {metric: value, expr: \"x^3\", abs_tol: 1.0e-12}\nquick:",
+    );
+    fs::write(d.join("refuted.yaml"), &refuted).unwrap();
+    let out = subbench(d, &["check", "refuted.yaml", "--quick"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("NOT REPRODUCED claims: not reproduced: agreement: value = x^3"),
+        "{text}"
+    );
+    assert!(text.contains("2 passed, 0 failed, 1 claims"), "{text}");
+    let page = fs::read_to_string(d.join("reports/claims.html")).unwrap();
+    assert!(page.contains("NOT REPRODUCED"), "{page}");
+
+    // A claim listed as refuted that holds fails the run: the spec's text has gone stale.
+    fs::write(
+        d.join("stale.yaml"),
+        refuted
+            .replace("expr: \"x^3\"", "expr: \"x^2\"")
+            .replace("name: claims", "name: stale"),
+    )
+    .unwrap();
+    let out = subbench(d, &["check", "stale.yaml", "--quick"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("move it from `refuted` to `expect`"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -30,6 +30,11 @@ pub enum ParamKind {
         min: f64,
         max: f64,
     },
+    /// A path to an input file, written relative to the spec's folder; `""` means "none". The
+    /// spec loader resolves it, checks that it is a readable file, and records the blake3 of its
+    /// bytes as the hidden parameter `<name>_blake3`, so that a trial's identity (and therefore
+    /// its cache entry) changes when the file's content does.
+    File,
 }
 
 /// The value a parameter takes when a spec does not set it.
@@ -108,6 +113,7 @@ impl ParamSpec {
                 wrong(),
                 crate::error::did_you_mean(s, names.iter().copied())
             )),
+            (ParamKind::File, Value::Str(s)) => Ok(Value::Str(s.clone())),
             (ParamKind::FloatList { min, max }, Value::List(v))
                 if !v.is_empty() && v.iter().all(|x| x.is_finite() && *x >= min && *x <= max) =>
             {
@@ -126,6 +132,7 @@ impl ParamSpec {
             }
             ParamKind::Bool => "true or false".to_string(),
             ParamKind::Choice(names) => format!("one of {}", names.join(", ")),
+            ParamKind::File => "a file path, relative to the spec's folder".to_string(),
             ParamKind::FloatList { min, max } => {
                 format!(
                     "a non-empty list of numbers in [{}, {}]",

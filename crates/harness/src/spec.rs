@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::error::{did_you_mean, HarnessError, SpecError};
 use crate::locate::{locate, locate_under};
 use crate::method::Registry;
-use crate::param::Params;
+use crate::param::{ParamKind, Params};
 use crate::sweep::{Point, Sweep};
 use crate::trial::Trial;
 use crate::value::Value;
@@ -237,6 +237,11 @@ struct RawSpec {
     /// Each check is a one-key map (`- threshold: {…}`), not a YAML tag.
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
     expect: Vec<CheckSpec>,
+    /// Claims of the paper that this reproduction finds do not hold, written as checks that are
+    /// expected to fail. They keep the report honest: shown as "not reproduced", and a check that
+    /// starts to pass fails the run, so the text cannot go stale.
+    #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
+    refuted: Vec<CheckSpec>,
     #[serde(default)]
     quick: Option<QuickSpec>,
 }
@@ -253,9 +258,9 @@ struct QuickSpec {
     sweep: Option<serde_norway::Value>,
 }
 
-const FIELDS: [&str; 15] = [
+const FIELDS: [&str; 16] = [
     "name", "title", "paper", "claim", "evidence", "method", "seeds", "seed", "timeout", "params",
-    "sweep", "metrics", "report", "expect", "quick",
+    "sweep", "metrics", "report", "expect", "refuted", "quick",
 ];
 
 fn one() -> u32 {
@@ -291,6 +296,8 @@ pub struct Spec {
     pub metrics: IndexMap<String, MetricDecl>,
     pub report: ReportSpec,
     pub expect: Vec<CheckSpec>,
+    /// Checks of claims that do not reproduce (expected to fail).
+    pub refuted: Vec<CheckSpec>,
 }
 
 impl Spec {
@@ -424,6 +431,31 @@ pub fn load_spec(
         ))
     })?;
     parse_spec(file, &text, registry, options)
+}
+
+/// Resolve a `File` parameter against the spec's folder and hash its bytes. `""` (no file) stays
+/// as it is, with an empty hash.
+fn resolve_input_file(spec_file: &Path, value: &Value) -> Result<(Value, String), String> {
+    let Value::Str(written) = value else {
+        unreachable!("ParamSpec::check returns strings for files")
+    };
+    if written.is_empty() {
+        return Ok((value.clone(), String::new()));
+    }
+    let path = spec_file
+        .parent()
+        .unwrap_or_else(|| Path::new(""))
+        .join(written);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        format!(
+            "cannot read `{written}` (resolved against the spec's folder to {}): {e}",
+            path.display()
+        )
+    })?;
+    Ok((
+        Value::Str(path.display().to_string()),
+        blake3::hash(&bytes).to_hex()[..16].to_string(),
+    ))
 }
 
 /// Validate a spec from its text (`file` is used in messages only).
@@ -581,6 +613,15 @@ pub fn parse_spec(
                     )
                 })?;
             let value = declared.check(value).map_err(|m| fail(m, place_of(name)))?;
+            if declared.kind == ParamKind::File {
+                let (resolved, hash) =
+                    resolve_input_file(file, &value).map_err(|m| fail(m, place_of(name)))?;
+                if !hash.is_empty() {
+                    params.insert(format!("{name}_blake3"), Value::Str(hash));
+                }
+                params.insert(name.clone(), resolved);
+                continue;
+            }
             params.insert(name.clone(), value);
         }
         for declared in method.params() {
@@ -760,7 +801,17 @@ pub fn parse_spec(
             check_param(key, "report table")?;
         }
     }
-    for check in &raw.expect {
+    if raw
+        .refuted
+        .iter()
+        .any(|c| matches!(c, CheckSpec::Baseline { .. }))
+    {
+        return Err(fail(
+            "`refuted` lists claims that do not hold; a baseline belongs under `expect`".into(),
+            at(&["refuted"]),
+        ));
+    }
+    for check in raw.expect.iter().chain(&raw.refuted) {
         match check {
             CheckSpec::Threshold {
                 metric,
@@ -881,6 +932,7 @@ pub fn parse_spec(
         metrics: raw.metrics,
         report: raw.report,
         expect: raw.expect,
+        refuted: raw.refuted,
     })
 }
 

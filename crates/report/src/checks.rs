@@ -20,7 +20,11 @@ use crate::ReportError;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckOutcome {
     pub description: String,
+    /// The check came out as the spec says: true for an `expect` check that holds and for a
+    /// `refuted` check that fails.
     pub passed: bool,
+    /// A claim of the paper this reproduction finds not to hold (from `refuted`).
+    pub refuted: bool,
     /// The numbers compared (the worst case when several groups are checked).
     pub detail: String,
 }
@@ -29,6 +33,7 @@ fn outcome(description: String, passed: bool, detail: String) -> CheckOutcome {
     CheckOutcome {
         description,
         passed,
+        refuted: false,
         detail,
     }
 }
@@ -93,10 +98,27 @@ pub fn evaluate_checks(
     records: &[TrialRecord],
     baseline: &Path,
 ) -> Vec<CheckOutcome> {
-    spec.expect
+    let expected = spec
+        .expect
         .iter()
-        .map(|check| evaluate(spec, agg, records, baseline, check))
-        .collect()
+        .map(|check| evaluate(spec, agg, records, baseline, check));
+    let refuted = spec.refuted.iter().map(|check| {
+        let held = evaluate(spec, agg, records, baseline, check);
+        CheckOutcome {
+            description: format!("not reproduced: {}", held.description),
+            passed: !held.passed,
+            refuted: true,
+            detail: if held.passed {
+                format!(
+                    "{}; the claim now holds, so move it from `refuted` to `expect` and update the spec's text",
+                    held.detail
+                )
+            } else {
+                held.detail
+            },
+        }
+    });
+    expected.chain(refuted).collect()
 }
 
 fn evaluate(

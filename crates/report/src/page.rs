@@ -32,6 +32,8 @@ pub struct SpecSummary {
     pub page: String,
     pub checks_passed: usize,
     pub checks_failed: usize,
+    /// Claims of the paper found not to hold (as the spec's `refuted` says); counted in neither.
+    pub checks_refuted: usize,
     pub trials_ok: usize,
     pub trials_failed: usize,
     pub thumbnail: Option<String>,
@@ -196,8 +198,9 @@ pub fn write_spec_report(
         claim: spec.claim.clone(),
         evidence: spec.evidence.map(|e| format!("{e:?}").to_lowercase()),
         page,
-        checks_passed: checks.iter().filter(|c| c.passed).count(),
+        checks_passed: checks.iter().filter(|c| c.passed && !c.refuted).count(),
         checks_failed: checks.iter().filter(|c| !c.passed).count(),
+        checks_refuted: checks.iter().filter(|c| c.passed && c.refuted).count(),
         trials_ok: total - failed,
         trials_failed: failed,
         thumbnail: figures.into_iter().next().map(|f| f.svg),
@@ -542,6 +545,7 @@ pub fn write_index(summaries: &[SpecSummary], out: &Path) -> Result<(), ReportEr
                 "name": name,
                 "passed": specs.iter().map(|s| s.checks_passed).sum::<usize>(),
                 "failed": specs.iter().map(|s| s.checks_failed).sum::<usize>(),
+                "refuted": specs.iter().map(|s| s.checks_refuted).sum::<usize>(),
                 "specs": specs,
             })
         })
@@ -554,6 +558,10 @@ pub fn write_index(summaries: &[SpecSummary], out: &Path) -> Result<(), ReportEr
     ctx.insert(
         "checks_passed",
         &summaries.iter().map(|s| s.checks_passed).sum::<usize>(),
+    );
+    ctx.insert(
+        "checks_refuted",
+        &summaries.iter().map(|s| s.checks_refuted).sum::<usize>(),
     );
     ctx.insert(
         "checks_failed",

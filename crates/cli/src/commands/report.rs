@@ -235,7 +235,7 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
     let mut markdown = String::from(
         "# subbench check\n\n| spec | check | result | details |\n|---|---|---|---|\n",
     );
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut refuted) = (0, 0, 0);
     let mut summaries = Vec::new();
     for spec in &specs {
         run_spec(
@@ -253,7 +253,11 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
             println!("NONE {}: the spec states no checks", spec.name);
         }
         for c in &checks {
-            let verdict = if c.passed { "PASS" } else { "FAIL" };
+            let verdict = match (c.passed, c.refuted) {
+                (true, false) => "PASS",
+                (true, true) => "NOT REPRODUCED",
+                (false, _) => "FAIL",
+            };
             println!("{verdict} {}: {} — {}", spec.name, c.description, c.detail);
             let _ = writeln!(
                 markdown,
@@ -263,16 +267,19 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
                 verdict,
                 c.detail.replace('|', "\\|")
             );
-            if c.passed {
-                passed += 1
-            } else {
-                failed += 1
+            match (c.passed, c.refuted) {
+                (true, false) => passed += 1,
+                (true, true) => refuted += 1,
+                (false, _) => failed += 1,
             }
         }
     }
     write_index(&summaries, &args.reports)?;
-    let _ = writeln!(markdown, "\n{passed} passed, {failed} failed");
-    println!("{passed} passed, {failed} failed");
+    let totals = format!(
+        "{passed} passed, {failed} failed, {refuted} claims of the papers not reproduced (as the specs say)"
+    );
+    let _ = writeln!(markdown, "\n{totals}");
+    println!("{totals}");
     if let Some(path) = &args.markdown {
         std::fs::write(path, markdown).with_context(|| format!("writing {}", path.display()))?;
     }

@@ -1,0 +1,877 @@
+//! The `shifcon.*` methods: distance per layer and band choice, the shift and its probes, band
+//! position vs task accuracy, and the contrastive alignment.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::seq::SliceRandom;
+
+use harness::{
+    Fallback, Method, MethodError, MetricSpec, Outcome, ParamKind, ParamSpec, Params, Registry,
+    TrialRng,
+};
+
+use crate::contrastive::info_nce;
+use crate::distance::{choose_band, layer_distance, LanguageDistance};
+use crate::probe::{Probe, ProbeSettings};
+use crate::shift::{language_vectors, shift, ShiftSpace};
+use crate::source::{Corpus, Generator, States, World, SYNTHETIC_LANGUAGES};
+use crate::states::{load_cached, LANGUAGE_CODES};
+
+/// Register the methods of this paper.
+pub fn register(registry: &mut Registry) {
+    registry.register(Box::new(DistanceMethod));
+    registry.register(Box::new(ShiftMethod));
+    registry.register(Box::new(BandMethod));
+    registry.register(Box::new(ContrastiveMethod));
+}
+
+const fn int(name: &'static str, min: i64, max: i64, default: i64, doc: &'static str) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind: ParamKind::Int { min, max },
+        default: Fallback::Int(default),
+        doc,
+    }
+}
+
+const fn float(
+    name: &'static str,
+    min: f64,
+    max: f64,
+    default: f64,
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind: ParamKind::Float { min, max },
+        default: Fallback::Float(default),
+        doc,
+    }
+}
+
+const fn choice(
+    name: &'static str,
+    names: &'static [&'static str],
+    default: &'static str,
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind: ParamKind::Choice(names),
+        default: Fallback::Str(default),
+        doc,
+    }
+}
+
+/// The parameters every method shares (where the states come from, how languages are compared),
+/// followed by the method's own.
+macro_rules! params {
+    ($($own:expr),* $(,)?) => {
+        &[
+            ParamSpec { name: "states", kind: ParamKind::File, default: Fallback::Str(""), doc: "real hidden states, .npy layers × sentences × width (float64/float32); empty: the synthetic model" },
+            ParamSpec { name: "labels", kind: ParamKind::File, default: Fallback::Str(""), doc: "CSV sentence,language,group,label for `states` (even groups train, odd test)" },
+            choice("dominant", &LANGUAGE_CODES, "en", "the dominant language, target of the shift"),
+            int("layers", 2, 1024, 32, "synthetic: number of layers"),
+            int("width", 2, 4096, 64, "synthetic: width d of the states"),
+            int("sentences", 4, 100_000, 300, "synthetic: translation groups (half train, half test)"),
+            ParamSpec { name: "degradation", kind: ParamKind::FloatList { min: 0.0, max: 1.0 }, default: Fallback::List(&[0.0, 0.1, 0.1, 0.15, 0.3, 0.4]), doc: "synthetic: δ per language (en, zh, de, ru, th, sw; 2 to 6 values): share of semantics lost to noise" },
+            float("planted_layer", -1e6, 1e6, 14.0, "synthetic: centre of the planted low-distance band"),
+            float("planted_width", 1e-6, 1e6, 5.0, "synthetic: width of the planted band (γ_i = 1 − depth·exp(−((i − centre)/width)²))"),
+            float("planted_depth", 0.0, 1.0, 0.85, "synthetic: depth of the planted band"),
+            float("code_scale", 0.0, 1e4, 6.0, "synthetic: language codes c_l ~ N(0, scale² I_r)"),
+            int("code_rank", 1, 256, 3, "synthetic: rank r of the language-specific subspace B_i"),
+            float("spread", 0.0, 1e4, 0.0, "synthetic: per-sentence spread of the language-specific component (not removable by a mean shift)"),
+            float("noise", 0.0, 1e4, 0.6, "synthetic: isotropic noise level"),
+            choice("metric", &LanguageDistance::NAMES, "decomposition", "per-layer distance: decomposition (Xie et al. low-rank), mean, pca (projection F-distance)"),
+            int("rank", 1, 256, 3, "rank of the language-specific subspace (decomposition) or of the PCA subspaces"),
+            int("band_width", 1, 1024, 4, "width w of the band of layers"),
+            choice("shift_space", &ShiftSpace::NAMES, "normalized", "normalized (unit sentence vectors), raw (raw means), authors (raw states shifted by normalised differences)"),
+            $($own),*
+        ]
+    };
+}
+
+const LAYER: ParamSpec = int(
+    "layer",
+    -1,
+    4095,
+    -1,
+    "layer of the shift; -1: the start of the band the metric chooses",
+);
+
+fn source(p: &Params) -> Result<States, String> {
+    let states = p.str("states");
+    let labels = p.str("labels");
+    if states.is_empty() != labels.is_empty() {
+        return Err("`states` and `labels` go together: set both (real states) or neither (synthetic model)".into());
+    }
+    if !states.is_empty() {
+        return load_cached(Path::new(states), Path::new(labels), p.str("dominant"))
+            .map(States::Loaded);
+    }
+    Err(String::new())
+}
+
+fn generator(p: &Params) -> Generator {
+    Generator {
+        layers: p.usize("layers"),
+        width: p.usize("width"),
+        sentences: p.usize("sentences"),
+        degradation: p.list("degradation").to_vec(),
+        planted_layer: p.float("planted_layer"),
+        planted_width: p.float("planted_width"),
+        planted_depth: p.float("planted_depth"),
+        code_scale: p.float("code_scale"),
+        code_rank: p.usize("code_rank"),
+        spread: p.float("spread"),
+        noise: p.float("noise"),
+    }
+}
+
+/// Constraints shared by every method; loads (and caches) real states to check them.
+fn check_common(p: &Params, layer: Option<i64>) -> Result<(), String> {
+    let (layers, width, rows_per_language) = match source(p) {
+        Ok(states) => {
+            let c = states.corpus();
+            let fewest = (0..c.languages.len())
+                .map(|l| c.rows(l, true).len())
+                .min()
+                .unwrap_or(0);
+            (
+                states.layers(),
+                states.layer(0).map_err(|e| e.to_string())?.ncols(),
+                fewest,
+            )
+        }
+        Err(e) if !e.is_empty() => return Err(e),
+        Err(_) => {
+            let k = p.list("degradation").len();
+            if !(2..=SYNTHETIC_LANGUAGES.len()).contains(&k) {
+                return Err(format!(
+                    "`degradation` needs 2 to 6 values (one per language: {}); got {k}",
+                    SYNTHETIC_LANGUAGES.join(", ")
+                ));
+            }
+            if !SYNTHETIC_LANGUAGES[..k].contains(&p.str("dominant")) {
+                return Err(format!(
+                    "the synthetic model's languages are {}; `dominant` must be one of them",
+                    SYNTHETIC_LANGUAGES[..k].join(", ")
+                ));
+            }
+            if p.usize("code_rank") > p.usize("width") {
+                return Err("`code_rank` must not exceed `width`".into());
+            }
+            (
+                p.usize("layers"),
+                p.usize("width"),
+                p.usize("sentences") / 2,
+            )
+        }
+    };
+    if p.usize("band_width") > layers {
+        return Err(format!(
+            "`band_width` {} exceeds the {layers} layers",
+            p.usize("band_width")
+        ));
+    }
+    if p.usize("rank") > width {
+        return Err(format!(
+            "`rank` {} exceeds the width {width}",
+            p.usize("rank")
+        ));
+    }
+    if p.str("metric") == "pca" && p.usize("rank") > rows_per_language {
+        return Err(format!(
+            "`rank` {} exceeds the {rows_per_language} training sentences of the smallest language",
+            p.usize("rank")
+        ));
+    }
+    if let Some(layer) = layer {
+        if layer >= layers as i64 {
+            return Err(format!("`layer` {layer} is not below the {layers} layers"));
+        }
+    }
+    Ok(())
+}
+
+fn states(p: &Params, rng: &mut TrialRng) -> Result<States, MethodError> {
+    match source(p) {
+        Ok(states) => Ok(states),
+        Err(e) if !e.is_empty() => Err(MethodError::Failed(e)),
+        Err(_) => Ok(States::Synthetic(Box::new(World::new(generator(p), rng)))),
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> MethodError {
+    MethodError::Failed(e.to_string())
+}
+
+/// Distance per layer for the spec's metric.
+fn distances(p: &Params, states: &States) -> Result<Vec<f64>, MethodError> {
+    let metric = LanguageDistance::from_name(p.str("metric")).expect("validated choice");
+    (0..states.layers())
+        .map(|i| {
+            let layer = states.layer(i).map_err(failed)?;
+            layer_distance(layer.view(), states.corpus(), metric, p.usize("rank")).map_err(failed)
+        })
+        .collect()
+}
+
+fn per_layer(values: &[f64]) -> Vec<(u32, f64)> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (i as u32, v))
+        .collect()
+}
+
+/// The layer a shift is applied at: the spec's, or the start of the chosen band.
+fn shift_layer(p: &Params, states: &States) -> Result<(usize, Vec<f64>), MethodError> {
+    let d = distances(p, states)?;
+    let layer = match p.int("layer") {
+        -1 => choose_band(&d, p.usize("band_width")),
+        l => l as usize,
+    };
+    Ok((layer, d))
+}
+
+/// Per-language metric names, built once: `<prefix>_<code>` for every supported code.
+fn language_metrics(prefixes: &[(&str, &str)], shared: &[MetricSpec]) -> Vec<MetricSpec> {
+    let mut out = shared.to_vec();
+    for (prefix, doc) in prefixes {
+        for code in LANGUAGE_CODES {
+            out.push(MetricSpec {
+                name: Box::leak(format!("{prefix}_{code}").into_boxed_str()),
+                doc: Box::leak(format!("{doc}, language {code}").into_boxed_str()),
+            });
+        }
+    }
+    out
+}
+
+/// One layer prepared for probing: the representation probes see, the language vectors, and the
+/// English-trained task probe.
+struct Prepared<'a> {
+    corpus: &'a Corpus,
+    space: ShiftSpace,
+    represented: Array2<f64>,
+    vectors: Array2<f64>,
+    task: Probe,
+    test: Vec<usize>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(raw: ArrayView2<f64>, corpus: &'a Corpus, space: ShiftSpace) -> Self {
+        let represented = space.represent(raw);
+        let vectors = language_vectors(raw, corpus, space);
+        let train = corpus.rows(corpus.dominant, true);
+        let task = Probe::fit(
+            represented.select(Axis(0), &train).view(),
+            &pick(&corpus.label, &train),
+            corpus.classes,
+            ProbeSettings::default(),
+        );
+        Prepared {
+            corpus,
+            space,
+            represented,
+            vectors,
+            task,
+            test: corpus.split(false),
+        }
+    }
+
+    /// Test rows, shifted toward the dominant language (`sign = 1`), back (`−1`) or not (`0`).
+    fn test_rows(&self, sign: f64) -> Array2<f64> {
+        let rows = self.represented.select(Axis(0), &self.test);
+        if sign == 0.0 {
+            return rows;
+        }
+        let languages = pick(&self.corpus.language, &self.test);
+        shift(
+            rows.view(),
+            &languages,
+            self.vectors.view(),
+            self.corpus.dominant,
+            sign,
+        )
+    }
+
+    /// Task accuracy of the English-trained probe on `rows` (test rows), per language.
+    fn task_accuracy(&self, rows: ArrayView2<f64>) -> Vec<f64> {
+        let predicted = self.task.predict(rows);
+        accuracy_by_language(self.corpus, &self.test, &predicted, &self.corpus.label)
+    }
+}
+
+fn pick<T: Copy>(values: &[T], rows: &[usize]) -> Vec<T> {
+    rows.iter().map(|&r| values[r]).collect()
+}
+
+fn accuracy_by_language(
+    corpus: &Corpus,
+    rows: &[usize],
+    predicted: &[usize],
+    truth: &[usize],
+) -> Vec<f64> {
+    let mut right = vec![0usize; corpus.languages.len()];
+    let mut seen = vec![0usize; corpus.languages.len()];
+    for (&r, &guess) in rows.iter().zip(predicted) {
+        let l = corpus.language[r];
+        seen[l] += 1;
+        right[l] += usize::from(guess == truth[r]);
+    }
+    right
+        .iter()
+        .zip(&seen)
+        .map(|(&a, &n)| a as f64 / n.max(1) as f64)
+        .collect()
+}
+
+fn mean_over<'a>(values: &[f64], languages: impl Iterator<Item = usize> + 'a) -> f64 {
+    let picked: Vec<f64> = languages.map(|l| values[l]).collect();
+    picked.iter().sum::<f64>() / picked.len().max(1) as f64
+}
+
+fn space(p: &Params) -> ShiftSpace {
+    ShiftSpace::from_name(p.str("shift_space")).expect("validated choice")
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// `shifcon.distance`: distance between languages at every layer and the band it selects.
+pub struct DistanceMethod;
+
+const DISTANCE_PARAMS: &[ParamSpec] = params!();
+
+const DISTANCE_METRICS: &[MetricSpec] = &[
+    MetricSpec {
+        name: "band_start",
+        doc: "first layer of the chosen band",
+    },
+    MetricSpec {
+        name: "band_end",
+        doc: "last layer of the chosen band",
+    },
+    MetricSpec {
+        name: "min_layer",
+        doc: "layer of the smallest distance",
+    },
+    MetricSpec {
+        name: "contrast",
+        doc: "smallest / largest distance over layers",
+    },
+    MetricSpec {
+        name: "distance_min",
+        doc: "smallest distance over layers",
+    },
+    MetricSpec {
+        name: "distance_max",
+        doc: "largest distance over layers",
+    },
+    MetricSpec {
+        name: "planted_in_band",
+        doc: "synthetic: 1 if the planted layer lies in the chosen band, else 0",
+    },
+    MetricSpec {
+        name: "planted_offset",
+        doc: "synthetic: |centre of the chosen band − planted layer|",
+    },
+];
+
+impl Method for DistanceMethod {
+    fn id(&self) -> &'static str {
+        "shifcon.distance"
+    }
+    fn summary(&self) -> &'static str {
+        "distance between languages at every layer; the band of lowest mean distance"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        DISTANCE_PARAMS
+    }
+    fn metrics(&self) -> &'static [MetricSpec] {
+        DISTANCE_METRICS
+    }
+    fn curves(&self) -> &'static [MetricSpec] {
+        &[MetricSpec {
+            name: "distance",
+            doc: "distance between languages per layer",
+        }]
+    }
+    fn check(&self, p: &Params) -> Result<(), String> {
+        check_common(p, None)
+    }
+    fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
+        let states = states(p, rng)?;
+        let d = distances(p, &states)?;
+        let w = p.usize("band_width");
+        let start = choose_band(&d, w);
+        let (lo, hi) = d
+            .iter()
+            .fold((f64::INFINITY, 0.0_f64), |(a, b), &v| (a.min(v), b.max(v)));
+        let min_layer = d.iter().position(|&v| v == lo).unwrap_or(0);
+        let mut out = Outcome::new()
+            .metric("band_start", start as f64)
+            .metric("band_end", (start + w - 1) as f64)
+            .metric("min_layer", min_layer as f64)
+            .metric("contrast", lo / hi)
+            .metric("distance_min", lo)
+            .metric("distance_max", hi)
+            .curve("distance", per_layer(&d));
+        if let Some(planted) = states.planted_layer() {
+            let inside = (start as f64) <= planted && planted <= (start + w - 1) as f64;
+            out = out
+                .metric("planted_in_band", f64::from(u8::from(inside)))
+                .metric(
+                    "planted_offset",
+                    (start as f64 + (w as f64 - 1.0) / 2.0 - planted).abs(),
+                );
+        }
+        Ok(out)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// `shifcon.shift`: language-ID and task probes on original, shifted and shifted-back states.
+pub struct ShiftMethod;
+
+const SHIFT_PARAMS: &[ParamSpec] = params!(LAYER);
+
+fn shift_metrics() -> &'static [MetricSpec] {
+    static METRICS: OnceLock<Vec<MetricSpec>> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        language_metrics(
+            &[
+                ("lid_original", "language-ID accuracy on original states"),
+                (
+                    "lid_shifted",
+                    "language-ID accuracy after the shift toward the dominant language",
+                ),
+                ("lid_back", "language-ID accuracy after shifting back"),
+                (
+                    "task_original",
+                    "English-trained task probe accuracy, original states",
+                ),
+                (
+                    "task_shifted",
+                    "English-trained task probe accuracy, shifted states",
+                ),
+                ("task_gain", "task accuracy shifted − original"),
+            ],
+            &[
+                MetricSpec {
+                    name: "layer",
+                    doc: "layer where the shift is applied",
+                },
+                MetricSpec {
+                    name: "lid_original",
+                    doc: "language-ID accuracy, all languages, original",
+                },
+                MetricSpec {
+                    name: "lid_shifted",
+                    doc: "language-ID accuracy, all languages, shifted",
+                },
+                MetricSpec {
+                    name: "lid_back",
+                    doc: "language-ID accuracy, all languages, shifted back",
+                },
+                MetricSpec {
+                    name: "lid_chance",
+                    doc: "1 / number of languages",
+                },
+                MetricSpec {
+                    name: "task_dominant",
+                    doc: "task accuracy on the dominant language's test rows",
+                },
+                MetricSpec {
+                    name: "task_original",
+                    doc: "task accuracy, mean over non-dominant languages, original",
+                },
+                MetricSpec {
+                    name: "task_shifted",
+                    doc: "task accuracy, mean over non-dominant languages, shifted",
+                },
+                MetricSpec {
+                    name: "task_gain",
+                    doc: "mean task gain from the shift over non-dominant languages",
+                },
+            ],
+        )
+    })
+}
+
+impl Method for ShiftMethod {
+    fn id(&self) -> &'static str {
+        "shifcon.shift"
+    }
+    fn summary(&self) -> &'static str {
+        "shift toward the dominant language at a layer: language-ID and English-trained task probes"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        SHIFT_PARAMS
+    }
+    fn metrics(&self) -> &'static [MetricSpec] {
+        shift_metrics()
+    }
+    fn check(&self, p: &Params) -> Result<(), String> {
+        check_common(p, Some(p.int("layer")))
+    }
+    fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
+        let states = states(p, rng)?;
+        let corpus = states.corpus();
+        let layer = match p.int("layer") {
+            -1 => shift_layer(p, &states)?.0,
+            l => l as usize,
+        };
+        let raw = states.layer(layer).map_err(failed)?;
+        let prepared = Prepared::new(raw.view(), corpus, space(p));
+        // The language-ID probe learns every language from the original training rows.
+        let train = corpus.split(true);
+        let lid = Probe::fit(
+            prepared.represented.select(Axis(0), &train).view(),
+            &pick(&corpus.language, &train),
+            corpus.languages.len(),
+            ProbeSettings::default(),
+        );
+        let mut out = Outcome::new()
+            .metric("layer", layer as f64)
+            .metric("lid_chance", 1.0 / corpus.languages.len() as f64);
+        let all = 0..corpus.languages.len();
+        let original = prepared.test_rows(0.0);
+        let shifted = prepared.test_rows(1.0);
+        let back = shift(
+            shifted.view(),
+            &pick(&corpus.language, &prepared.test),
+            prepared.vectors.view(),
+            corpus.dominant,
+            -1.0,
+        );
+        for (name, rows) in [
+            ("original", &original),
+            ("shifted", &shifted),
+            ("back", &back),
+        ] {
+            let predicted = lid.predict(rows.view());
+            let by_language =
+                accuracy_by_language(corpus, &prepared.test, &predicted, &corpus.language);
+            out = out.metric(&format!("lid_{name}"), mean_over(&by_language, all.clone()));
+            for (l, acc) in by_language.iter().enumerate() {
+                out = out.metric(&format!("lid_{name}_{}", corpus.languages[l]), *acc);
+            }
+        }
+        let before = prepared.task_accuracy(original.view());
+        let after = prepared.task_accuracy(shifted.view());
+        out = out
+            .metric("task_dominant", before[corpus.dominant])
+            .metric("task_original", mean_over(&before, corpus.others()))
+            .metric("task_shifted", mean_over(&after, corpus.others()))
+            .metric(
+                "task_gain",
+                mean_over(&after, corpus.others()) - mean_over(&before, corpus.others()),
+            );
+        for l in corpus.others() {
+            let code = &corpus.languages[l];
+            out = out
+                .metric(&format!("task_original_{code}"), before[l])
+                .metric(&format!("task_shifted_{code}"), after[l])
+                .metric(&format!("task_gain_{code}"), after[l] - before[l]);
+        }
+        Ok(out)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// `shifcon.band`: task accuracy of every band position against the one the metric chooses.
+pub struct BandMethod;
+
+const BAND_PARAMS: &[ParamSpec] = params!();
+
+const BAND_METRICS: &[MetricSpec] = &[
+    MetricSpec {
+        name: "chosen_start",
+        doc: "start of the band the distance metric chooses",
+    },
+    MetricSpec {
+        name: "best_start",
+        doc: "start of the band with the highest shifted task accuracy",
+    },
+    MetricSpec {
+        name: "chosen_accuracy",
+        doc: "mean shifted task accuracy over the chosen band",
+    },
+    MetricSpec {
+        name: "best_accuracy",
+        doc: "mean shifted task accuracy over the best band",
+    },
+    MetricSpec {
+        name: "worst_accuracy",
+        doc: "mean shifted task accuracy over the worst band",
+    },
+    MetricSpec {
+        name: "regret",
+        doc: "best − chosen band accuracy",
+    },
+    MetricSpec {
+        name: "chosen_rank",
+        doc: "rank of the chosen band by accuracy (1 = best)",
+    },
+    MetricSpec {
+        name: "start_offset",
+        doc: "|chosen start − best start|",
+    },
+];
+
+impl Method for BandMethod {
+    fn id(&self) -> &'static str {
+        "shifcon.band"
+    }
+    fn summary(&self) -> &'static str {
+        "shifted task accuracy of every band position vs the band the distance metric chooses"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        BAND_PARAMS
+    }
+    fn metrics(&self) -> &'static [MetricSpec] {
+        BAND_METRICS
+    }
+    fn curves(&self) -> &'static [MetricSpec] {
+        &[
+            MetricSpec {
+                name: "distance",
+                doc: "distance between languages per layer",
+            },
+            MetricSpec {
+                name: "task_shifted",
+                doc: "shifted task accuracy per layer (non-dominant mean)",
+            },
+            MetricSpec {
+                name: "task_original",
+                doc: "original task accuracy per layer (non-dominant mean)",
+            },
+        ]
+    }
+    fn check(&self, p: &Params) -> Result<(), String> {
+        check_common(p, None)
+    }
+    fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
+        let states = states(p, rng)?;
+        let corpus = states.corpus();
+        let d = distances(p, &states)?;
+        let mut shifted = Vec::with_capacity(d.len());
+        let mut original = Vec::with_capacity(d.len());
+        for i in 0..states.layers() {
+            let raw = states.layer(i).map_err(failed)?;
+            let prepared = Prepared::new(raw.view(), corpus, space(p));
+            let after = prepared.task_accuracy(prepared.test_rows(1.0).view());
+            let before = prepared.task_accuracy(prepared.test_rows(0.0).view());
+            shifted.push(mean_over(&after, corpus.others()));
+            original.push(mean_over(&before, corpus.others()));
+        }
+        let w = p.usize("band_width");
+        let windows: Vec<f64> = (0..=d.len() - w)
+            .map(|s| shifted[s..s + w].iter().sum::<f64>() / w as f64)
+            .collect();
+        let chosen = choose_band(&d, w);
+        // The best band: the first with the highest accuracy (negated, choose_band minimises).
+        let best = choose_band(&windows.iter().map(|a| -a).collect::<Vec<_>>(), 1);
+        let rank = 1 + windows.iter().filter(|&&a| a > windows[chosen]).count();
+        let worst = windows.iter().cloned().fold(f64::INFINITY, f64::min);
+        Ok(Outcome::new()
+            .metric("chosen_start", chosen as f64)
+            .metric("best_start", best as f64)
+            .metric("chosen_accuracy", windows[chosen])
+            .metric("best_accuracy", windows[best])
+            .metric("worst_accuracy", worst)
+            .metric("regret", windows[best] - windows[chosen])
+            .metric("chosen_rank", rank as f64)
+            .metric("start_offset", (chosen as f64 - best as f64).abs())
+            .curve("distance", per_layer(&d))
+            .curve("task_shifted", per_layer(&shifted))
+            .curve("task_original", per_layer(&original)))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// `shifcon.contrastive`: a linear alignment of shifted non-dominant states trained with the
+/// symmetric InfoNCE of the authors' code.
+pub struct ContrastiveMethod;
+
+const CONTRASTIVE_PARAMS: &[ParamSpec] = params!(
+    LAYER,
+    int("steps", 0, 100_000, 200, "gradient steps"),
+    int(
+        "batch",
+        2,
+        100_000,
+        64,
+        "translation pairs per batch (one language per batch)"
+    ),
+    float("lr", 0.0, 1e4, 1.0, "step size of gradient descent on W"),
+    float(
+        "scale",
+        1e-6,
+        1e4,
+        1.0,
+        "logit scale (1 in the authors' code)"
+    ),
+    int("eval_every", 1, 100_000, 10, "steps between evaluations"),
+);
+
+const CONTRASTIVE_METRICS: &[MetricSpec] = &[
+    MetricSpec {
+        name: "layer",
+        doc: "layer where the alignment is trained",
+    },
+    MetricSpec {
+        name: "infonce_initial",
+        doc: "held-out InfoNCE before training (W = I)",
+    },
+    MetricSpec {
+        name: "infonce_final",
+        doc: "held-out InfoNCE after training",
+    },
+    MetricSpec {
+        name: "task_initial",
+        doc: "task accuracy on shifted held-out states, W = I",
+    },
+    MetricSpec {
+        name: "task_final",
+        doc: "task accuracy on shifted, aligned held-out states",
+    },
+    MetricSpec {
+        name: "task_gain",
+        doc: "task_final − task_initial",
+    },
+];
+
+impl Method for ContrastiveMethod {
+    fn id(&self) -> &'static str {
+        "shifcon.contrastive"
+    }
+    fn summary(&self) -> &'static str {
+        "linear alignment in the band trained with symmetric InfoNCE: loss and task accuracy"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        CONTRASTIVE_PARAMS
+    }
+    fn metrics(&self) -> &'static [MetricSpec] {
+        CONTRASTIVE_METRICS
+    }
+    fn curves(&self) -> &'static [MetricSpec] {
+        &[
+            MetricSpec {
+                name: "infonce",
+                doc: "held-out InfoNCE per step",
+            },
+            MetricSpec {
+                name: "task_accuracy",
+                doc: "held-out shifted task accuracy per step",
+            },
+        ]
+    }
+    fn check(&self, p: &Params) -> Result<(), String> {
+        check_common(p, Some(p.int("layer")))
+    }
+    fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
+        let states = states(p, rng)?;
+        let corpus = states.corpus();
+        let layer = match p.int("layer") {
+            -1 => shift_layer(p, &states)?.0,
+            l => l as usize,
+        };
+        let raw = states.layer(layer).map_err(failed)?;
+        let prepared = Prepared::new(raw.view(), corpus, space(p));
+        let x = &prepared.represented;
+        // Pairs (source row, dominant-language row) of one translation group, per language.
+        let pairs = |train: bool| -> Vec<Vec<(usize, usize)>> {
+            let dominant: std::collections::HashMap<u64, usize> = corpus
+                .rows(corpus.dominant, train)
+                .into_iter()
+                .map(|r| (corpus.group[r], r))
+                .collect();
+            corpus
+                .others()
+                .map(|l| {
+                    corpus
+                        .rows(l, train)
+                        .into_iter()
+                        .filter_map(|r| dominant.get(&corpus.group[r]).map(|&t| (r, t)))
+                        .collect()
+                })
+                .collect()
+        };
+        let (train_pairs, test_pairs) = (pairs(true), pairs(false));
+        if train_pairs.iter().chain(&test_pairs).any(|v| v.len() < 2) {
+            return Err(MethodError::Failed(
+                "every language needs at least two translations of dominant-language sentences on each side of the split".into(),
+            ));
+        }
+        let scale = p.float("scale");
+        let width = x.ncols();
+        let mut w = Array2::<f64>::eye(width);
+        let rows = |list: &[(usize, usize)]| {
+            let (s, t): (Vec<usize>, Vec<usize>) = list.iter().cloned().unzip();
+            (x.select(Axis(0), &s), x.select(Axis(0), &t))
+        };
+        let held_out: Vec<_> = test_pairs.iter().map(|l| rows(l)).collect();
+        let shifted_test = prepared.test_rows(1.0);
+        let others: Vec<usize> = corpus.others().collect();
+        let evaluate = |w: &Array2<f64>| {
+            let loss = held_out
+                .iter()
+                .map(|(s, t)| info_nce(w.view(), s.view(), t.view(), scale, false).0)
+                .sum::<f64>()
+                / held_out.len() as f64;
+            // W acts on non-dominant rows only; the dominant language is the probe's own.
+            let mut aligned = shifted_test.clone();
+            for (mut row, &r) in aligned.outer_iter_mut().zip(&prepared.test) {
+                if corpus.language[r] != corpus.dominant {
+                    let mapped = w.dot(&row);
+                    row.assign(&mapped);
+                }
+            }
+            let accuracy = prepared.task_accuracy(aligned.view());
+            (loss, mean_over(&accuracy, others.iter().copied()))
+        };
+        let (loss0, acc0) = evaluate(&w);
+        let (mut loss_curve, mut acc_curve) = (vec![(0, loss0)], vec![(0, acc0)]);
+        let steps = p.usize("steps");
+        let batch = p.usize("batch");
+        for step in 1..=steps {
+            let language = step % train_pairs.len();
+            let chosen: Vec<(usize, usize)> = train_pairs[language]
+                .choose_multiple(rng, batch.min(train_pairs[language].len()))
+                .cloned()
+                .collect();
+            let (s, t) = rows(&chosen);
+            let (loss, gradient) = info_nce(w.view(), s.view(), t.view(), scale, true);
+            if !loss.is_finite() {
+                return Err(MethodError::Diverged(format!(
+                    "InfoNCE is {loss} at step {step}"
+                )));
+            }
+            w.scaled_add(-p.float("lr"), &gradient.expect("asked for"));
+            if step % p.usize("eval_every") == 0 || step == steps {
+                let (l, a) = evaluate(&w);
+                loss_curve.push((step as u32, l));
+                acc_curve.push((step as u32, a));
+            }
+        }
+        let (loss1, acc1) = evaluate(&w);
+        let _ = prepared.space;
+        Ok(Outcome::new()
+            .metric("layer", layer as f64)
+            .metric("infonce_initial", loss0)
+            .metric("infonce_final", loss1)
+            .metric("task_initial", acc0)
+            .metric("task_final", acc1)
+            .metric("task_gain", acc1 - acc0)
+            .curve("infonce", loss_curve)
+            .curve("task_accuracy", acc_curve))
+    }
+}
