@@ -54,13 +54,17 @@ bench-reference: build
     {{CARGO_TARGET_DIR}}/reference-venv/bin/pip install --quiet -r bench/reference/requirements.txt
     {{CARGO_TARGET_DIR}}/reference-venv/bin/python bench/reference/reference.py
 
+# Hidden states written to files for the ShifCon loader spec (specs/shifcon/loaded.yaml).
+states: build
+    {{bin}} write-states results/shifcon-states --seed 1 --sentences 600
+
 # Regenerate every table and figure of the papers (full size), then evaluate every claim.
-reproduce: build
+reproduce: build states
     {{bin}} run specs --out results --reports reports
     {{bin}} check specs --out results --reports reports --markdown reports/check.md
 
 # The papers' claims as regression checks on the reduced (`quick:`) sweeps, as CI runs them.
-check: build
+check: build states
     {{bin}} check specs --quick --out results --reports reports/quick --markdown reports/quick/check.md
 
 # Render the HTML report of every stored result.

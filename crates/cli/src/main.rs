@@ -48,6 +48,8 @@ enum Command {
     Angles(commands::angles::AnglesArgs),
     /// A Grassmann distance between the column spans of two matrices.
     Distance(commands::angles::DistanceArgs),
+    /// Write the synthetic ShifCon model's hidden states as files the real-states loader reads.
+    WriteStates(commands::states::WriteStatesArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         }
         Command::Angles(args) => commands::angles::angles(args).map(|_| ExitCode::SUCCESS),
         Command::Distance(args) => commands::angles::distance(args).map(|_| ExitCode::SUCCESS),
+        Command::WriteStates(args) => commands::states::write(args).map(|_| ExitCode::SUCCESS),
     };
     match outcome {
         Ok(code) => code,

@@ -30,8 +30,8 @@ pub enum ParamKind {
         min: f64,
         max: f64,
     },
-    /// A path to an input file, written relative to the spec's folder; `""` means "none". The
-    /// spec loader resolves it, checks that it is a readable file, and records the blake3 of its
+    /// A path to an input file, relative to the folder subbench runs in (like `--out`); `""`
+    /// means "none". The spec loader checks that it is readable and records the blake3 of its
     /// bytes as the hidden parameter `<name>_blake3`, so that a trial's identity (and therefore
     /// its cache entry) changes when the file's content does.
     File,
@@ -132,7 +132,7 @@ impl ParamSpec {
             }
             ParamKind::Bool => "true or false".to_string(),
             ParamKind::Choice(names) => format!("one of {}", names.join(", ")),
-            ParamKind::File => "a file path, relative to the spec's folder".to_string(),
+            ParamKind::File => "a file path, relative to the folder subbench runs in".to_string(),
             ParamKind::FloatList { min, max } => {
                 format!(
                     "a non-empty list of numbers in [{}, {}]",

@@ -83,6 +83,17 @@ pub struct FigureSpec {
     pub title: Option<String>,
     #[serde(default, rename = "where")]
     pub filter: IndexMap<String, Value>,
+    /// Line and scatter figures: more metrics drawn as their own series beside `y` (instead of
+    /// a `series` parameter), e.g. one per language.
+    #[serde(default)]
+    pub also: Vec<String>,
+    /// Shade the x-interval from the mean of the first metric to the mean of the second (over
+    /// the figure's groups), e.g. a chosen band of layers.
+    #[serde(default)]
+    pub shade: Option<[String; 2]>,
+    /// The x axis' label, when the parameter's name (or "iteration" for curves) is not the best.
+    #[serde(default)]
+    pub x_label: Option<String>,
 }
 
 /// A table of the report: one row per value of `rows`, one column per value of `columns`.
@@ -433,29 +444,20 @@ pub fn load_spec(
     parse_spec(file, &text, registry, options)
 }
 
-/// Resolve a `File` parameter against the spec's folder and hash its bytes. `""` (no file) stays
-/// as it is, with an empty hash.
-fn resolve_input_file(spec_file: &Path, value: &Value) -> Result<(Value, String), String> {
-    let Value::Str(written) = value else {
+/// Read a `File` parameter's file and hash its bytes. Paths are relative to the folder subbench
+/// runs in, like `--out`: the spec is copied into its store and re-read from there by `report`,
+/// so a path relative to the spec's own folder would change meaning. `""` (no file) has no hash.
+fn resolve_input_file(value: &Value) -> Result<String, String> {
+    let Value::Str(path) = value else {
         unreachable!("ParamSpec::check returns strings for files")
     };
-    if written.is_empty() {
-        return Ok((value.clone(), String::new()));
+    if path.is_empty() {
+        return Ok(String::new());
     }
-    let path = spec_file
-        .parent()
-        .unwrap_or_else(|| Path::new(""))
-        .join(written);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        format!(
-            "cannot read `{written}` (resolved against the spec's folder to {}): {e}",
-            path.display()
-        )
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!("cannot read `{path}` (relative to the folder subbench runs in): {e}")
     })?;
-    Ok((
-        Value::Str(path.display().to_string()),
-        blake3::hash(&bytes).to_hex()[..16].to_string(),
-    ))
+    Ok(blake3::hash(&bytes).to_hex()[..16].to_string())
 }
 
 /// Validate a spec from its text (`file` is used in messages only).
@@ -614,13 +616,10 @@ pub fn parse_spec(
                 })?;
             let value = declared.check(value).map_err(|m| fail(m, place_of(name)))?;
             if declared.kind == ParamKind::File {
-                let (resolved, hash) =
-                    resolve_input_file(file, &value).map_err(|m| fail(m, place_of(name)))?;
+                let hash = resolve_input_file(&value).map_err(|m| fail(m, place_of(name)))?;
                 if !hash.is_empty() {
                     params.insert(format!("{name}_blake3"), Value::Str(hash));
                 }
-                params.insert(name.clone(), resolved);
-                continue;
             }
             params.insert(name.clone(), value);
         }
@@ -736,6 +735,23 @@ pub fn parse_spec(
     };
     for figure in &raw.report.figures {
         check_filter(&figure.filter, "report figure")?;
+        for m in figure.shade.iter().flatten() {
+            check_metric(m, "report figure shade")?;
+        }
+        if !figure.also.is_empty() {
+            if !matches!(figure.kind, FigureKind::Line | FigureKind::Scatter)
+                || figure.series.is_some()
+            {
+                return Err(fail(
+                    "`also` adds metrics as series to a line or scatter figure without `series`"
+                        .into(),
+                    locate_under(text, "report", "also"),
+                ));
+            }
+            for m in &figure.also {
+                check_metric(m, "report figure")?;
+            }
+        }
         if matches!(figure.kind, FigureKind::Curve | FigureKind::Embedding) {
             if figure.kind == FigureKind::Curve && figure.x != "step" {
                 return Err(fail(

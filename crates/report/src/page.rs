@@ -86,10 +86,11 @@ pub fn write_spec_report(
     })?;
     let mut figures = Vec::new();
     for (i, f) in spec.report.figures.iter().enumerate() {
+        let shade = shade_interval(spec, agg, f);
         let (title, svg, notes) = match f.kind {
-            FigureKind::Curve => render_curve(curves, f),
+            FigureKind::Curve => render_curve(curves, f, shade),
             FigureKind::Embedding => render_embedding(records, f),
-            _ => render_figure(spec, agg, f),
+            _ => render_figure(spec, agg, f, shade),
         };
         let file = format!("{}-figure-{}.svg", spec.name, i + 1);
         write(&out.join(&file), &svg)?;
@@ -241,9 +242,39 @@ fn last_provenance(store_dir: &Path) -> Vec<(String, String)> {
     rows
 }
 
+/// The x-interval a figure shades: the means of its two `shade` metrics over the figure's
+/// groups, labelled with their names.
+fn shade_interval(spec: &Spec, agg: &Aggregate, f: &FigureSpec) -> Option<(f64, f64, String)> {
+    let [from, to] = f.shade.as_ref()?;
+    let filter: Vec<(String, Value)> = f
+        .filter
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mean_of = |metric: &str| {
+        let values: Vec<f64> = agg
+            .matching(&filter)
+            .filter_map(|g| g.metrics.get(metric).map(|s| s.mean))
+            .filter(|v| v.is_finite())
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    let (a, b) = (mean_of(from)?, mean_of(to)?);
+    let label = if from == to {
+        spec.metric_label(from)
+    } else {
+        format!("{} … {}", spec.metric_label(from), spec.metric_label(to))
+    };
+    Some((a, b, label))
+}
+
 /// A per-iteration curve figure: mean over seeds per step with its 95% band, one line per value
 /// of `series`.
-fn render_curve(curves: &CurveAggregate, f: &FigureSpec) -> (String, String, Vec<String>) {
+fn render_curve(
+    curves: &CurveAggregate,
+    f: &FigureSpec,
+    shade: Option<(f64, f64, String)>,
+) -> (String, String, Vec<String>) {
     let key_of = |p: &crate::aggregate::CurvePoint, name: &str| {
         curves
             .keys
@@ -306,12 +337,13 @@ fn render_curve(curves: &CurveAggregate, f: &FigureSpec) -> (String, String, Vec
         .unwrap_or_else(|| format!("{} per iteration", f.y));
     let plot = Plot {
         title: title.clone(),
-        x_label: "iteration".into(),
+        x_label: f.x_label.clone().unwrap_or_else(|| "iteration".into()),
         y_label: f.y.clone(),
         log_x: f.log_x,
         log_y: f.log_y,
         lines: true,
         series: series.into_values().collect(),
+        shade,
     };
 
     (title, render_plot(&plot), notes)
@@ -341,6 +373,7 @@ fn render_embedding(records: &[TrialRecord], f: &FigureSpec) -> (String, String,
             log_x: false,
             log_y: false,
             lines: false,
+            shade: None,
             series: vec![],
         };
         return (
@@ -386,6 +419,7 @@ fn render_embedding(records: &[TrialRecord], f: &FigureSpec) -> (String, String,
         log_x: f.log_x,
         log_y: f.log_y,
         lines: false,
+        shade: None,
         series: series.into_values().collect(),
     };
     let note = format!(
@@ -426,7 +460,12 @@ fn pooled_note(keys: &[String], used: &[&str]) -> Option<String> {
 }
 
 /// One figure: its title, SVG and notes about what it could not show.
-fn render_figure(spec: &Spec, agg: &Aggregate, f: &FigureSpec) -> (String, String, Vec<String>) {
+fn render_figure(
+    spec: &Spec,
+    agg: &Aggregate,
+    f: &FigureSpec,
+    shade: Option<(f64, f64, String)>,
+) -> (String, String, Vec<String>) {
     let filter: Vec<(String, Value)> = f
         .filter
         .iter()
@@ -488,7 +527,31 @@ fn render_figure(spec: &Spec, agg: &Aggregate, f: &FigureSpec) -> (String, Strin
         Some(s) => distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, s))),
         None => vec![Value::Str(String::new())],
     };
-    for g in &groups {
+    // With `also`, every metric is its own series, labelled by the metric.
+    let metrics: Vec<&String> = std::iter::once(&f.y).chain(&f.also).collect();
+    for g in groups.iter().filter(|_| !f.also.is_empty()) {
+        let Some(x) = g.get(&agg.keys, &f.x).and_then(Value::as_f64) else {
+            continue;
+        };
+        for (index, metric) in metrics.iter().enumerate() {
+            if let Some(stats) = g.metrics.get(metric.as_str()) {
+                series
+                    .entry(index)
+                    .or_insert_with(|| Series {
+                        label: spec.metric_label(metric),
+                        points: Vec::new(),
+                    })
+                    .points
+                    .push(Point {
+                        x,
+                        y: stats.mean,
+                        low: stats.ci_low,
+                        high: stats.ci_high,
+                    });
+            }
+        }
+    }
+    for g in groups.iter().filter(|_| f.also.is_empty()) {
         let Some(x) = g.get(&agg.keys, &f.x).and_then(Value::as_f64) else {
             continue;
         };
@@ -518,12 +581,17 @@ fn render_figure(spec: &Spec, agg: &Aggregate, f: &FigureSpec) -> (String, Strin
     }
     let plot = Plot {
         title: title.clone(),
-        x_label: f.x.clone(),
-        y_label: spec.metric_label(&f.y),
+        x_label: f.x_label.clone().unwrap_or_else(|| f.x.clone()),
+        y_label: if f.also.is_empty() {
+            spec.metric_label(&f.y)
+        } else {
+            String::new()
+        },
         log_x: f.log_x,
         log_y: f.log_y,
         lines: f.kind == FigureKind::Line,
         series: series.into_values().collect(),
+        shade,
     };
     (title, render_plot(&plot), notes)
 }

@@ -48,6 +48,8 @@ pub struct Plot {
     /// Draw lines between points (line plot) or markers only (scatter).
     pub lines: bool,
     pub series: Vec<Series>,
+    /// An x-interval shaded grey behind the data, with its label.
+    pub shade: Option<(f64, f64, String)>,
 }
 
 /// A heat map of a metric over two parameters.
@@ -265,6 +267,20 @@ pub fn render_plot(plot: &Plot) -> String {
         WIDTH - LEFT - RIGHT,
         HEIGHT - TOP - BOTTOM
     );
+    if let Some((from, to, label)) = &plot.shade {
+        if let (Some(a), Some(b)) = (x.pixel(*from), x.pixel(*to)) {
+            let _ = write!(
+                out,
+                r##"<rect x="{:.1}" y="{TOP}" width="{:.1}" height="{}" fill="#000000" fill-opacity="0.08"/><text x="{:.1}" y="{}" font-size="13" text-anchor="middle" fill="#444">{}</text>"##,
+                a.min(b),
+                (b - a).abs().max(2.0),
+                HEIGHT - TOP - BOTTOM,
+                (a + b) / 2.0,
+                TOP + 16.0,
+                escape(label)
+            );
+        }
+    }
     for (i, s) in plot.series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         let mut points: Vec<&Point> = s.points.iter().collect();
@@ -507,6 +523,7 @@ mod tests {
             log_x,
             log_y: false,
             lines: true,
+            shade: None,
             series: vec![Series {
                 label: "optimal".into(),
                 points: (1..=5)

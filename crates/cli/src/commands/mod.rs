@@ -3,3 +3,4 @@
 pub mod angles;
 pub mod report;
 pub mod run;
+pub mod states;

@@ -83,6 +83,7 @@ macro_rules! params {
             float("code_scale", 0.0, 1e4, 6.0, "synthetic: language codes c_l ~ N(0, scale² I_r)"),
             int("code_rank", 1, 256, 3, "synthetic: rank r of the language-specific subspace B_i"),
             float("spread", 0.0, 1e4, 0.0, "synthetic: per-sentence spread of the language-specific component (not removable by a mean shift)"),
+            float("mixing", 0.0, 1e4, 0.0, "synthetic: language-specific distortion of the semantics, γ_i·mixing·R_{i,l} (removable by a linear alignment, not by a shift)"),
             float("noise", 0.0, 1e4, 0.6, "synthetic: isotropic noise level"),
             choice("metric", &LanguageDistance::NAMES, "decomposition", "per-layer distance: decomposition (Xie et al. low-rank), mean, pca (projection F-distance)"),
             int("rank", 1, 256, 3, "rank of the language-specific subspace (decomposition) or of the PCA subspaces"),
@@ -114,7 +115,7 @@ fn source(p: &Params) -> Result<States, String> {
     Err(String::new())
 }
 
-fn generator(p: &Params) -> Generator {
+pub(crate) fn generator(p: &Params) -> Generator {
     Generator {
         layers: p.usize("layers"),
         width: p.usize("width"),
@@ -126,6 +127,7 @@ fn generator(p: &Params) -> Generator {
         code_scale: p.float("code_scale"),
         code_rank: p.usize("code_rank"),
         spread: p.float("spread"),
+        mixing: p.float("mixing"),
         noise: p.float("noise"),
     }
 }
@@ -255,7 +257,6 @@ fn language_metrics(prefixes: &[(&str, &str)], shared: &[MetricSpec]) -> Vec<Met
 /// English-trained task probe.
 struct Prepared<'a> {
     corpus: &'a Corpus,
-    space: ShiftSpace,
     represented: Array2<f64>,
     vectors: Array2<f64>,
     task: Probe,
@@ -275,7 +276,6 @@ impl<'a> Prepared<'a> {
         );
         Prepared {
             corpus,
-            space,
             represented,
             vectors,
             task,
@@ -333,6 +333,21 @@ fn accuracy_by_language(
 fn mean_over<'a>(values: &[f64], languages: impl Iterator<Item = usize> + 'a) -> f64 {
     let picked: Vec<f64> = languages.map(|l| values[l]).collect();
     picked.iter().sum::<f64>() / picked.len().max(1) as f64
+}
+
+/// Least-squares slope of y on x (NaN when x does not vary).
+fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    let (mx, my) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+    let sxy: f64 = points.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+    let sxx: f64 = points.iter().map(|(x, _)| (x - mx) * (x - mx)).sum();
+    if sxx > 0.0 {
+        sxy / sxx
+    } else {
+        f64::NAN
+    }
 }
 
 fn space(p: &Params) -> ShiftSpace {
@@ -498,6 +513,10 @@ fn shift_metrics() -> &'static [MetricSpec] {
                     name: "task_gain",
                     doc: "mean task gain from the shift over non-dominant languages",
                 },
+                MetricSpec {
+                    name: "gain_vs_degradation",
+                    doc: "synthetic: least-squares slope of the task gain against δ over non-dominant languages (> 0: the more degraded gain more)",
+                },
             ],
         )
     })
@@ -572,6 +591,13 @@ impl Method for ShiftMethod {
                 "task_gain",
                 mean_over(&after, corpus.others()) - mean_over(&before, corpus.others()),
             );
+        if let Some(degradation) = states.degradation() {
+            let points: Vec<(f64, f64)> = corpus
+                .others()
+                .map(|l| (degradation[l], after[l] - before[l]))
+                .collect();
+            out = out.metric("gain_vs_degradation", slope(&points));
+        }
         for l in corpus.others() {
             let code = &corpus.languages[l];
             out = out
@@ -736,6 +762,10 @@ const CONTRASTIVE_METRICS: &[MetricSpec] = &[
         doc: "held-out InfoNCE after training",
     },
     MetricSpec {
+        name: "infonce_drop",
+        doc: "infonce_initial − infonce_final",
+    },
+    MetricSpec {
         name: "task_initial",
         doc: "task accuracy on shifted held-out states, W = I",
     },
@@ -863,15 +893,33 @@ impl Method for ContrastiveMethod {
             }
         }
         let (loss1, acc1) = evaluate(&w);
-        let _ = prepared.space;
         Ok(Outcome::new()
             .metric("layer", layer as f64)
             .metric("infonce_initial", loss0)
             .metric("infonce_final", loss1)
+            .metric("infonce_drop", loss0 - loss1)
             .metric("task_initial", acc0)
             .metric("task_final", acc1)
             .metric("task_gain", acc1 - acc0)
             .curve("infonce", loss_curve)
             .curve("task_accuracy", acc_curve))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness::Value;
+
+    #[test]
+    fn parameter_defaults_are_the_generator_defaults() {
+        let params = Params(
+            DISTANCE_PARAMS
+                .iter()
+                .filter_map(|p| Some((p.name.to_string(), p.default_value()?)))
+                .collect(),
+        );
+        assert_eq!(generator(&params), Generator::default());
+        assert_eq!(params.0["dominant"], Value::Str("en".into()));
     }
 }

@@ -77,8 +77,33 @@ pub struct Generator {
     /// Per-sentence spread of the language-specific component (0 in PAPERS.md): what a mean
     /// shift cannot remove, and a contrastive alignment can.
     pub spread: f64,
+    /// Language-specific distortion of the semantics (0 in PAPERS.md): layer i maps a sentence
+    /// of language l through `A_i + γ_i·mixing·R_{i,l}`, `R_{i,l}` Gaussian with entries of variance
+    /// 1/d. No mean shift removes it; a linear alignment can.
+    pub mixing: f64,
     /// Isotropic noise level (0.6 in PAPERS.md).
     pub noise: f64,
+}
+
+impl Default for Generator {
+    /// The model of PAPERS.md §5 (the method's parameter defaults are the same; a test keeps
+    /// them so).
+    fn default() -> Self {
+        Generator {
+            layers: 32,
+            width: 64,
+            sentences: 300,
+            degradation: vec![0.0, 0.1, 0.1, 0.15, 0.3, 0.4],
+            planted_layer: 14.0,
+            planted_width: 5.0,
+            planted_depth: 0.85,
+            code_scale: 6.0,
+            code_rank: 3,
+            spread: 0.0,
+            mixing: 0.0,
+            noise: 0.6,
+        }
+    }
 }
 
 impl Generator {
@@ -90,7 +115,7 @@ impl Generator {
 }
 
 /// One draw of the synthetic model:
-/// `h_{i,l}(s) = A_i[(1 − δ_l)s + δ_l ξ] + γ_i(μ_i + B_i(c_l + ζ)) + noise·η`
+/// `h_{i,l}(s) = (A_i + γ_i·mixing·R_{i,l})[(1 − δ_l)s + δ_l ξ] + γ_i(μ_i + B_i(c_l + ζ)) + noise·η`
 /// with shared semantics `s ~ N(0, I)` per translation group, Haar-orthogonal `A_i`,
 /// orthonormal `B_i ∈ R^{d×r}`, and task label `1[⟨w, s⟩ > 0]`.
 #[derive(Debug, Clone)]
@@ -167,6 +192,16 @@ impl World {
         let basis = haar_orthonormal(g.width, g.code_rank, &mut rng)?;
         let gamma = g.gamma(i);
         let mut states = self.semantic.dot(&rotation.t());
+        if g.mixing > 0.0 {
+            let n = g.sentences;
+            for l in 0..g.degradation.len() {
+                let distortion = gaussian_matrix(g.width, g.width, &mut rng)
+                    * (gamma * g.mixing / (g.width as f64).sqrt());
+                let rows = ndarray::s![l * n..(l + 1) * n, ..];
+                let mixed = self.semantic.slice(rows).dot(&distortion.t());
+                states.slice_mut(rows).scaled_add(1.0, &mixed);
+            }
+        }
         states.scaled_add(gamma, &self.specific.dot(&basis.t()));
         states += &(&mean * gamma).insert_axis(Axis(0));
         states.scaled_add(g.noise, &gaussian_matrix(states.nrows(), g.width, &mut rng));
@@ -204,6 +239,14 @@ impl States {
         }
     }
 
+    /// The synthetic model's degradation per language (none for loaded states).
+    pub fn degradation(&self) -> Option<&[f64]> {
+        match self {
+            States::Synthetic(w) => Some(&w.generator.degradation),
+            States::Loaded(_) => None,
+        }
+    }
+
     /// The layer where the synthetic model planted its band (none for loaded states).
     pub fn planted_layer(&self) -> Option<f64> {
         match self {
@@ -229,6 +272,7 @@ mod tests {
             code_scale: 6.0,
             code_rank: 3,
             spread: 0.0,
+            mixing: 0.0,
             noise: 0.6,
         }
     }

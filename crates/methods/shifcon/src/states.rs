@@ -278,6 +278,7 @@ mod tests {
             code_scale: 6.0,
             code_rank: 2,
             spread: 0.5,
+            mixing: 0.5,
             noise: 0.6,
         };
         States::Synthetic(Box::new(World::new(g, &mut ChaCha8Rng::seed_from_u64(9))))
