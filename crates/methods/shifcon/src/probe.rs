@@ -36,7 +36,7 @@ impl Default for ProbeSettings {
 fn with_bias(x: ArrayView2<f64>, centre: &Array1<f64>, scale: &Array1<f64>) -> Array2<f64> {
     let mut z = Array2::ones((x.nrows(), x.ncols() + 1));
     let mut body = z.slice_mut(ndarray::s![.., ..x.ncols()]);
-    body.assign(&((&x - &centre.view().insert_axis(Axis(0))) / &scale.view().insert_axis(Axis(0))));
+    body.assign(&((&x - &centre.view().insert_axis(Axis(0))) / scale.view().insert_axis(Axis(0))));
     z
 }
 

@@ -157,7 +157,7 @@ impl World {
             train: Vec::with_capacity(k * n),
         };
         for (l, &delta) in generator.degradation.iter().enumerate() {
-            for g in 0..n {
+            for (g, &label) in task.iter().enumerate() {
                 let row = l * n + g;
                 let xi = gaussian_matrix(1, d, rng);
                 let mut target = semantic.row_mut(row);
@@ -169,7 +169,7 @@ impl World {
                 }
                 corpus.language.push(l);
                 corpus.group.push(g as u64);
-                corpus.label.push(task[g]);
+                corpus.label.push(label);
                 corpus.train.push(g % 2 == 0);
             }
         }
