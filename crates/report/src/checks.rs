@@ -582,6 +582,17 @@ fn compare_baseline(
             }
         }
     }
+    // A group the baseline does not know (the sweep grew) is not a regression check at all yet.
+    let known: std::collections::BTreeSet<&str> =
+        (0..groups.len()).filter_map(|i| groups.get(i)).collect();
+    if let Some(new) = current.keys().find(|g| !known.contains(g.as_str())) {
+        return Ok((
+            false,
+            format!(
+                "group {new} has no baseline value (the sweep changed); save the baseline again"
+            ),
+        ));
+    }
     Ok((compared > 0, format!("{compared} values within tolerance")))
 }
 
@@ -840,5 +851,13 @@ mod tests {
         let (mut fewer, _) = data(1.0, false);
         fewer.groups.remove(0);
         assert!(!check("  - baseline: {abs_tol: 1}\n", &fewer).passed);
+        // So does a group the baseline never saw (regression: new sweep points passed silently).
+        save_baseline(&fewer, &path).unwrap();
+        let out = check("  - baseline: {abs_tol: 1}\n", &agg);
+        assert!(
+            !out.passed && out.detail.contains("no baseline value"),
+            "{}",
+            out.detail
+        );
     }
 }

@@ -2,15 +2,17 @@
 //! Xue, Hassani, Matni; ICML 2025): beyond isotropic inputs SGD is a suboptimal feature learner,
 //! and layer-wise (KFAC-like) preconditioning restores condition-number-free convergence.
 //!
-//! Models: linear representation learning (`layerwise.linrep`: SGD, Adam, KFAC, AMD) and the
-//! first step of single-index learning (`layerwise.single_index`: alignment of the learned
-//! direction against closed-form predictions). Not here yet: batch-norm, DFW and Gauss–Newton
-//! optimisers, and the single-index test error after ridge.
+//! Models: linear representation learning (`layerwise.linrep`: SGD, Adam, batch-norm, AMD, DFW,
+//! KFAC, damped Gauss–Newton) and the first step of single-index learning
+//! (`layerwise.single_index`: alignment of the learned direction against closed-form
+//! predictions, and the test error of the network after a ridge fit of its second layer).
 
 mod linrep;
 mod method;
 mod single_index;
 
-pub use linrep::{gradients, loss, subspace_distance, train, Inputs, Optimizer, Task, Training};
+pub use linrep::{
+    gauss_newton, gradients, loss, subspace_distance, train, Inputs, Optimizer, Task, Training,
+};
 pub use method::{register, LinRep, SingleIndex};
-pub use single_index::{predicted_alignment, simulated_alignment, Design, Step};
+pub use single_index::{predicted_alignment, simulated_alignment, Design, Link, Step};

@@ -23,6 +23,15 @@ pub enum Optimizer {
     Kfac,
     /// Alternating minimisation-descent: least-squares head, gradient step on G, orthonormalise.
     Amd,
+    /// Batch-norm of the representation, f(x) = F BN(Gx), trained by SGD: it fixes the scale of
+    /// each feature but not the anisotropy of the inputs that G sees.
+    BatchNorm,
+    /// Σ̂-whitened gradient on G (the right KFAC factor alone): G ← G − η/λ_max(FᵀF) ∇_G (Σ̂ + λI)⁻¹;
+    /// F as in KFAC.
+    Dfw,
+    /// Damped full Gauss–Newton (= natural gradient for this loss) on (G, F) jointly:
+    /// θ ← θ − η (JᵀJ + λI)⁻¹ ∇θ, with the cross terms between the layers that KFAC drops.
+    Ngd,
 }
 
 /// One anisotropic input distribution: Σ^{1/2} = U diag(√λ) Uᵀ, λ log-spaced in [1, κ].
@@ -125,6 +134,81 @@ pub fn fit_head(g: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> Array2<f64
     f_t.t().to_owned()
 }
 
+/// Batch-norm of z = X Gᵀ over the batch: (ẑ, mean, standard deviation) per feature.
+fn batch_norm(g: &Array2<f64>, x: &Array2<f64>) -> (Array2<f64>, Array1<f64>, Array1<f64>) {
+    let z = x.dot(&g.t());
+    let mean = z.mean_axis(Axis(0)).expect("batch");
+    let centred = &z - &mean.view().insert_axis(Axis(0));
+    let std = centred.map_axis(Axis(0), |c| (c.dot(&c) / c.len() as f64 + 1e-12).sqrt());
+    (&centred / &std.view().insert_axis(Axis(0)), mean, std)
+}
+
+/// ½ mean over the batch of ‖y − F BN(Gx)‖².
+pub fn batch_norm_loss(f: &Array2<f64>, g: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+    let (z_hat, _, _) = batch_norm(g, x);
+    let r = y - &z_hat.dot(&f.t());
+    0.5 * r.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64
+}
+
+/// Gradients (∇_F, ∇_G) of [`batch_norm_loss`], through the batch statistics:
+/// ∂z = (∂ẑ − mean ∂ẑ − ẑ ⊙ mean(∂ẑ ⊙ ẑ)) / σ per feature.
+pub fn batch_norm_gradients(
+    f: &Array2<f64>,
+    g: &Array2<f64>,
+    x: &Array2<f64>,
+    y: &Array2<f64>,
+) -> (Array2<f64>, Array2<f64>) {
+    let n = x.nrows() as f64;
+    let (z_hat, _, std) = batch_norm(g, x);
+    let r = y - &z_hat.dot(&f.t());
+    let grad_f = -r.t().dot(&z_hat) / n;
+    let d_hat = -r.dot(f) / n; // n × k
+    let mean_d = d_hat.mean_axis(Axis(0)).expect("batch");
+    let mean_dz = (&d_hat * &z_hat).mean_axis(Axis(0)).expect("batch");
+    let dz = (&d_hat
+        - &mean_d.view().insert_axis(Axis(0))
+        - &(&z_hat * &mean_dz.view().insert_axis(Axis(0))))
+        / &std.view().insert_axis(Axis(0));
+    (grad_f, dz.t().dot(x))
+}
+
+/// The Gauss–Newton matrix E[JᵀJ] of f(x) = F G x over the batch, for θ = (vec G, vec F) in
+/// row-major order: blocks FᵀF ⊗ Σ̂ (G, G), F_{ai}(Σ̂Gᵀ)_{jb} (G, F) and I ⊗ GΣ̂Gᵀ (F, F).
+pub fn gauss_newton(f: &Array2<f64>, g: &Array2<f64>, sigma: &Array2<f64>) -> Array2<f64> {
+    let (k, d_x) = g.dim();
+    let d_y = f.nrows();
+    let (pg, pf) = (k * d_x, d_y * k);
+    let mut h = Array2::zeros((pg + pf, pg + pf));
+    let ftf = f.t().dot(f);
+    let sigma_gt = sigma.dot(&g.t()); // d_x × k
+    let gsg = g.dot(&sigma_gt); // k × k
+    for i in 0..k {
+        for j in 0..d_x {
+            let row = i * d_x + j;
+            for i2 in 0..k {
+                for j2 in 0..d_x {
+                    h[(row, i2 * d_x + j2)] = ftf[(i, i2)] * sigma[(j, j2)];
+                }
+            }
+            for a in 0..d_y {
+                for b in 0..k {
+                    let v = f[(a, i)] * sigma_gt[(j, b)];
+                    h[(row, pg + a * k + b)] = v;
+                    h[(pg + a * k + b, row)] = v;
+                }
+            }
+        }
+    }
+    for a in 0..d_y {
+        for b in 0..k {
+            for b2 in 0..k {
+                h[(pg + a * k + b, pg + a * k + b2)] = gsg[(b, b2)];
+            }
+        }
+    }
+    h
+}
+
 fn damped_inverse(m: &Array2<f64>, damping: f64) -> Option<Array2<f64>> {
     let mut m = m.clone();
     let scale = m.diag().sum() / m.nrows() as f64;
@@ -190,6 +274,10 @@ pub fn train<R: Rng + ?Sized>(
     let mut f =
         Array2::from_shape_simple_fn((d_y, k), || 0.1 * rng.sample::<f64, _>(StandardNormal));
     let (mut adam_f, mut adam_g) = (Adam::new(f.dim()), Adam::new(g.dim()));
+    let sigma_max = {
+        let sigma = task.inputs.sqrt_sigma.dot(&task.inputs.sqrt_sigma);
+        largest_eigenvalue(&sigma)
+    };
     let mut trajectory = Trajectory {
         distance: Vec::new(),
         train_loss: Vec::new(),
@@ -227,6 +315,50 @@ pub fn train<R: Rng + ?Sized>(
                     f = &f - &grad_f.dot(&inv);
                 }
             }
+            Optimizer::BatchNorm => {
+                // G's rows are scale-free under batch-norm: the curvature along row i is at most
+                // λ_max(FᵀF)·λ_max(Σ)/σ_i², σ_i² the variance of feature i, so the stable step
+                // scales with σ_min² / (λ_max(FᵀF) λ_max(Σ)).
+                let (_, _, std) = batch_norm(&g, &x);
+                let smallest = std.iter().fold(f64::INFINITY, |a, &v| a.min(v * v));
+                let head = largest_eigenvalue(&f.t().dot(&f)).max(1e-300);
+                let (_, grad_g) = batch_norm_gradients(&f, &g, &x, &y);
+                g = &g - &(grad_g * (settings.lr * smallest / (sigma_max * head)));
+                let (z_hat, _, _) = batch_norm(&g, &x);
+                let corr = z_hat.t().dot(&z_hat) / x.nrows() as f64;
+                let (grad_f, _) = batch_norm_gradients(&f, &g, &x, &y);
+                f = &f - &(grad_f * (settings.lr / largest_eigenvalue(&corr).max(1e-300)));
+            }
+            Optimizer::Dfw => {
+                let n = x.nrows() as f64;
+                let (_, grad_g) = gradients(&f, &g, &x, &y);
+                let sigma_x = x.t().dot(&x) / n;
+                let top = largest_eigenvalue(&f.t().dot(&f)).max(1e-300);
+                if let Some(right) = damped_inverse(&sigma_x, settings.damping) {
+                    g = &g - &(grad_g.dot(&right) * (settings.lr / top));
+                }
+                let z = x.dot(&g.t());
+                let (grad_f, _) = gradients(&f, &g, &x, &y);
+                if let Some(inv) = damped_inverse(&(z.t().dot(&z) / n), 1e-10) {
+                    f = &f - &grad_f.dot(&inv);
+                }
+            }
+            Optimizer::Ngd => {
+                let n = x.nrows() as f64;
+                let (grad_f, grad_g) = gradients(&f, &g, &x, &y);
+                let h = gauss_newton(&f, &g, &(x.t().dot(&x) / n));
+                let gradient: Array1<f64> = grad_g.iter().chain(grad_f.iter()).copied().collect();
+                if let Some(inverse) = damped_inverse(&h, settings.damping) {
+                    let step = inverse.dot(&gradient) * settings.lr;
+                    let pg = g.len();
+                    g = &g
+                        - &Array2::from_shape_vec(g.dim(), step.slice(ndarray::s![..pg]).to_vec())
+                            .expect("shape");
+                    f = &f
+                        - &Array2::from_shape_vec(f.dim(), step.slice(ndarray::s![pg..]).to_vec())
+                            .expect("shape");
+                }
+            }
             Optimizer::Amd => {
                 f = fit_head(&g, &x, &y);
                 let (_, grad_g) = gradients(&f, &g, &x, &y);
@@ -238,16 +370,34 @@ pub fn train<R: Rng + ?Sized>(
             }
         }
         let d = subspace_distance(&g, g_star);
-        let l = loss(&f, &g, &x, &y);
+        let l = match settings.optimizer {
+            Optimizer::BatchNorm => batch_norm_loss(&f, &g, &x, &y),
+            _ => loss(&f, &g, &x, &y),
+        };
         trajectory.distance.push(d);
         trajectory.train_loss.push(l);
         if !(d.is_finite() && l.is_finite()) || l > 1e12 {
             break;
         }
     }
-    trajectory.f = f;
     trajectory.g = g;
+    trajectory.f = f;
     Ok(trajectory)
+}
+
+/// λ_max of a symmetric positive semi-definite matrix, by power iteration (ample for step sizes).
+fn largest_eigenvalue(m: &Array2<f64>) -> f64 {
+    let mut v = Array1::from_elem(m.nrows(), 1.0 / (m.nrows() as f64).sqrt());
+    let mut top = 0.0;
+    for _ in 0..100 {
+        let w = m.dot(&v);
+        top = w.dot(&w).sqrt();
+        if top == 0.0 {
+            return 0.0;
+        }
+        v = w / top;
+    }
+    top
 }
 
 #[cfg(test)]
@@ -283,6 +433,76 @@ mod tests {
             let numeric = (loss(&fp, &g, &x, &y) - loss(&fm, &g, &x, &y)) / (2.0 * h);
             assert!((numeric - grad_f[(i, j)]).abs() < 1e-6 * (1.0 + numeric.abs()));
         }
+    }
+
+    #[test]
+    fn batch_norm_gradients_match_finite_differences() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let normal = |rng: &mut ChaCha8Rng| rng.sample::<f64, _>(StandardNormal);
+        let x = Array2::from_shape_simple_fn((25, 5), || normal(&mut rng));
+        let y = Array2::from_shape_simple_fn((25, 3), || normal(&mut rng));
+        let f = Array2::from_shape_simple_fn((3, 2), || normal(&mut rng));
+        let g = Array2::from_shape_simple_fn((2, 5), || normal(&mut rng));
+        let (grad_f, grad_g) = batch_norm_gradients(&f, &g, &x, &y);
+        let h = 1e-6;
+        for i in 0..2 {
+            for j in 0..5 {
+                let (mut gp, mut gm) = (g.clone(), g.clone());
+                gp[(i, j)] += h;
+                gm[(i, j)] -= h;
+                let numeric = (batch_norm_loss(&f, &gp, &x, &y) - batch_norm_loss(&f, &gm, &x, &y))
+                    / (2.0 * h);
+                assert!(
+                    (numeric - grad_g[(i, j)]).abs() < 1e-7 * (1.0 + numeric.abs()),
+                    "G({i},{j}): {numeric} vs {}",
+                    grad_g[(i, j)]
+                );
+            }
+        }
+        for (i, j) in [(0, 0), (2, 1)] {
+            let (mut fp, mut fm) = (f.clone(), f.clone());
+            fp[(i, j)] += h;
+            fm[(i, j)] -= h;
+            let numeric =
+                (batch_norm_loss(&fp, &g, &x, &y) - batch_norm_loss(&fm, &g, &x, &y)) / (2.0 * h);
+            assert!((numeric - grad_f[(i, j)]).abs() < 1e-7 * (1.0 + numeric.abs()));
+        }
+    }
+
+    /// The blocks of the Gauss–Newton matrix against the Jacobian formed column by column.
+    #[test]
+    fn gauss_newton_matrix_matches_the_brute_force_jacobian() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let (d_x, k, d_y, n) = (4, 2, 3, 7);
+        let normal = |rng: &mut ChaCha8Rng| rng.sample::<f64, _>(StandardNormal);
+        let x = Array2::from_shape_simple_fn((n, d_x), || normal(&mut rng));
+        let f = Array2::from_shape_simple_fn((d_y, k), || normal(&mut rng));
+        let g = Array2::from_shape_simple_fn((k, d_x), || normal(&mut rng));
+        let h = gauss_newton(&f, &g, &(x.t().dot(&x) / n as f64));
+        // J for one sample: ∂f_c/∂θ_p, with f = F G x linear in each θ_p (exact by unit steps).
+        let (pg, p) = (k * d_x, k * d_x + d_y * k);
+        let mut brute = Array2::<f64>::zeros((p, p));
+        for row in x.outer_iter() {
+            let output = |f: &Array2<f64>, g: &Array2<f64>| f.dot(&g.dot(&row));
+            let base = output(&f, &g);
+            let mut jac = Array2::<f64>::zeros((d_y, p));
+            for q in 0..p {
+                let (mut f2, mut g2) = (f.clone(), g.clone());
+                if q < pg {
+                    g2[(q / d_x, q % d_x)] += 1.0;
+                } else {
+                    f2[((q - pg) / k, (q - pg) % k)] += 1.0;
+                }
+                jac.column_mut(q).assign(&(output(&f2, &g2) - &base));
+            }
+            brute = brute + jac.t().dot(&jac) / n as f64;
+        }
+        let scale = brute.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+        let err = (&h - &brute).iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+        assert!(
+            err < 1e3 * f64::EPSILON * scale,
+            "max error {err} of {scale}"
+        );
     }
 
     /// In population (Σ̂ = Σ, noiseless) the KFAC step is G₊ = (1 − η)G + η(FᵀF)⁻¹FᵀF*G*: the part

@@ -29,11 +29,11 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "batch", kind: ParamKind::Int { min: 1, max: 1_000_000 }, default: Fallback::Int(512), doc: "fresh samples per step" },
     ParamSpec { name: "steps", kind: ParamKind::Int { min: 1, max: 100_000 }, default: Fallback::Int(300), doc: "training steps" },
     ParamSpec { name: "noise", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(0.1), doc: "label noise σ" },
-    ParamSpec { name: "optimizer", kind: ParamKind::Choice(&["sgd", "adam", "kfac", "amd"]), default: Fallback::Str("kfac"), doc: "sgd, adam, kfac (stylised layer-wise preconditioning), amd (least-squares head + gradient step + orthonormalise)" },
-    ParamSpec { name: "lr", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(0.5), doc: "SGD and AMD step, in units of 1/λ_max(Σ_x)" },
-    ParamSpec { name: "kfac_lr", kind: ParamKind::Float { min: 0.0, max: 2.0 }, default: Fallback::Float(1.0), doc: "KFAC step η_G" },
+    ParamSpec { name: "optimizer", kind: ParamKind::Choice(&["sgd", "adam", "batchnorm", "amd", "dfw", "kfac", "ngd"]), default: Fallback::Str("kfac"), doc: "sgd, adam, batchnorm (input standardisation + SGD), amd (least-squares head + gradient step + orthonormalise), dfw (Σ̂-whitened gradient), kfac (stylised layer-wise preconditioning), ngd (damped full Gauss–Newton)" },
+    ParamSpec { name: "lr", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(0.5), doc: "SGD, batch-norm and AMD step, in units of 1/λ_max of the (standardised) input covariance" },
+    ParamSpec { name: "kfac_lr", kind: ParamKind::Float { min: 0.0, max: 2.0 }, default: Fallback::Float(1.0), doc: "step η of KFAC, DFW and NGD" },
     ParamSpec { name: "adam_lr", kind: ParamKind::Float { min: 0.0, max: 10.0 }, default: Fallback::Float(0.01), doc: "Adam learning rate" },
-    ParamSpec { name: "damping", kind: ParamKind::Float { min: 0.0, max: 10.0 }, default: Fallback::Float(1e-3), doc: "KFAC damping λ, relative to the preconditioner's mean eigenvalue" },
+    ParamSpec { name: "damping", kind: ParamKind::Float { min: 0.0, max: 10.0 }, default: Fallback::Float(1e-3), doc: "damping λ of KFAC, DFW and NGD, relative to the preconditioner's mean eigenvalue" },
 ];
 
 const METRICS: &[MetricSpec] = &[
@@ -60,7 +60,7 @@ impl Method for LinRep {
         "layerwise.linrep"
     }
     fn summary(&self) -> &'static str {
-        "two-layer linear representation learning: SGD, Adam, KFAC, AMD under anisotropic inputs"
+        "two-layer linear representation learning under anisotropic inputs: SGD, Adam, batch-norm, AMD, DFW, KFAC, Gauss–Newton"
     }
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
@@ -106,14 +106,17 @@ impl Method for LinRep {
         let optimizer = match p.str("optimizer") {
             "sgd" => Optimizer::Sgd,
             "adam" => Optimizer::Adam,
+            "batchnorm" => Optimizer::BatchNorm,
             "amd" => Optimizer::Amd,
+            "dfw" => Optimizer::Dfw,
+            "ngd" => Optimizer::Ngd,
             _ => Optimizer::Kfac,
         };
         let settings = Training {
             optimizer,
             steps: p.usize("steps"),
             batch: p.usize("batch"),
-            lr: if optimizer == Optimizer::Kfac {
+            lr: if matches!(optimizer, Optimizer::Kfac | Optimizer::Dfw | Optimizer::Ngd) {
                 p.float("kfac_lr")
             } else {
                 p.float("lr")
@@ -165,58 +168,20 @@ impl Method for LinRep {
     }
 }
 
-/// The first large step of single-index learning: which direction is learned.
+/// The first large step of single-index learning: which direction is learned, and what it is
+/// worth once the second layer is fitted.
 pub struct SingleIndex;
 
 const SINGLE_INDEX_PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "d",
-        kind: ParamKind::Int { min: 2, max: 5000 },
-        default: Fallback::Int(200),
-        doc: "input dimension",
-    },
-    ParamSpec {
-        name: "ratio",
-        kind: ParamKind::Float {
-            min: 0.1,
-            max: 1000.0,
-        },
-        default: Fallback::Float(2.0),
-        doc: "samples per dimension n/d",
-    },
-    ParamSpec {
-        name: "eig_min",
-        kind: ParamKind::Float {
-            min: 1e-6,
-            max: 1e6,
-        },
-        default: Fallback::Float(0.1),
-        doc: "smallest eigenvalue of Σ",
-    },
-    ParamSpec {
-        name: "eig_max",
-        kind: ParamKind::Float {
-            min: 1e-6,
-            max: 1e6,
-        },
-        default: Fallback::Float(10.0),
-        doc: "largest eigenvalue of Σ",
-    },
-    ParamSpec {
-        name: "noise",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 100.0,
-        },
-        default: Fallback::Float(0.1),
-        doc: "label noise σ",
-    },
-    ParamSpec {
-        name: "step",
-        kind: ParamKind::Choice(&["sgd", "kfac", "kfac_population", "adam"]),
-        default: Fallback::Str("sgd"),
-        doc: "sgd (Xᵀy/n), kfac (Σ̂⁻¹Xᵀy/n), kfac_population (Σ⁻¹Xᵀy/n), adam (sign step)",
-    },
+    ParamSpec { name: "d", kind: ParamKind::Int { min: 2, max: 5000 }, default: Fallback::Int(200), doc: "input dimension" },
+    ParamSpec { name: "ratio", kind: ParamKind::Float { min: 0.1, max: 1000.0 }, default: Fallback::Float(2.0), doc: "samples per dimension n/d (for the step, and again for the ridge fit)" },
+    ParamSpec { name: "kappa", kind: ParamKind::Float { min: 1.0, max: 1e8 }, default: Fallback::Float(100.0), doc: "condition number of Σ: eigenvalues log-spaced in [1/√κ, √κ]" },
+    ParamSpec { name: "link", kind: ParamKind::Choice(&["tanh", "relu", "he2"]), default: Fallback::Str("tanh"), doc: "target link σ*: tanh, relu, he2 (z² − 1, information exponent 2)" },
+    ParamSpec { name: "noise", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(0.1), doc: "label noise σ" },
+    ParamSpec { name: "optimizer", kind: ParamKind::Choice(&["sgd", "kfac", "kfac_population", "adam", "batchnorm"]), default: Fallback::Str("sgd"), doc: "sgd (Xᵀy/n), kfac (Σ̂⁻¹Xᵀy/n), kfac_population (Σ⁻¹Xᵀy/n), adam (sign step), batchnorm (D̂⁻²Xᵀy/n)" },
+    ParamSpec { name: "width", kind: ParamKind::Int { min: 1, max: 100_000 }, default: Fallback::Int(400), doc: "hidden units of the network whose test error is measured" },
+    ParamSpec { name: "spike", kind: ParamKind::Float { min: 0.0, max: 1e6 }, default: Fallback::Float(2.0), doc: "size of the first step's rank-one spike, in units of the learned feature's standard deviation" },
+    ParamSpec { name: "ridge", kind: ParamKind::Float { min: 0.0, max: 1e6 }, default: Fallback::Float(1e-3), doc: "ridge penalty of the second-layer fit" },
 ];
 
 impl Method for SingleIndex {
@@ -224,36 +189,22 @@ impl Method for SingleIndex {
         "layerwise.single_index"
     }
     fn summary(&self) -> &'static str {
-        "alignment cos²(v, β*) of the direction one large first-layer step learns, against closed forms"
+        "one large first-layer step: alignment cos²(v, β*) against closed forms, and test error after ridge"
     }
     fn params(&self) -> &'static [ParamSpec] {
         SINGLE_INDEX_PARAMS
     }
     fn metrics(&self) -> &'static [MetricSpec] {
         &[
-            MetricSpec {
-                name: "alignment",
-                doc: "simulated cos²(v, β*)",
-            },
-            MetricSpec {
-                name: "theory",
-                doc: "the closed-form prediction for sgd and kfac [derived]",
-            },
-            MetricSpec {
-                name: "gap",
-                doc: "alignment − theory",
-            },
-            MetricSpec {
-                name: "ceiling_margin",
-                doc: "SGD's limiting alignment (n → ∞) minus the simulated one",
-            },
+            MetricSpec { name: "alignment", doc: "simulated cos²(v, β*)" },
+            MetricSpec { name: "theory", doc: "the closed-form prediction for sgd and kfac [derived]" },
+            MetricSpec { name: "gap", doc: "alignment − theory" },
+            MetricSpec { name: "ceiling_margin", doc: "SGD's limiting alignment (n → ∞) minus the simulated one" },
+            MetricSpec { name: "test_error", doc: "test MSE / Var(y) of the network after the step and a ridge fit of its second layer" },
         ]
     }
     fn check(&self, p: &Params) -> Result<(), String> {
-        if p.float("eig_min") > p.float("eig_max") {
-            return Err("eig_min must not exceed eig_max".into());
-        }
-        if p.str("step") == "kfac"
+        if p.str("optimizer") == "kfac"
             && p.float("ratio") * (p.usize("d") as f64) <= p.usize("d") as f64 + 1.0
         {
             return Err("kfac with the sample covariance needs n > d + 1 (ratio > 1)".into());
@@ -261,33 +212,51 @@ impl Method for SingleIndex {
         Ok(())
     }
     fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
-        use crate::single_index::{predicted_alignment, simulated_alignment, Design, Step};
+        use crate::single_index::{
+            alignment, learned_direction, predicted_alignment, sample, sgd_ceiling, test_error,
+            Design, Link, Network, Step,
+        };
         let d = p.usize("d");
         let n = (p.float("ratio") * d as f64).round() as usize;
-        let design = Design::new(d, p.float("eig_min"), p.float("eig_max"), rng)
+        let root = p.float("kappa").sqrt();
+        let design = Design::new(d, 1.0 / root, root, rng)
             .map_err(|e| MethodError::Failed(e.to_string()))?;
-        let step = match p.str("step") {
+        let step = match p.str("optimizer") {
             "kfac" => Step::Kfac,
             "kfac_population" => Step::KfacPopulation,
             "adam" => Step::AdamSign,
+            "batchnorm" => Step::BatchNorm,
             _ => Step::Sgd,
         };
-        let alignment = simulated_alignment(&design, n, p.float("noise"), step, rng);
-        let mut outcome = Outcome::new().metric("alignment", alignment);
-        let (sgd, kfac) = predicted_alignment(&design, n, p.float("noise"));
+        let link = match p.str("link") {
+            "relu" => Link::Relu,
+            "he2" => Link::He2,
+            _ => Link::Tanh,
+        };
+        let noise = p.float("noise");
+        let (x, y) = sample(&design, n, noise, link, rng);
+        let v = learned_direction(&design, &x, &y, step);
+        let aligned = alignment(&design, &v);
+        let net = Network {
+            width: p.usize("width"),
+            spike: p.float("spike"),
+            ridge: p.float("ridge"),
+        };
+        let error = test_error(&design, &v, n, noise, link, &net, rng);
+        let mut outcome = Outcome::new()
+            .metric("alignment", aligned)
+            .metric("test_error", error);
+        let (sgd, kfac) = predicted_alignment(&design, n, noise, link);
         let theory = match step {
             Step::Sgd => Some(sgd),
             Step::Kfac => Some(kfac),
             _ => None,
         };
         if let Some(t) = theory {
-            outcome = outcome.metric("theory", t).metric("gap", alignment - t);
+            outcome = outcome.metric("theory", t).metric("gap", aligned - t);
         }
         if step == Step::Sgd {
-            outcome = outcome.metric(
-                "ceiling_margin",
-                crate::single_index::sgd_ceiling(&design) - alignment,
-            );
+            outcome = outcome.metric("ceiling_margin", sgd_ceiling(&design) - aligned);
         }
         Ok(outcome)
     }
