@@ -27,7 +27,7 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "k", kind: ParamKind::Int { min: 1, max: 500 }, default: Fallback::Int(4), doc: "representation dimension" },
     ParamSpec { name: "kappa", kind: ParamKind::Float { min: 1.0, max: 1e8 }, default: Fallback::Float(1.0), doc: "condition number of Σ_x (eigenvalues log-spaced in [1, κ])" },
     ParamSpec { name: "batch", kind: ParamKind::Int { min: 1, max: 1_000_000 }, default: Fallback::Int(512), doc: "fresh samples per step" },
-    ParamSpec { name: "steps", kind: ParamKind::Int { min: 1, max: 100_000 }, default: Fallback::Int(300), doc: "training steps" },
+    ParamSpec { name: "iters", kind: ParamKind::Int { min: 1, max: 100_000 }, default: Fallback::Int(300), doc: "training iterations (a fresh batch each)" },
     ParamSpec { name: "noise", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(0.1), doc: "label noise σ" },
     ParamSpec { name: "optimizer", kind: ParamKind::Choice(&["sgd", "adam", "batchnorm", "amd", "dfw", "kfac", "ngd"]), default: Fallback::Str("kfac"), doc: "sgd, adam, batchnorm (input standardisation + SGD), amd (least-squares head + gradient step + orthonormalise), dfw (Σ̂-whitened gradient), kfac (stylised layer-wise preconditioning), ngd (damped full Gauss–Newton)" },
     ParamSpec { name: "lr", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(0.5), doc: "SGD, batch-norm and AMD step, in units of 1/λ_max of the (standardised) input covariance" },
@@ -51,7 +51,11 @@ const METRICS: &[MetricSpec] = &[
     },
     MetricSpec {
         name: "steps_to_0_1",
-        doc: "first step at which the distance is below 0.1 (steps + 1 if never)",
+        doc: "first iteration with distance ≤ 0.1 (iters + 1 if never, so means and orderings stay defined)",
+    },
+    MetricSpec {
+        name: "steps_to",
+        doc: "first iteration with distance ≤ 0.1; absent if never (steps_to_0_1 is the censored version for averaging)",
     },
 ];
 
@@ -114,7 +118,7 @@ impl Method for LinRep {
         };
         let settings = Training {
             optimizer,
-            steps: p.usize("steps"),
+            steps: p.usize("iters"),
             batch: p.usize("batch"),
             lr: if matches!(optimizer, Optimizer::Kfac | Optimizer::Dfw | Optimizer::Ngd) {
                 p.float("kfac_lr")
@@ -133,11 +137,8 @@ impl Method for LinRep {
                 trajectory.distance.len()
             )));
         }
-        let steps_to = trajectory
-            .distance
-            .iter()
-            .position(|&d| d < 0.1)
-            .map_or(settings.steps + 1, |t| t + 1);
+        let reached = trajectory.distance.iter().position(|&d| d <= 0.1);
+        let steps_to = reached.map_or(settings.steps + 1, |t| t + 1);
         // Transfer: a new head and a new covariance on the same representation; refit the head.
         let transfer = Task {
             head: head(rng),
@@ -152,7 +153,11 @@ impl Method for LinRep {
                 .map(|(t, x)| (t as u32 + 1, *x))
                 .collect::<Vec<_>>()
         };
-        Ok(Outcome::new()
+        let mut outcome = Outcome::new();
+        if let Some(t) = reached {
+            outcome = outcome.metric("steps_to", (t + 1) as f64);
+        }
+        Ok(outcome
             .metric("distance", final_distance)
             .metric(
                 "train_loss",
