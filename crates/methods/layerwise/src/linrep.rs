@@ -168,7 +168,7 @@ pub fn batch_norm_gradients(
     let dz = (&d_hat
         - &mean_d.view().insert_axis(Axis(0))
         - &(&z_hat * &mean_dz.view().insert_axis(Axis(0))))
-        / &std.view().insert_axis(Axis(0));
+        / std.view().insert_axis(Axis(0));
     (grad_f, dz.t().dot(x))
 }
 
