@@ -43,6 +43,11 @@ lint: setup
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --features subbench/testkit -- -D warnings
 
+# Mutation-fuzz spec parsing and validation for SECONDS (stable toolchain; see
+# crates/harness/tests/fuzz_specs.rs). `just test` runs the same fuzzer for 3 s.
+fuzz SECONDS="300": setup
+    SUBBENCH_FUZZ_SECONDS={{SECONDS}} cargo test -p harness --test fuzz_specs -- --nocapture
+
 # Criterion benchmarks, in the same profile as tests (see Cargo.toml).
 bench: setup
     cargo bench --profile dev --workspace
