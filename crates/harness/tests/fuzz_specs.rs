@@ -62,11 +62,59 @@ quick:
 "#;
 
 const TOKENS: &[&str] = &[
-    ": ", "- ", "\n", "  ", "\t", "{", "}", "[", "]", ",", "&a ", "*a", "<<: *a", "!!str ", "!!binary ",
-    "~", "null", "-1", "1e308", "1e-400", "nan", ".inf", "0x1F", "'", "\"", "#", "|\n  ", ">\n  ",
-    "---\n", "...\n", "?", "%YAML 1.2\n", "é", "\u{202e}", "\u{0}", "\u{feff}", "linspace", "logspace",
-    "range", "grid", "zip", "union", "where", "expect", "refuted", "quick", "method", "x", "mode",
-    "value", "999999999999999999999", "[[1, 2], [3]]", "{linspace: [0, 1, 100000000]}",
+    ": ",
+    "- ",
+    "\n",
+    "  ",
+    "\t",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "&a ",
+    "*a",
+    "<<: *a",
+    "!!str ",
+    "!!binary ",
+    "~",
+    "null",
+    "-1",
+    "1e308",
+    "1e-400",
+    "nan",
+    ".inf",
+    "0x1F",
+    "'",
+    "\"",
+    "#",
+    "|\n  ",
+    ">\n  ",
+    "---\n",
+    "...\n",
+    "?",
+    "%YAML 1.2\n",
+    "é",
+    "\u{202e}",
+    "\u{0}",
+    "\u{feff}",
+    "linspace",
+    "logspace",
+    "range",
+    "grid",
+    "zip",
+    "union",
+    "where",
+    "expect",
+    "refuted",
+    "quick",
+    "method",
+    "x",
+    "mode",
+    "value",
+    "999999999999999999999",
+    "[[1, 2], [3]]",
+    "{linspace: [0, 1, 100000000]}",
 ];
 
 fn mutate(text: &str, rng: &mut ChaCha8Rng) -> Vec<u8> {
@@ -181,7 +229,8 @@ fn mutated_specs_never_panic_and_every_error_names_the_file() {
             match outcome {
                 Err(_) => {
                     let _ = std::panic::take_hook();
-                    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/fuzz-failures");
+                    let dir =
+                        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/fuzz-failures");
                     let _ = std::fs::create_dir_all(&dir);
                     let _ = std::fs::write(dir.join(format!("panic-{runs}.yaml")), &text);
                     panic!("parse_spec panicked (quick = {quick}) on:\n{text}");
@@ -189,7 +238,9 @@ fn mutated_specs_never_panic_and_every_error_names_the_file() {
                 Ok(Ok(_)) => accepted += 1,
                 Ok(Err(e)) => {
                     let message = e.to_string();
-                    if !message.contains("fuzz/input.yaml") || message.trim_end().lines().count() != 1 {
+                    if !message.contains("fuzz/input.yaml")
+                        || message.trim_end().lines().count() != 1
+                    {
                         let _ = std::panic::take_hook();
                     }
                     assert!(
@@ -203,6 +254,8 @@ fn mutated_specs_never_panic_and_every_error_names_the_file() {
     }
     let _ = std::panic::take_hook();
     eprintln!("fuzzed {runs} specs in {budget} s ({accepted} accepted)");
-    assert!(runs > 100, "the fuzzer ran only {runs} inputs in {budget} s");
+    assert!(
+        runs > 100,
+        "the fuzzer ran only {runs} inputs in {budget} s"
+    );
 }
-

@@ -1,9 +1,11 @@
-use std::os::raw::c_int;
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int};
 use std::sync::Once;
 
 extern "C" {
     // Provided by libopenblas, which ndarray-linalg links through openblas-src.
     fn openblas_set_num_threads(num_threads: c_int);
+    fn openblas_get_corename() -> *const c_char;
 }
 
 /// Make OpenBLAS run on the calling thread only.
@@ -18,4 +20,38 @@ pub fn force_single_threaded_blas() {
         // SAFETY: a plain setter in OpenBLAS with no preconditions.
         unsafe { openblas_set_num_threads(1) }
     });
+}
+
+/// The kernel family OpenBLAS selected for this CPU, e.g. `Haswell` or `Prescott`.
+pub fn blas_core_name() -> String {
+    // SAFETY: OpenBLAS returns a pointer to a static NUL-terminated string (or null).
+    let name = unsafe { openblas_get_corename() };
+    if name.is_null() {
+        return "unknown".into();
+    }
+    // SAFETY: non-null, NUL-terminated and static, as above.
+    unsafe { CStr::from_ptr(name) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The OpenBLAS core type to request when OpenBLAS misdetected this CPU.
+///
+/// Debian's OpenBLAS 0.3.21 does not recognise some virtual CPUs (a "Intel Xeon Processor" with
+/// AVX2, FMA and AVX-512 among them) and falls back to its generic SSE3 `Prescott` kernels,
+/// which made LAPACK-heavy trials 20% slower here. When that happened, the CPU has AVX2 and FMA,
+/// and the user has not chosen a core type, this returns `Haswell`. OpenBLAS reads
+/// `OPENBLAS_CORETYPE` only when it is loaded, so a caller has to set it and re-execute itself.
+pub fn better_blas_core() -> Option<&'static str> {
+    if std::env::var_os("OPENBLAS_CORETYPE").is_some() {
+        return None;
+    }
+    if !blas_core_name().eq_ignore_ascii_case("prescott") {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        return Some("Haswell");
+    }
+    None
 }

@@ -107,7 +107,10 @@ pub fn build_info() -> BuildInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         rustc: env!("SUBBENCH_RUSTC").to_string(),
         target: env!("SUBBENCH_TARGET").to_string(),
-        blas: "OpenBLAS (system), 1 thread per trial".to_string(),
+        blas: format!(
+            "OpenBLAS (system, {} kernels), 1 thread per trial",
+            subspace::blas_core_name()
+        ),
     }
 }
 

@@ -35,7 +35,9 @@ fn kfac(c: &mut Criterion) {
         group.bench_function(
             BenchmarkId::from_parameter(format!("d{d}_batch512")),
             |bench| {
-                bench.iter(|| layerwise::train(&task, &g_star, &settings, &mut rng).expect("valid"))
+                bench.iter(|| {
+                    layerwise::train(&task, &g_star, &settings, None, &mut rng).expect("valid")
+                })
             },
         );
     }

@@ -257,15 +257,22 @@ pub struct Training {
 pub struct Trajectory {
     pub distance: Vec<f64>,
     pub train_loss: Vec<f64>,
+    /// Per step, when a transfer evaluation was given.
+    pub transfer_loss: Vec<f64>,
     pub f: Array2<f64>,
     pub g: Array2<f64>,
 }
 
 /// Train from a random start; stops early (with NaN) when the iterates blow up.
+/// Scores a representation G (the transfer loss of its refitted head).
+pub type Score<'a> = &'a dyn Fn(&Array2<f64>) -> f64;
+
+/// `transfer`, when given, scores the representation G after every step (the transfer loss).
 pub fn train<R: Rng + ?Sized>(
     task: &Task,
     g_star: &Array2<f64>,
     settings: &Training,
+    transfer: Option<Score<'_>>,
     rng: &mut R,
 ) -> Result<Trajectory, SubspaceError> {
     let (k, d_x) = g_star.dim();
@@ -281,6 +288,7 @@ pub fn train<R: Rng + ?Sized>(
     let mut trajectory = Trajectory {
         distance: Vec::new(),
         train_loss: Vec::new(),
+        transfer_loss: Vec::new(),
         f: f.clone(),
         g: g.clone(),
     };
@@ -376,6 +384,9 @@ pub fn train<R: Rng + ?Sized>(
         };
         trajectory.distance.push(d);
         trajectory.train_loss.push(l);
+        if let Some(score) = transfer {
+            trajectory.transfer_loss.push(score(&g));
+        }
         if !(d.is_finite() && l.is_finite()) || l > 1e12 {
             break;
         }

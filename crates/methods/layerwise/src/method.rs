@@ -82,6 +82,10 @@ impl Method for LinRep {
                 name: "train_loss",
                 doc: "training loss per step",
             },
+            MetricSpec {
+                name: "transfer_loss",
+                doc: "transfer loss per step (head refitted on a fixed transfer batch, G frozen)",
+            },
         ]
     }
     fn check(&self, p: &Params) -> Result<(), String> {
@@ -129,7 +133,16 @@ impl Method for LinRep {
             damping: p.float("damping"),
             noise: p.float("noise"),
         };
-        let trajectory = train(&task, &g_star, &settings, rng).map_err(failed)?;
+        // Transfer: a new head and a new covariance on the same representation. After every
+        // step the head is refitted on one fixed transfer batch (G frozen) and scored on another.
+        let transfer = Task {
+            head: head(rng),
+            inputs: Inputs::new(d_x, kappa, rng).map_err(failed)?,
+        };
+        let (x_fit, y_fit) = transfer.batch(&g_star, settings.batch, settings.noise, rng);
+        let (x_eval, y_eval) = transfer.batch(&g_star, settings.batch, settings.noise, rng);
+        let score = |g: &Array2<f64>| loss(&fit_head(g, &x_fit, &y_fit), g, &x_eval, &y_eval);
+        let trajectory = train(&task, &g_star, &settings, Some(&score), rng).map_err(failed)?;
         let final_distance = *trajectory.distance.last().unwrap_or(&f64::NAN);
         if !final_distance.is_finite() {
             return Err(MethodError::Diverged(format!(
@@ -139,14 +152,6 @@ impl Method for LinRep {
         }
         let reached = trajectory.distance.iter().position(|&d| d <= 0.1);
         let steps_to = reached.map_or(settings.steps + 1, |t| t + 1);
-        // Transfer: a new head and a new covariance on the same representation; refit the head.
-        let transfer = Task {
-            head: head(rng),
-            inputs: Inputs::new(d_x, kappa, rng).map_err(failed)?,
-        };
-        let (x_fit, y_fit) = transfer.batch(&g_star, settings.batch, settings.noise, rng);
-        let f_transfer = fit_head(&trajectory.g, &x_fit, &y_fit);
-        let (x_eval, y_eval) = transfer.batch(&g_star, settings.batch, settings.noise, rng);
         let curve = |v: &[f64]| {
             v.iter()
                 .enumerate()
@@ -165,11 +170,12 @@ impl Method for LinRep {
             )
             .metric(
                 "transfer_loss",
-                loss(&f_transfer, &trajectory.g, &x_eval, &y_eval),
+                *trajectory.transfer_loss.last().unwrap_or(&f64::NAN),
             )
             .metric("steps_to_0_1", steps_to as f64)
             .curve("distance", curve(&trajectory.distance))
-            .curve("train_loss", curve(&trajectory.train_loss)))
+            .curve("train_loss", curve(&trajectory.train_loss))
+            .curve("transfer_loss", curve(&trajectory.transfer_loss)))
     }
 }
 
@@ -184,7 +190,7 @@ const SINGLE_INDEX_PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "link", kind: ParamKind::Choice(&["tanh", "relu", "he2"]), default: Fallback::Str("tanh"), doc: "target link σ*: tanh, relu, he2 (z² − 1, information exponent 2)" },
     ParamSpec { name: "noise", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(0.1), doc: "label noise σ" },
     ParamSpec { name: "optimizer", kind: ParamKind::Choice(&["sgd", "kfac", "kfac_population", "adam", "batchnorm"]), default: Fallback::Str("sgd"), doc: "sgd (Xᵀy/n), kfac (Σ̂⁻¹Xᵀy/n), kfac_population (Σ⁻¹Xᵀy/n), adam (sign step), batchnorm (D̂⁻²Xᵀy/n)" },
-    ParamSpec { name: "width", kind: ParamKind::Int { min: 1, max: 100_000 }, default: Fallback::Int(400), doc: "hidden units of the network whose test error is measured" },
+    ParamSpec { name: "width", kind: ParamKind::Int { min: 0, max: 100_000 }, default: Fallback::Int(400), doc: "hidden units of the network whose test error is measured (0: skip the test error)" },
     ParamSpec { name: "spike", kind: ParamKind::Float { min: 0.0, max: 1e6 }, default: Fallback::Float(2.0), doc: "size of the first step's rank-one spike, in units of the learned feature's standard deviation" },
     ParamSpec { name: "ridge", kind: ParamKind::Float { min: 0.0, max: 1e6 }, default: Fallback::Float(1e-3), doc: "ridge penalty of the second-layer fit" },
 ];
@@ -247,10 +253,11 @@ impl Method for SingleIndex {
             spike: p.float("spike"),
             ridge: p.float("ridge"),
         };
-        let error = test_error(&design, &v, n, noise, link, &net, rng);
-        let mut outcome = Outcome::new()
-            .metric("alignment", aligned)
-            .metric("test_error", error);
+        let mut outcome = Outcome::new().metric("alignment", aligned);
+        if net.width > 0 {
+            let error = test_error(&design, &v, n, noise, link, &net, rng);
+            outcome = outcome.metric("test_error", error);
+        }
         let (sgd, kfac) = predicted_alignment(&design, n, noise, link);
         let theory = match step {
             Step::Sgd => Some(sgd),
