@@ -52,25 +52,8 @@ enum Command {
     WriteStates(commands::states::WriteStatesArgs),
 }
 
-/// Re-execute with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to generic kernels on a CPU
-/// that has better ones (see `subspace::better_blas_core`). The environment variable is read when
-/// the library loads, before `main`, so setting it here needs a fresh process image; `exec` keeps
-/// the process id, arguments and the rest of the environment. If it fails, run as detected.
-fn use_better_blas_kernels() {
-    #[cfg(unix)]
-    if let Some(core) = subspace::better_blas_core() {
-        use std::os::unix::process::CommandExt;
-        if let Ok(exe) = std::env::current_exe() {
-            let _failed = std::process::Command::new(exe)
-                .args(std::env::args_os().skip(1))
-                .env("OPENBLAS_CORETYPE", core)
-                .exec();
-        }
-    }
-}
-
 fn main() -> ExitCode {
-    use_better_blas_kernels();
+    subspace::reexec_with_better_blas_kernels();
     let cli = Cli::parse();
     subspace::force_single_threaded_blas();
     let registry = registry::registry();

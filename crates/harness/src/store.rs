@@ -190,10 +190,12 @@ impl Store {
         write_parquet(
             &dir.join(format!("{stem}{PART_CURVES}")),
             &mut curves_frame(batch)?,
+            true,
         )?;
         write_parquet(
             &dir.join(format!("{stem}{PART_TRIALS}")),
             &mut trials_frame(batch)?,
+            true,
         )
     }
 
@@ -219,8 +221,8 @@ impl Store {
 
     fn write_all(&self, records: &[TrialRecord]) -> Result<()> {
         let mut trials = trials_frame(records)?;
-        write_parquet(&self.dir.join(CURVES), &mut curves_frame(records)?)?;
-        write_parquet(&self.dir.join(TRIALS), &mut trials)?;
+        write_parquet(&self.dir.join(CURVES), &mut curves_frame(records)?, false)?;
+        write_parquet(&self.dir.join(TRIALS), &mut trials, false)?;
         write_csv(&self.dir.join(TRIALS_CSV), &mut trials)
     }
 
@@ -316,12 +318,21 @@ fn write_atomically(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
     fs::rename(&tmp, path).map_err(|e| HarnessError::store(path, e))
 }
 
-fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
+/// Write a parquet file atomically. Part files (written once per finished batch while trials
+/// run, read once at consolidation) skip compression and column statistics: those cost more CPU
+/// than the trials of a fast sweep, on the core the trials need. Nothing is written in parallel:
+/// the cores belong to the trials.
+fn write_parquet(path: &Path, df: &mut DataFrame, part: bool) -> Result<()> {
     write_atomically(path, |file| {
-        ParquetWriter::new(file)
-            .finish(df)
-            .map(|_| ())
-            .map_err(polars_error(path))
+        let writer = ParquetWriter::new(file).set_parallel(false);
+        let writer = if part {
+            writer
+                .with_compression(ParquetCompression::Uncompressed)
+                .with_statistics(StatisticsOptions::empty())
+        } else {
+            writer
+        };
+        writer.finish(df).map(|_| ()).map_err(polars_error(path))
     })
 }
 

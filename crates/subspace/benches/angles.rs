@@ -1,7 +1,7 @@
 //! Principal angles between two random subspaces, from orthonormalisation to the angles, at the
 //! sizes the papers use: (n, k) = (100, 5), (1000, 50), (4000, 200).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use subspace::{force_single_threaded_blas, haar_orthonormal, principal_angles};
@@ -51,4 +51,9 @@ fn pca_bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, principal_angles_bench, pca_bench);
-criterion_main!(benches);
+fn main() {
+    // The kernels the subbench binary runs with (see subspace::reexec_with_better_blas_kernels).
+    subspace::reexec_with_better_blas_kernels();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -55,3 +55,22 @@ pub fn better_blas_core() -> Option<&'static str> {
     }
     None
 }
+
+/// Re-execute the current program with `OPENBLAS_CORETYPE` set when [`better_blas_core`] says
+/// OpenBLAS misdetected the CPU. The variable is read when the library loads, before `main`, so it
+/// needs a fresh process image; `exec` keeps the process id, the arguments and the rest of the
+/// environment. Returns (and runs with the detected kernels) if nothing is to be done or `exec`
+/// fails. Call it first thing in `main`: the subbench binary and the benchmarks do, so that both
+/// measure the same kernels.
+pub fn reexec_with_better_blas_kernels() {
+    #[cfg(unix)]
+    if let Some(core) = better_blas_core() {
+        use std::os::unix::process::CommandExt;
+        if let Ok(exe) = std::env::current_exe() {
+            let _failed = std::process::Command::new(exe)
+                .args(std::env::args_os().skip(1))
+                .env("OPENBLAS_CORETYPE", core)
+                .exec();
+        }
+    }
+}

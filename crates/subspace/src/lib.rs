@@ -19,7 +19,9 @@ mod random;
 
 pub use angles::{principal_angles, principal_angles_orthonormal, PrincipalAngles};
 pub use basis::{check_finite, numerical_rank_tolerance, orthonormal_basis, RankPolicy};
-pub use blas::{better_blas_core, blas_core_name, force_single_threaded_blas};
+pub use blas::{
+    better_blas_core, blas_core_name, force_single_threaded_blas, reexec_with_better_blas_kernels,
+};
 pub use distance::{distance, Distance};
 pub use error::SubspaceError;
 pub use pca::{top_left_singular_subspace, Pca};

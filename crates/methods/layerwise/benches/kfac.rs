@@ -1,7 +1,7 @@
 //! One stylised KFAC training step (batch 512) of the linear representation model at d_X = 50
 //! and 200 (d_Y = 10, k = 4), including drawing the batch.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -45,4 +45,9 @@ fn kfac(c: &mut Criterion) {
 }
 
 criterion_group!(benches, kfac);
-criterion_main!(benches);
+fn main() {
+    // The kernels the subbench binary runs with (see subspace::reexec_with_better_blas_kernels).
+    subspace::reexec_with_better_blas_kernels();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
