@@ -71,17 +71,25 @@ pub fn principal_angles_orthonormal<'a>(
     let m = small.ncols();
 
     let cross = large.t().dot(&small); // Q_Lᵀ Q_S, p × m
-    let residual = &small - &large.dot(&cross); // (I − P_L) Q_S, n × m
     let cos_job = if with_vectors {
         JobSvd::Some
     } else {
         JobSvd::None
     };
     let (y, cosines, zt) = cross.svddc(cos_job)?; // descending
-    let (_, sines, sine_vt) = residual.svddc(cos_job)?; // descending; reversed below
+    let use_sine: Vec<bool> = (0..m).map(|i| cosines[i] >= FRAC_1_SQRT_2).collect();
+    // The sines are needed only for angles below π/4. Without any, skip the n × m residual and
+    // its SVD: they cost as much as everything else together (random pairs in high dimension
+    // have no small angles).
+    let (sines, sine_vt) = if use_sine.iter().any(|&u| u) {
+        let residual = &small - &large.dot(&cross); // (I − P_L) Q_S, n × m
+        let (_, sines, sine_vt) = residual.svddc(cos_job)?; // descending; reversed below
+        (sines, sine_vt)
+    } else {
+        (Array1::zeros(m), None)
+    };
 
     let mut angles = Array1::zeros(m);
-    let use_sine: Vec<bool> = (0..m).map(|i| cosines[i] >= FRAC_1_SQRT_2).collect();
     for i in 0..m {
         angles[i] = if use_sine[i] {
             sines[m - 1 - i].min(1.0).asin()
@@ -91,11 +99,7 @@ pub fn principal_angles_orthonormal<'a>(
     }
 
     let vectors = if with_vectors {
-        let (y, zt, sine_vt) = (
-            y.expect("requested U"),
-            zt.expect("requested Vᵀ"),
-            sine_vt.expect("requested Vᵀ"),
-        );
+        let (y, zt) = (y.expect("requested U"), zt.expect("requested Vᵀ"));
         let n = small.nrows();
         let mut u_large = Array2::zeros((n, m));
         let mut v_small = Array2::zeros((n, m));
@@ -103,7 +107,10 @@ pub fn principal_angles_orthonormal<'a>(
             if small_angle {
                 // Small angle: the sine SVD resolves the direction in the small subspace; its
                 // partner is the normalised projection onto the large one (cos θ ≥ 1/√2).
-                let z = sine_vt.row(m - 1 - i);
+                let z = sine_vt
+                    .as_ref()
+                    .expect("sines are computed when an angle uses them")
+                    .row(m - 1 - i);
                 let v = small.dot(&z);
                 let coefficients = cross.dot(&z); // Q_Lᵀ v
                 let norm = coefficients.dot(&coefficients).sqrt();
