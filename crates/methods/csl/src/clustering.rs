@@ -35,7 +35,10 @@ pub fn lasso_gram(
 ) -> Vec<f64> {
     let p = b.len();
     let mut c = vec![0.0; p];
-    // r = b − G c, kept up to date so that a coordinate update costs O(p).
+    // r = b − G c, kept up to date so that a coordinate update costs O(p). The update reads a
+    // column of G; a transposed copy makes that a contiguous row (the inner loop vectorises)
+    // while reading exactly the same numbers, so results do not change by a bit.
+    let columns = g.t().as_standard_layout().into_owned();
     let mut r = b.to_vec();
     for _ in 0..sweeps {
         let mut largest_change: f64 = 0.0;
@@ -47,8 +50,10 @@ pub fn lasso_gram(
             let new = soft(lambda * rho, 1.0) / (lambda * g[(i, i)]);
             let delta = new - c[i];
             if delta != 0.0 {
-                for (k, rk) in r.iter_mut().enumerate() {
-                    *rk -= g[(k, i)] * delta;
+                let column = columns.row(i);
+                let column = column.as_slice().expect("standard layout");
+                for (rk, gki) in r.iter_mut().zip(column) {
+                    *rk -= gki * delta;
                 }
                 c[i] = new;
                 largest_change = largest_change.max(delta.abs());
