@@ -1,4 +1,4 @@
-//! Faults and hostile input: repeated SIGKILLs, two writers, an unwritable results folder, and
+//! Faults and hostile input: repeated SIGKILLs, two writers, an unwritable or full results folder, and
 //! titles, claims and labels full of HTML and LaTeX specials.
 
 mod common;
@@ -163,5 +163,56 @@ report:
     assert!(
         page.contains("&lt;script&gt;alert("),
         "the title is shown, escaped"
+    );
+}
+
+/// A results folder that fills up: simulated with RLIMIT_FSIZE (the kernel then refuses writes
+/// past the limit, as a full disk refuses them, without needing root for a tmpfs); SIGXFSZ is
+/// ignored so the write fails instead of killing the process.
+#[test]
+fn a_full_disk_is_a_clear_error_and_the_rerun_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("s.yaml"), slow_spec("full", 600, 1)).unwrap();
+    let exe = env!("CARGO_BIN_EXE_subbench");
+    // 16 KB: every part file (a batch of a few finished trials) fits, the consolidated store
+    // (600 rows, and their CSV) does not.
+    let out = std::process::Command::new("bash")
+        .current_dir(d)
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f 16; exec '{exe}' run s.yaml --no-report"
+        ))
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "trials ran, then the write failed: {err}"
+    );
+    let last = err.trim_end().lines().last().unwrap_or("");
+    assert!(
+        last.contains("results/full")
+            && last.contains("File too large")
+            && last.contains("the next run resumes"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let leftovers: Vec<String> = fs::read_dir(d.join("results/full"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "no partial files: {leftovers:?}");
+
+    // With room again, nothing runs twice and the store is complete.
+    let again = subbench(d, &["run", "s.yaml", "--no-report"]);
+    let text = String::from_utf8_lossy(&again.stderr).to_string();
+    assert_eq!(again.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("0 trials to run, 600 already stored"),
+        "{text}"
     );
 }

@@ -259,10 +259,24 @@ pub fn run_spec(
             }
         }
     });
-    if let Some(e) = write_error {
-        return Err(e);
+    // Whatever failed to be written (a full disk, say), every trial already on disk stays there
+    // and the next run resumes from it; the message says so.
+    let kept = |e: HarnessError| {
+        match e {
+        HarnessError::Store { path, message } => HarnessError::Store {
+            path,
+            message: format!(
+                "{message}; every trial written before this is kept under {} and the next run resumes from it",
+                store.dir().display()
+            ),
+        },
+        other => other,
     }
-    store.consolidate()?;
+    };
+    if let Some(e) = write_error {
+        return Err(kept(e));
+    }
+    store.consolidate().map_err(kept)?;
     // The spec travels with its results, so that `subbench report results/` needs nothing else.
     let copy = store.dir().join("spec.yaml");
     std::fs::copy(&spec.file, &copy).map_err(|e| HarnessError::Store {

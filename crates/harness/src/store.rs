@@ -312,9 +312,14 @@ fn polars_error(path: &Path) -> impl Fn(PolarsError) -> HarnessError + '_ {
 fn write_atomically(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
     let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
     let mut file = File::create(&tmp).map_err(|e| HarnessError::store(&tmp, e))?;
-    write(&mut file)?;
-    file.sync_all().map_err(|e| HarnessError::store(&tmp, e))?;
+    let written =
+        write(&mut file).and_then(|()| file.sync_all().map_err(|e| HarnessError::store(&tmp, e)));
     drop(file);
+    if let Err(e) = written {
+        // A full disk, say: leave no partial file behind (the destination was never touched).
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     fs::rename(&tmp, path).map_err(|e| HarnessError::store(path, e))
 }
 
