@@ -14,6 +14,7 @@ mod blas;
 mod distance;
 mod error;
 mod pca;
+mod power;
 mod projection;
 mod random;
 
@@ -25,6 +26,7 @@ pub use blas::{
 pub use distance::{distance, Distance};
 pub use error::SubspaceError;
 pub use pca::{top_left_singular_subspace, Pca};
+pub use power::largest_eigenvalue_psd;
 pub use projection::Projection;
 pub use random::{
     gaussian_matrix, haar_orthonormal, matrix_with_condition, subspace_pair_with_angles,

@@ -91,8 +91,12 @@ impl Task {
 
 /// ½ mean over the batch of ‖y − F G x‖².
 pub fn loss(f: &Array2<f64>, g: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
-    let r = y - &x.dot(&g.t()).dot(&f.t());
-    0.5 * r.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64
+    half_mean_square(&(y - &x.dot(&g.t()).dot(&f.t())))
+}
+
+/// ½ mean over rows of the squared norm of each row of `r`.
+fn half_mean_square(r: &Array2<f64>) -> f64 {
+    0.5 * r.iter().map(|v| v * v).sum::<f64>() / r.nrows() as f64
 }
 
 /// Gradients (∇_F, ∇_G) of [`loss`].
@@ -146,8 +150,7 @@ fn batch_norm(g: &Array2<f64>, x: &Array2<f64>) -> (Array2<f64>, Array1<f64>, Ar
 /// ½ mean over the batch of ‖y − F BN(Gx)‖².
 pub fn batch_norm_loss(f: &Array2<f64>, g: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
     let (z_hat, _, _) = batch_norm(g, x);
-    let r = y - &z_hat.dot(&f.t());
-    0.5 * r.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64
+    half_mean_square(&(y - &z_hat.dot(&f.t())))
 }
 
 /// Gradients (∇_F, ∇_G) of [`batch_norm_loss`], through the batch statistics:
@@ -396,19 +399,9 @@ pub fn train<R: Rng + ?Sized>(
     Ok(trajectory)
 }
 
-/// λ_max of a symmetric positive semi-definite matrix, by power iteration (ample for step sizes).
+/// λ_max of a symmetric positive semi-definite matrix (100 power steps: ample for step sizes).
 fn largest_eigenvalue(m: &Array2<f64>) -> f64 {
-    let mut v = Array1::from_elem(m.nrows(), 1.0 / (m.nrows() as f64).sqrt());
-    let mut top = 0.0;
-    for _ in 0..100 {
-        let w = m.dot(&v);
-        top = w.dot(&w).sqrt();
-        if top == 0.0 {
-            return 0.0;
-        }
-        v = w / top;
-    }
-    top
+    subspace::largest_eigenvalue_psd(m.view(), 100)
 }
 
 #[cfg(test)]

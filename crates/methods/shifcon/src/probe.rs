@@ -67,17 +67,7 @@ impl Probe {
         }
         // λ_max(ZᵀZ/n) by power iteration: 30 steps overestimate nothing and underestimate by
         // little; the factor 1.1 covers the rest.
-        let gram = z.t().dot(&z) / n;
-        let mut v = Array1::from_elem(gram.nrows(), 1.0 / (gram.nrows() as f64).sqrt());
-        let mut top = 0.0;
-        for _ in 0..30 {
-            let w = gram.dot(&v);
-            top = w.dot(&w).sqrt();
-            if top == 0.0 {
-                break;
-            }
-            v = w / top;
-        }
+        let top = subspace::largest_eigenvalue_psd((z.t().dot(&z) / n).view(), 30);
         let step = 1.0 / (1.1 * 0.5 * top + s.ridge);
         let gradient = |w: &Array2<f64>| {
             let mut p = z.dot(w);
