@@ -14,11 +14,19 @@ use crate::user_error::UserError;
 /// extension is read as headerless CSV with one row per line.
 pub fn read_matrix(path: &Path) -> Result<Array2<f64>, UserError> {
     let shown = path.display();
-    let file =
-        File::open(path).map_err(|e| UserError::new(format!("{shown}: cannot open: {e}")))?;
     let matrix = match path.extension().and_then(|e| e.to_str()) {
-        Some("npy") => read_npy(BufReader::new(file), &shown.to_string())?,
-        _ => read_csv(BufReader::new(file), &shown.to_string())?,
+        Some("npy") => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| UserError::new(format!("{shown}: cannot open: {e}")))?;
+            datasets::npy::check_npy_size(&bytes)
+                .map_err(|why| UserError::new(format!("{shown}: {why}")))?;
+            read_npy(&bytes[..], &shown.to_string())?
+        }
+        _ => {
+            let file = File::open(path)
+                .map_err(|e| UserError::new(format!("{shown}: cannot open: {e}")))?;
+            read_csv(BufReader::new(file), &shown.to_string())?
+        }
     };
     if matrix.is_empty() {
         return Err(UserError::new(format!(

@@ -137,6 +137,14 @@ fn every_bad_input_gets_one_line_and_exit_code_2() {
     fs::write(d.join("deficient.csv"), "1,2\n2,4\n3,6\n4,8\n").unwrap();
     fs::write(d.join("inf.csv"), "1,0\n0,inf\n1,1\n0,1\n").unwrap();
     fs::write(d.join("junk.npy"), "not an npy file").unwrap();
+    // Regression: a header declaring 10¹⁵ entries over a few bytes aborted on the allocation.
+    let mut huge = fs::read(d.join("good.npy")).unwrap();
+    let at = huge.windows(6).position(|w| w == b"(4, 2)").unwrap();
+    huge.splice(at..at + 6, *b"(9999999, 99999999)");
+    // Keep the header length field true (it is followed by the header, then the data).
+    let len = u16::from_le_bytes([huge[8], huge[9]]) + 13;
+    huge[8..10].copy_from_slice(&len.to_le_bytes());
+    fs::write(d.join("huge.npy"), &huge).unwrap();
 
     let cases: &[(&str, &[&str])] = &[
         (
@@ -154,6 +162,14 @@ fn every_bad_input_gets_one_line_and_exit_code_2() {
         ),
         ("inf.csv", &["inf.csv", "finite"]),
         ("junk.npy", &["junk.npy", ".npy"]),
+        (
+            "huge.npy",
+            &[
+                "huge.npy",
+                "declares shape (9999999, 99999999)",
+                "holds only",
+            ],
+        ),
         ("missing.npy", &["missing.npy", "cannot open"]),
     ];
     for (file, needles) in cases {

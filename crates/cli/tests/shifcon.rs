@@ -97,7 +97,7 @@ fn missing_and_malformed_state_files_are_user_errors() {
     fs::write(d.join("states/states.npy"), b"not an npy file").unwrap();
     assert_user_error(
         &subbench(d, &["run", "loaded.yaml"]),
-        &["states.npy", "not a readable .npy file"],
+        &["states.npy", "is not a .npy file"],
     );
     assert!(
         !d.join("results/loaded").exists(),

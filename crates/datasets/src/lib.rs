@@ -4,6 +4,10 @@
 //! `digits`: the UCI "Optical Recognition of Handwritten Digits" data set (E. Alpaydin,
 //! C. Kaynak, 1998; test split as distributed with scikit-learn), CC BY 4.0: 1797 images of
 //! 8×8 pixels with values 0–16, and their labels 0–9. The file is `data/digits.csv.gz`.
+//!
+//! `npy`: a guard for `.npy` files that users hand to subbench (matrices, hidden states).
+
+pub mod npy;
 
 use std::io::Read;
 use std::sync::OnceLock;

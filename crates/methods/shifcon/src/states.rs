@@ -64,14 +64,13 @@ pub fn load(
     dominant: &str,
 ) -> Result<LoadedStates, String> {
     let shown = states_path.display();
-    let open = |p: &Path| File::open(p).map_err(|e| format!("{}: cannot open: {e}", p.display()));
-    let states = match Array3::<f64>::read_npy(BufReader::new(open(states_path)?)) {
+    let bytes = std::fs::read(states_path).map_err(|e| format!("{shown}: cannot open: {e}"))?;
+    datasets::npy::check_npy_size(&bytes).map_err(|why| format!("{shown}: {why}"))?;
+    let states = match Array3::<f64>::read_npy(&bytes[..]) {
         Ok(a) => a,
-        Err(ReadNpyError::WrongDescriptor(_)) => {
-            Array3::<f32>::read_npy(BufReader::new(open(states_path)?))
-                .map_err(|e| npy_message(&shown.to_string(), e))?
-                .mapv(f64::from)
-        }
+        Err(ReadNpyError::WrongDescriptor(_)) => Array3::<f32>::read_npy(&bytes[..])
+            .map_err(|e| npy_message(&shown.to_string(), e))?
+            .mapv(f64::from),
         Err(e) => return Err(npy_message(&shown.to_string(), e)),
     };
     let (layers, sentences, width) = states.dim();
@@ -330,6 +329,24 @@ mod tests {
             let err = load(&dir.path().join("states.npy"), &labels, "en").unwrap_err();
             assert!(err.contains(expected), "{err}");
         }
+    }
+
+    #[test]
+    fn a_header_promising_a_huge_array_is_an_error_not_an_abort() {
+        let dir = tempfile::tempdir().unwrap();
+        write_states(&world(), dir.path()).unwrap();
+        let npy = dir.path().join("states.npy");
+        let mut bytes = std::fs::read(&npy).unwrap();
+        // Regression: a header promising more than the file holds aborted on the allocation.
+        // Patch the shape in place (same length keeps the header valid): (5, 30, 8) → (9, 30, 8).
+        let key = b"'shape': (";
+        let at = bytes.windows(key.len()).position(|w| w == key).unwrap() + key.len();
+        bytes[at] = b'9';
+        let header = String::from_utf8_lossy(&bytes[..128]).to_string();
+        assert!(header.contains("(9,"), "{header}");
+        std::fs::write(&npy, &bytes).unwrap();
+        let err = load(&npy, &dir.path().join("labels.csv"), "en").unwrap_err();
+        assert!(err.contains("declares shape (9, 30, 8)"), "{err}");
     }
 
     #[test]
