@@ -104,6 +104,28 @@ fn missing_and_malformed_state_files_are_user_errors() {
         "nothing is written for a bad input"
     );
 
+    // write-states refuses sizes it could not hold in memory, before allocating.
+    assert_user_error(
+        &subbench(
+            d,
+            &[
+                "write-states",
+                "big",
+                "--sentences",
+                "100000",
+                "--layers",
+                "1024",
+                "--width",
+                "4096",
+            ],
+        ),
+        &["write-states would write", "GiB", "the limit is 4 GiB"],
+    );
+    assert_user_error(
+        &subbench(d, &["write-states", "big", "--sentences", "2"]),
+        &["--sentences in [4, 100000]"],
+    );
+
     // Only one of the pair.
     fs::write(
         d.join("half.yaml"),

@@ -43,10 +43,22 @@ pub fn write(args: &WriteStatesArgs) -> Result<()> {
         mixing: args.mixing,
         ..Generator::default()
     };
-    if args.sentences < 4 || args.layers == 0 || args.width < generator.code_rank {
+    // The same ranges as the shifcon.* parameters, and a cap on the file (it is built in memory).
+    if !(4..=100_000).contains(&args.sentences)
+        || !(1..=1024).contains(&args.layers)
+        || !(generator.code_rank..=4096).contains(&args.width)
+    {
         return Err(UserError::new(format!(
-            "write-states needs --sentences ≥ 4, --layers ≥ 1 and --width ≥ {}",
+            "write-states needs --sentences in [4, 100000], --layers in [1, 1024] and --width in [{}, 4096]",
             generator.code_rank
+        ))
+        .into());
+    }
+    let bytes = args.layers * args.sentences * generator.degradation.len() * args.width * 8;
+    if bytes > 4 << 30 {
+        return Err(UserError::new(format!(
+            "write-states would write {:.1} GiB (layers × 6 languages × sentences × width × 8 bytes); the limit is 4 GiB",
+            bytes as f64 / (1u64 << 30) as f64
         ))
         .into());
     }
