@@ -22,7 +22,9 @@ pub mod trial;
 pub mod value;
 
 pub use error::{HarnessError, SpecError};
-pub use method::{Method, MethodError, MetricSpec, Outcome, Registry, TrialRng};
+pub use method::{
+    check_trial_memory, Method, MethodError, MetricSpec, Outcome, Registry, TrialRng,
+};
 pub use param::{Fallback, ParamKind, ParamSpec, Params};
 pub use runner::{run_spec, Progress, RunOptions, RunSummary, Shard};
 pub use spec::{load_specs, Spec};

@@ -56,6 +56,24 @@ pub enum MethodError {
     Diverged(String),
 }
 
+/// The memory one trial may plan to use. Trials run side by side and an allocation failure
+/// aborts the whole process (it cannot be caught like a panic), so methods whose parameters
+/// size their arrays check them against this in [`Method::check`], before anything runs.
+pub const TRIAL_MEMORY_LIMIT: f64 = 2.0 * (1u64 << 30) as f64;
+
+/// `Err` with a message naming `what` when `bytes` exceeds [`TRIAL_MEMORY_LIMIT`].
+pub fn check_trial_memory(what: &str, bytes: f64) -> Result<(), String> {
+    if bytes > TRIAL_MEMORY_LIMIT {
+        Err(format!(
+            "{what} needs about {:.1} GiB per trial; the limit is {:.0} GiB: choose smaller sizes",
+            bytes / (1u64 << 30) as f64,
+            TRIAL_MEMORY_LIMIT / (1u64 << 30) as f64
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// A method that a spec can name.
 pub trait Method: Send + Sync {
     /// `paper.method`, e.g. `attack.rank_one`.

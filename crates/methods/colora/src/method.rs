@@ -119,7 +119,14 @@ impl Method for Regression {
         if p.usize("rank") > p.usize("d_in").min(p.usize("d_out")) {
             return Err("rank must not exceed min(d_in, d_out)".into());
         }
-        Ok(())
+        // Every user's inputs and outputs (with working copies) and the pooled Kronecker system
+        // of the shared adapter's step.
+        let (d_in, d_out, r) = (p.float("d_in"), p.float("d_out"), p.float("rank"));
+        let pooled = d_in * r;
+        harness::check_trial_memory(
+            "colora",
+            8.0 * (3.0 * p.float("users") * p.float("samples") * (d_in + d_out) + pooled * pooled),
+        )
     }
     fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
         let spec = spec(p);

@@ -174,6 +174,12 @@ impl Method for Angles {
         if p.usize("compressed") < d1.max(d2) {
             return Err("the compressed dimension must be at least max(d1, d2)".into());
         }
+        // The projection and the projected bases.
+        let (big_n, n) = (p.float("ambient"), p.float("compressed"));
+        harness::check_trial_memory(
+            "csl.angles",
+            8.0 * (n * big_n + 3.0 * big_n * (d1 + d2) as f64),
+        )?;
         Ok(())
     }
     fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
@@ -413,7 +419,13 @@ impl Method for Cluster {
         if p.usize("dim") >= p.usize("ambient") {
             return Err("dim must be below the ambient dimension".into());
         }
-        Ok(())
+        // The projection, the points before and after it, and the affinity matrices.
+        let (big_n, n) = (p.float("ambient"), p.float("compressed"));
+        let points = p.float("points") * p.float("subspaces");
+        harness::check_trial_memory(
+            "csl.cluster",
+            8.0 * (n * big_n + (big_n + n) * points + 4.0 * points * points),
+        )
     }
     fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
         let (y, labels) = union_of_subspaces(p, rng)?;
@@ -515,7 +527,14 @@ impl Method for Detect {
         if p.usize("compressed") <= p.usize("dim") {
             return Err("the compressed dimension must exceed the subspace dimension".into());
         }
-        Ok(())
+        // The projection, the samples before and after it, and the subspace bases.
+        let (big_n, n) = (p.float("ambient"), p.float("compressed"));
+        harness::check_trial_memory(
+            "csl.detect",
+            8.0 * (n * big_n
+                + 2.0 * p.float("samples") * (big_n + n)
+                + p.float("subspaces") * p.float("dim") * (big_n + n)),
+        )
     }
     fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
         let (big_n, d, l, n) = (

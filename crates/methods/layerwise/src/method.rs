@@ -92,7 +92,13 @@ impl Method for LinRep {
         if p.usize("k") > p.usize("d_x").min(p.usize("d_y")) {
             return Err("k must not exceed min(d_x, d_y)".into());
         }
-        Ok(())
+        // A batch of inputs and outputs, and the Gauss–Newton matrix over both layers.
+        let (d_x, d_y, k) = (p.float("d_x"), p.float("d_y"), p.float("k"));
+        let params = k * (d_x + d_y);
+        harness::check_trial_memory(
+            "layerwise.linrep",
+            8.0 * (4.0 * p.float("batch") * (d_x + d_y) + params * params + 4.0 * d_x * d_x),
+        )
     }
     fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
         let failed = |e: subspace::SubspaceError| MethodError::Failed(e.to_string());
@@ -220,7 +226,14 @@ impl Method for SingleIndex {
         {
             return Err("kfac with the sample covariance needs n > d + 1 (ratio > 1)".into());
         }
-        Ok(())
+        // Samples for the step, the ridge fit and the test set, their features, and Σ.
+        let d = p.float("d");
+        let n = p.float("ratio") * d;
+        let width = p.float("width");
+        harness::check_trial_memory(
+            "layerwise.single_index",
+            8.0 * (3.0 * n * d + 4000.0 * d + (n + 4000.0) * width + width * width + 4.0 * d * d),
+        )
     }
     fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
         use crate::single_index::{

@@ -150,6 +150,13 @@ fn check_common(p: &Params, layer: Option<i64>) -> Result<(), String> {
         Err(e) if !e.is_empty() => return Err(e),
         Err(_) => {
             let k = p.list("degradation").len();
+            // The world's semantic and language parts, a layer's states and its working copies.
+            let rows = (k * p.usize("sentences")) as f64;
+            let width = p.float("width");
+            harness::check_trial_memory(
+                "the synthetic model",
+                8.0 * rows * (6.0 * width + p.float("code_rank")) + 16.0 * width * width,
+            )?;
             if !(2..=SYNTHETIC_LANGUAGES.len()).contains(&k) {
                 return Err(format!(
                     "`degradation` needs 2 to 6 values (one per language: {}); got {k}",
