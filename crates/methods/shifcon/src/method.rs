@@ -102,17 +102,18 @@ const LAYER: ParamSpec = int(
     "layer of the shift; -1: the start of the band the metric chooses",
 );
 
-fn source(p: &Params) -> Result<States, String> {
+/// The loaded states when the spec names files; `None` for the synthetic model.
+fn loaded_states(p: &Params) -> Result<Option<States>, String> {
     let states = p.str("states");
     let labels = p.str("labels");
     if states.is_empty() != labels.is_empty() {
         return Err("`states` and `labels` go together: set both (real states) or neither (synthetic model)".into());
     }
-    if !states.is_empty() {
-        return load_cached(Path::new(states), Path::new(labels), p.str("dominant"))
-            .map(States::Loaded);
+    if states.is_empty() {
+        return Ok(None);
     }
-    Err(String::new())
+    load_cached(Path::new(states), Path::new(labels), p.str("dominant"))
+        .map(|loaded| Some(States::Loaded(loaded)))
 }
 
 pub(crate) fn generator(p: &Params) -> Generator {
@@ -134,8 +135,8 @@ pub(crate) fn generator(p: &Params) -> Generator {
 
 /// Constraints shared by every method; loads (and caches) real states to check them.
 fn check_common(p: &Params, layer: Option<i64>) -> Result<(), String> {
-    let (layers, width, rows_per_language) = match source(p) {
-        Ok(states) => {
+    let (layers, width, rows_per_language) = match loaded_states(p)? {
+        Some(states) => {
             let c = states.corpus();
             let fewest = (0..c.languages.len())
                 .map(|l| c.rows(l, true).len())
@@ -147,8 +148,7 @@ fn check_common(p: &Params, layer: Option<i64>) -> Result<(), String> {
                 fewest,
             )
         }
-        Err(e) if !e.is_empty() => return Err(e),
-        Err(_) => {
+        None => {
             let k = p.list("degradation").len();
             // The world's semantic and language parts, a layer's states and its working copies.
             let rows = (k * p.usize("sentences")) as f64;
@@ -206,11 +206,10 @@ fn check_common(p: &Params, layer: Option<i64>) -> Result<(), String> {
 }
 
 fn states(p: &Params, rng: &mut TrialRng) -> Result<States, MethodError> {
-    match source(p) {
-        Ok(states) => Ok(states),
-        Err(e) if !e.is_empty() => Err(MethodError::Failed(e)),
-        Err(_) => Ok(States::Synthetic(Box::new(World::new(generator(p), rng)))),
-    }
+    Ok(match loaded_states(p).map_err(MethodError::Failed)? {
+        Some(states) => states,
+        None => States::Synthetic(Box::new(World::new(generator(p), rng))),
+    })
 }
 
 fn failed(e: impl std::fmt::Display) -> MethodError {
@@ -236,14 +235,12 @@ fn per_layer(values: &[f64]) -> Vec<(u32, f64)> {
         .collect()
 }
 
-/// The layer a shift is applied at: the spec's, or the start of the chosen band.
-fn shift_layer(p: &Params, states: &States) -> Result<(usize, Vec<f64>), MethodError> {
-    let d = distances(p, states)?;
-    let layer = match p.int("layer") {
-        -1 => choose_band(&d, p.usize("band_width")),
+/// The layer a shift is applied at: the spec's, or (`-1`) the start of the chosen band.
+fn shift_layer(p: &Params, states: &States) -> Result<usize, MethodError> {
+    Ok(match p.int("layer") {
+        -1 => choose_band(&distances(p, states)?, p.usize("band_width")),
         l => l as usize,
-    };
-    Ok((layer, d))
+    })
 }
 
 /// Per-language metric names, built once: `<prefix>_<code>` for every supported code.
@@ -548,10 +545,7 @@ impl Method for ShiftMethod {
     fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
         let states = states(p, rng)?;
         let corpus = states.corpus();
-        let layer = match p.int("layer") {
-            -1 => shift_layer(p, &states)?.0,
-            l => l as usize,
-        };
+        let layer = shift_layer(p, &states)?;
         let raw = states.layer(layer).map_err(failed)?;
         let prepared = Prepared::new(raw.view(), corpus, space(p));
         // The language-ID probe learns every language from the original training rows.
@@ -817,10 +811,7 @@ impl Method for ContrastiveMethod {
     fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
         let states = states(p, rng)?;
         let corpus = states.corpus();
-        let layer = match p.int("layer") {
-            -1 => shift_layer(p, &states)?.0,
-            l => l as usize,
-        };
+        let layer = shift_layer(p, &states)?;
         let raw = states.layer(layer).map_err(failed)?;
         let prepared = Prepared::new(raw.view(), corpus, space(p));
         let x = &prepared.represented;
