@@ -426,6 +426,62 @@ mod tests {
         );
     }
 
+    /// Regression: the series of a curve figure came out in a different order on each render
+    /// (polars' join and sort reorder rows unless told not to).
+    #[test]
+    fn curve_groups_keep_the_trials_order_at_every_step() {
+        use harness::{Status, Store, TrialRecord};
+        use std::collections::BTreeMap;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path(), "s", None);
+        let names = [
+            "sgd",
+            "adam",
+            "batchnorm",
+            "amd",
+            "dfw",
+            "kfac",
+            "ngd",
+            "zeta",
+            "alpha",
+        ];
+        let records: Vec<TrialRecord> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| TrialRecord {
+                trial_id: format!("t{i}"),
+                order: i as u64,
+                spec: "s".into(),
+                method: "m".into(),
+                rep: 0,
+                seed: 0,
+                status: Status::Ok,
+                error: None,
+                elapsed_s: 0.0,
+                params: BTreeMap::from([("opt".to_string(), Value::Str(name.to_string()))]),
+                metrics: BTreeMap::from([("x".to_string(), 1.0)]),
+                curves: BTreeMap::from([(
+                    "loss".to_string(),
+                    (0..50).map(|t| (t, i as f64 + t as f64)).collect(),
+                )]),
+            })
+            .collect();
+        store.append(&records).unwrap();
+        store.consolidate().unwrap();
+        for _ in 0..5 {
+            let curves = aggregate_curves(&dir.path().join("s"), None).unwrap();
+            for step in 0..50 {
+                let order: Vec<String> = curves
+                    .points
+                    .iter()
+                    .filter(|p| p.step == step)
+                    .map(|p| p.key[0].to_string())
+                    .collect();
+                assert_eq!(order, names, "step {step}");
+            }
+        }
+    }
+
     #[test]
     fn curves_are_aggregated_per_group_and_step() {
         use harness::{Status, Store, TrialRecord};
@@ -601,12 +657,20 @@ pub fn aggregate_curves(
     select.extend(key_columns.iter().map(|k| col(k.as_str())));
     let mut group: Vec<Expr> = key_columns.iter().map(|k| col(k.as_str())).collect();
     group.extend([col("curve"), col("step")]);
-    let stats = curves
+    // Every step keeps the trials' order (the spec's expansion), so that series come out in the
+    // order the spec lists them, the same on every render: polars' joins and sorts are free to
+    // reorder rows unless told not to.
+    let stats = trials
         .lazy()
-        .inner_join(
-            trials.lazy().select(select),
-            col("trial_id"),
-            col("trial_id"),
+        .select(select)
+        .join(
+            curves.lazy(),
+            [col("trial_id")],
+            [col("trial_id")],
+            JoinArgs {
+                maintain_order: MaintainOrderJoin::Left,
+                ..JoinArgs::new(JoinType::Inner)
+            },
         )
         .group_by_stable(group)
         .agg([
@@ -617,7 +681,10 @@ pub fn aggregate_curves(
             col("value").min().alias("__min"),
             col("value").max().alias("__max"),
         ])
-        .sort(["step"], Default::default())
+        .sort(
+            ["step"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
         .collect()
         .map_err(&e)?;
     let mut points = Vec::with_capacity(stats.height());

@@ -527,51 +527,42 @@ fn render_figure(
         Some(s) => distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, s))),
         None => vec![Value::Str(String::new())],
     };
-    // With `also`, every metric is its own series, labelled by the metric.
+    // One series per value of `series`, or, with `also`, one per metric (labelled by it).
     let metrics: Vec<&String> = std::iter::once(&f.y).chain(&f.also).collect();
-    for g in groups.iter().filter(|_| !f.also.is_empty()) {
+    for g in &groups {
         let Some(x) = g.get(&agg.keys, &f.x).and_then(Value::as_f64) else {
             continue;
         };
-        for (index, metric) in metrics.iter().enumerate() {
-            if let Some(stats) = g.metrics.get(metric.as_str()) {
+        for (m, metric) in metrics.iter().enumerate() {
+            let Some(stats) = g.metrics.get(metric.as_str()) else {
+                continue;
+            };
+            let point = Point {
+                x,
+                y: stats.mean,
+                low: stats.ci_low,
+                high: stats.ci_high,
+            };
+            if f.also.is_empty() {
+                let index = match &f.series {
+                    Some(s) => series_values
+                        .iter()
+                        .position(|v| g.get(&agg.keys, s).is_some_and(|gv| same_value(gv, v)))
+                        .unwrap_or(0),
+                    None => 0,
+                };
+                add_point(&mut series, f, &series_values, index, point);
+            } else {
                 series
-                    .entry(index)
+                    .entry(m)
                     .or_insert_with(|| Series {
                         label: spec.metric_label(metric),
                         points: Vec::new(),
                     })
                     .points
-                    .push(Point {
-                        x,
-                        y: stats.mean,
-                        low: stats.ci_low,
-                        high: stats.ci_high,
-                    });
+                    .push(point);
             }
         }
-    }
-    for g in groups.iter().filter(|_| f.also.is_empty()) {
-        let Some(x) = g.get(&agg.keys, &f.x).and_then(Value::as_f64) else {
-            continue;
-        };
-        let Some(stats) = g.metrics.get(&f.y) else {
-            continue;
-        };
-        let index = match &f.series {
-            Some(s) => series_values
-                .iter()
-                .position(|v| g.get(&agg.keys, s).is_some_and(|gv| same_value(gv, v)))
-                .unwrap_or(0),
-            None => 0,
-        };
-        let point = Point {
-            x,
-            y: stats.mean,
-            low: stats.ci_low,
-            high: stats.ci_high,
-        };
-        add_point(&mut series, f, &series_values, index, point);
     }
     if series.is_empty() {
         notes.push(format!(
