@@ -15,4 +15,4 @@ pub use linrep::{
     gauss_newton, gradients, loss, subspace_distance, train, Inputs, Optimizer, Task, Training,
 };
 pub use method::{register, LinRep, SingleIndex};
-pub use single_index::{predicted_alignment, simulated_alignment, Design, Link, Step};
+pub use single_index::{predicted_alignment, Design, Link, Step};

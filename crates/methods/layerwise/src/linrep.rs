@@ -138,39 +138,40 @@ pub fn fit_head(g: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> Array2<f64
     f_t.t().to_owned()
 }
 
-/// Batch-norm of z = X Gᵀ over the batch: (ẑ, mean, standard deviation) per feature.
-fn batch_norm(g: &Array2<f64>, x: &Array2<f64>) -> (Array2<f64>, Array1<f64>, Array1<f64>) {
+/// Batch-norm of z = X Gᵀ over the batch: (ẑ, standard deviation per feature).
+fn batch_norm(g: &Array2<f64>, x: &Array2<f64>) -> (Array2<f64>, Array1<f64>) {
     let z = x.dot(&g.t());
     let mean = z.mean_axis(Axis(0)).expect("batch");
     let centred = &z - &mean.view().insert_axis(Axis(0));
     let std = centred.map_axis(Axis(0), |c| (c.dot(&c) / c.len() as f64 + 1e-12).sqrt());
-    (&centred / &std.view().insert_axis(Axis(0)), mean, std)
+    (&centred / &std.view().insert_axis(Axis(0)), std)
 }
 
 /// ½ mean over the batch of ‖y − F BN(Gx)‖².
 pub fn batch_norm_loss(f: &Array2<f64>, g: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
-    let (z_hat, _, _) = batch_norm(g, x);
+    let (z_hat, _) = batch_norm(g, x);
     half_mean_square(&(y - &z_hat.dot(&f.t())))
 }
 
-/// Gradients (∇_F, ∇_G) of [`batch_norm_loss`], through the batch statistics:
+/// Gradients (∇_F, ∇_G) of [`batch_norm_loss`], given ẑ and σ from `batch_norm`, through
+/// the batch statistics:
 /// ∂z = (∂ẑ − mean ∂ẑ − ẑ ⊙ mean(∂ẑ ⊙ ẑ)) / σ per feature.
-pub fn batch_norm_gradients(
+fn batch_norm_gradients(
     f: &Array2<f64>,
-    g: &Array2<f64>,
+    z_hat: &Array2<f64>,
+    std: &Array1<f64>,
     x: &Array2<f64>,
     y: &Array2<f64>,
 ) -> (Array2<f64>, Array2<f64>) {
     let n = x.nrows() as f64;
-    let (z_hat, _, std) = batch_norm(g, x);
     let r = y - &z_hat.dot(&f.t());
-    let grad_f = -r.t().dot(&z_hat) / n;
+    let grad_f = -r.t().dot(z_hat) / n;
     let d_hat = -r.dot(f) / n; // n × k
     let mean_d = d_hat.mean_axis(Axis(0)).expect("batch");
-    let mean_dz = (&d_hat * &z_hat).mean_axis(Axis(0)).expect("batch");
+    let mean_dz = (&d_hat * z_hat).mean_axis(Axis(0)).expect("batch");
     let dz = (&d_hat
         - &mean_d.view().insert_axis(Axis(0))
-        - &(&z_hat * &mean_dz.view().insert_axis(Axis(0))))
+        - &(z_hat * &mean_dz.view().insert_axis(Axis(0))))
         / std.view().insert_axis(Axis(0));
     (grad_f, dz.t().dot(x))
 }
@@ -256,13 +257,12 @@ pub struct Training {
     pub noise: f64,
 }
 
-/// Per-step distance and loss, and the final (F, G).
+/// Per-step distance and losses, and the final representation G.
 pub struct Trajectory {
     pub distance: Vec<f64>,
     pub train_loss: Vec<f64>,
     /// Per step, when a transfer evaluation was given.
     pub transfer_loss: Vec<f64>,
-    pub f: Array2<f64>,
     pub g: Array2<f64>,
 }
 
@@ -292,7 +292,6 @@ pub fn train<R: Rng + ?Sized>(
         distance: Vec::new(),
         train_loss: Vec::new(),
         transfer_loss: Vec::new(),
-        f: f.clone(),
         g: g.clone(),
     };
     for t in 1..=settings.steps {
@@ -330,14 +329,14 @@ pub fn train<R: Rng + ?Sized>(
                 // G's rows are scale-free under batch-norm: the curvature along row i is at most
                 // λ_max(FᵀF)·λ_max(Σ)/σ_i², σ_i² the variance of feature i, so the stable step
                 // scales with σ_min² / (λ_max(FᵀF) λ_max(Σ)).
-                let (_, _, std) = batch_norm(&g, &x);
+                let (z_hat, std) = batch_norm(&g, &x);
                 let smallest = std.iter().fold(f64::INFINITY, |a, &v| a.min(v * v));
                 let head = largest_eigenvalue(&f.t().dot(&f)).max(1e-300);
-                let (_, grad_g) = batch_norm_gradients(&f, &g, &x, &y);
+                let (_, grad_g) = batch_norm_gradients(&f, &z_hat, &std, &x, &y);
                 g = &g - &(grad_g * (settings.lr * smallest / (sigma_max * head)));
-                let (z_hat, _, _) = batch_norm(&g, &x);
+                let (z_hat, std) = batch_norm(&g, &x);
                 let corr = z_hat.t().dot(&z_hat) / x.nrows() as f64;
-                let (grad_f, _) = batch_norm_gradients(&f, &g, &x, &y);
+                let (grad_f, _) = batch_norm_gradients(&f, &z_hat, &std, &x, &y);
                 f = &f - &(grad_f * (settings.lr / largest_eigenvalue(&corr).max(1e-300)));
             }
             Optimizer::Dfw => {
@@ -395,7 +394,6 @@ pub fn train<R: Rng + ?Sized>(
         }
     }
     trajectory.g = g;
-    trajectory.f = f;
     Ok(trajectory)
 }
 
@@ -418,12 +416,8 @@ mod tests {
         let f = Array2::from_shape_simple_fn((3, 2), || rng.sample::<f64, _>(StandardNormal));
         let g = Array2::from_shape_simple_fn((2, 6), || rng.sample::<f64, _>(StandardNormal));
         let (grad_f, grad_g) = gradients(&f, &g, &x, &y);
-        let h = 1e-6;
         for (i, j) in [(0, 0), (1, 3), (0, 5)] {
-            let (mut gp, mut gm) = (g.clone(), g.clone());
-            gp[(i, j)] += h;
-            gm[(i, j)] -= h;
-            let numeric = (loss(&f, &gp, &x, &y) - loss(&f, &gm, &x, &y)) / (2.0 * h);
+            let numeric = central_difference(&g, (i, j), |g| loss(&f, g, &x, &y));
             assert!(
                 (numeric - grad_g[(i, j)]).abs() < 1e-6 * (1.0 + numeric.abs()),
                 "G({i},{j}): {numeric} vs {}",
@@ -431,12 +425,22 @@ mod tests {
             );
         }
         for (i, j) in [(0, 0), (2, 1)] {
-            let (mut fp, mut fm) = (f.clone(), f.clone());
-            fp[(i, j)] += h;
-            fm[(i, j)] -= h;
-            let numeric = (loss(&fp, &g, &x, &y) - loss(&fm, &g, &x, &y)) / (2.0 * h);
+            let numeric = central_difference(&f, (i, j), |f| loss(f, &g, &x, &y));
             assert!((numeric - grad_f[(i, j)]).abs() < 1e-6 * (1.0 + numeric.abs()));
         }
+    }
+
+    /// ∂loss/∂m_ij by a central difference with step 1e-6.
+    fn central_difference(
+        m: &Array2<f64>,
+        ij: (usize, usize),
+        loss: impl Fn(&Array2<f64>) -> f64,
+    ) -> f64 {
+        let h = 1e-6;
+        let (mut plus, mut minus) = (m.clone(), m.clone());
+        plus[ij] += h;
+        minus[ij] -= h;
+        (loss(&plus) - loss(&minus)) / (2.0 * h)
     }
 
     #[test]
@@ -447,15 +451,11 @@ mod tests {
         let y = Array2::from_shape_simple_fn((25, 3), || normal(&mut rng));
         let f = Array2::from_shape_simple_fn((3, 2), || normal(&mut rng));
         let g = Array2::from_shape_simple_fn((2, 5), || normal(&mut rng));
-        let (grad_f, grad_g) = batch_norm_gradients(&f, &g, &x, &y);
-        let h = 1e-6;
+        let (z_hat, std) = batch_norm(&g, &x);
+        let (grad_f, grad_g) = batch_norm_gradients(&f, &z_hat, &std, &x, &y);
         for i in 0..2 {
             for j in 0..5 {
-                let (mut gp, mut gm) = (g.clone(), g.clone());
-                gp[(i, j)] += h;
-                gm[(i, j)] -= h;
-                let numeric = (batch_norm_loss(&f, &gp, &x, &y) - batch_norm_loss(&f, &gm, &x, &y))
-                    / (2.0 * h);
+                let numeric = central_difference(&g, (i, j), |g| batch_norm_loss(&f, g, &x, &y));
                 assert!(
                     (numeric - grad_g[(i, j)]).abs() < 1e-7 * (1.0 + numeric.abs()),
                     "G({i},{j}): {numeric} vs {}",
@@ -464,11 +464,7 @@ mod tests {
             }
         }
         for (i, j) in [(0, 0), (2, 1)] {
-            let (mut fp, mut fm) = (f.clone(), f.clone());
-            fp[(i, j)] += h;
-            fm[(i, j)] -= h;
-            let numeric =
-                (batch_norm_loss(&fp, &g, &x, &y) - batch_norm_loss(&fm, &g, &x, &y)) / (2.0 * h);
+            let numeric = central_difference(&f, (i, j), |f| batch_norm_loss(f, &g, &x, &y));
             assert!((numeric - grad_f[(i, j)]).abs() < 1e-7 * (1.0 + numeric.abs()));
         }
     }

@@ -185,19 +185,6 @@ pub fn alignment(design: &Design, v: &Array1<f64>) -> f64 {
     v.dot(b).powi(2) / (v.dot(v) * b.dot(b))
 }
 
-/// cos²(v, β*) of the direction learned from n fresh samples.
-pub fn simulated_alignment<R: Rng + ?Sized>(
-    design: &Design,
-    n: usize,
-    noise: f64,
-    link: Link,
-    step: Step,
-    rng: &mut R,
-) -> f64 {
-    let (x, y) = sample(design, n, noise, link, rng);
-    alignment(design, &learned_direction(design, &x, &y, step))
-}
-
 /// The network after the step and its second-layer fit.
 pub struct Network {
     /// Hidden units.
