@@ -324,6 +324,23 @@ impl Spec {
         trials
     }
 
+    /// The spec under its `i`-th derived root seed (`i ≥ 1`), for `check --reseed`: the same
+    /// sweep under another root seed, so every trial gets a new id and generator. The seed is
+    /// `blake3("subbench-reseed", seed, i)` truncated to 64 bits: a stable function of the
+    /// spec's own `seed:`, so a reseeded check is reproducible and its trials are cached.
+    pub fn reseeded(&self, i: u32) -> Spec {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"subbench-reseed\n");
+        hasher.update(&self.seed.to_le_bytes());
+        hasher.update(&i.to_le_bytes());
+        let digest = hasher.finalize();
+        let seed = u64::from_le_bytes(digest.as_bytes()[..8].try_into().expect("8 bytes"));
+        Spec {
+            seed,
+            ..self.clone()
+        }
+    }
+
     /// The label of a metric for axes and tables.
     pub fn metric_label(&self, metric: &str) -> String {
         self.metrics
@@ -676,7 +693,16 @@ pub fn parse_spec(
         }
     }
     if raw.metrics.is_empty() {
-        return Err(fail("`metrics` is empty; declare the metrics to report, e.g. `metrics: {distance: {better: higher}}`".into(), None));
+        raw.metrics = default_metrics(&methods, registry);
+        if raw.metrics.is_empty() {
+            return Err(fail(
+                format!("`metrics` is not given and the methods of this spec ({}) declare no metric in common; declare the metrics to report, e.g. `metrics: {{distance: {{better: higher}}}}`", methods.join(", ")),
+                at(&["method"]).or(at(&["sweep"])),
+            ));
+        }
+    }
+    if raw.report.figures.is_empty() && raw.report.tables.is_empty() {
+        raw.report = default_report(&swept, &points, &raw.metrics, raw.report.interval);
     }
 
     let mut parameters: Vec<String> = raw.params.keys().cloned().collect();
@@ -953,6 +979,118 @@ pub fn parse_spec(
 }
 
 /// `[a-z0-9][a-z0-9_-]*`, at most 100 characters: safe as a folder name on every system.
+/// `metrics:` left out: every metric that every method of the spec declares, in the first
+/// method's order, labelled by its name and with no direction (declarations carry none).
+fn default_metrics(methods: &[&str], registry: &Registry) -> IndexMap<String, MetricDecl> {
+    let declared = |id: &str| -> Vec<&'static str> {
+        registry
+            .get(id)
+            .map(|m| m.metrics().iter().map(|m| m.name).collect())
+            .unwrap_or_default()
+    };
+    let Some(first) = methods.first() else {
+        return IndexMap::new();
+    };
+    declared(first)
+        .into_iter()
+        .filter(|name| methods.iter().all(|id| declared(id).contains(name)))
+        .map(|name| (name.to_string(), MetricDecl::default()))
+        .collect()
+}
+
+/// `report:` left out (or with neither figures nor tables): what a newcomer's first spec needs to
+/// see its numbers. One table per metric over the first two swept parameters that take more than
+/// one value, and one line figure per metric along the first numeric one of them (one series per
+/// value of the next). A spec that sweeps nothing gets one table per metric by `method`.
+fn default_report(
+    swept: &[String],
+    points: &[SpecPoint],
+    metrics: &IndexMap<String, MetricDecl>,
+    interval: Interval,
+) -> ReportSpec {
+    let values = |name: &str| -> Vec<Value> {
+        let mut distinct: Vec<Value> = Vec::new();
+        for point in points {
+            let value = if name == "method" {
+                Some(Value::Str(point.method.clone()))
+            } else {
+                point.params.0.get(name).cloned()
+            };
+            if let Some(v) = value {
+                if !distinct.iter().any(|d| d.matches(&v)) {
+                    distinct.push(v);
+                }
+            }
+        }
+        distinct
+    };
+    let varying: Vec<(String, Vec<Value>)> = swept
+        .iter()
+        .map(|name| (name.clone(), values(name)))
+        .filter(|(_, v)| v.len() > 1)
+        .collect();
+    let numeric = varying
+        .iter()
+        .position(|(_, v)| v.iter().all(|x| x.as_f64().is_some()));
+    let mut figures = Vec::new();
+    if let Some(i) = numeric {
+        let x = varying[i].0.clone();
+        let series = varying
+            .iter()
+            .enumerate()
+            .find(|(j, _)| *j != i)
+            .map(|(_, (name, _))| name.clone());
+        let positive = varying[i]
+            .1
+            .iter()
+            .all(|v| v.as_f64().is_some_and(|x| x > 0.0));
+        let spread = varying[i]
+            .1
+            .iter()
+            .filter_map(Value::as_f64)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                (lo.min(x), hi.max(x))
+            });
+        for metric in metrics.keys() {
+            figures.push(FigureSpec {
+                kind: FigureKind::Line,
+                x: x.clone(),
+                y: metric.clone(),
+                z: None,
+                series: series.clone(),
+                // Two decades or more of a positive axis read best on a log scale.
+                log_x: positive && spread.1 >= 100.0 * spread.0,
+                log_y: false,
+                title: None,
+                filter: IndexMap::new(),
+                also: Vec::new(),
+                shade: None,
+                x_label: None,
+            });
+        }
+    }
+    let rows = varying
+        .first()
+        .map_or_else(|| "method".to_string(), |(name, _)| name.clone());
+    let columns = varying.get(1).map(|(name, _)| name.clone());
+    let tables = metrics
+        .keys()
+        .map(|metric| TableSpec {
+            rows: rows.clone(),
+            columns: columns.clone(),
+            value: metric.clone(),
+            format: Some(".4g".into()),
+            title: None,
+            filter: IndexMap::new(),
+        })
+        .collect();
+    ReportSpec {
+        figures,
+        tables,
+        interval,
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())

@@ -27,6 +27,55 @@ pub struct CheckOutcome {
     pub refuted: bool,
     /// The numbers compared (the worst case when several groups are checked).
     pub detail: String,
+    /// With `check --reseed N`: in how many of the N + 1 seed sets the check came out as the
+    /// spec says (held, for a claim; failed, for a refuted one).
+    pub seeds: Option<SeedTally>,
+}
+
+/// How a check fared under the spec's seed and its derived seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SeedTally {
+    pub agreeing: usize,
+    pub total: usize,
+}
+
+impl CheckOutcome {
+    /// Came out as the spec says under its own seed but not under every derived one: the
+    /// claim rests on the draw, not on the method. It fails the check.
+    pub fn fragile(&self) -> bool {
+        self.seeds.is_some_and(|s| s.agreeing < s.total)
+    }
+
+    /// Whether the check holds, all seed sets considered.
+    pub fn ok(&self) -> bool {
+        self.passed && !self.fragile()
+    }
+
+    /// The one word every output (terminal, page, Markdown, JUnit) uses for the outcome.
+    pub fn verdict(&self) -> &'static str {
+        match (self.passed, self.fragile(), self.refuted) {
+            (false, _, _) => "FAIL",
+            (true, true, _) => "FRAGILE",
+            (true, false, true) => "NOT REPRODUCED",
+            (true, false, false) => "PASS",
+        }
+    }
+
+    /// `held 4/5` (or `not reproduced 5/5`) when the check was reseeded.
+    pub fn seeds_text(&self) -> Option<String> {
+        self.seeds.map(|s| {
+            format!(
+                "{} {}/{} seed sets",
+                if self.refuted {
+                    "not reproduced in"
+                } else {
+                    "held in"
+                },
+                s.agreeing,
+                s.total
+            )
+        })
+    }
 }
 
 fn outcome(description: String, passed: bool, detail: String) -> CheckOutcome {
@@ -35,6 +84,41 @@ fn outcome(description: String, passed: bool, detail: String) -> CheckOutcome {
         passed,
         refuted: false,
         detail,
+        seeds: None,
+    }
+}
+
+/// Whether each check of `spec` (in [`evaluate_checks`]' order) depends on the seed: every check
+/// but `baseline`, whose reference values were saved under the spec's own seed.
+pub fn seed_dependent(spec: &Spec) -> Vec<bool> {
+    spec.expect
+        .iter()
+        .chain(&spec.refuted)
+        .map(|c| !matches!(c, CheckSpec::Baseline { .. }))
+        .collect()
+}
+
+/// Record in `checks` (the outcomes under the spec's own seed) how they fared under other seeds:
+/// `reseeded[k][i]` is check `i`'s outcome under derived seed `k`. Seed-independent checks
+/// (`dependent[i] == false`) are left without a tally.
+pub fn tally_seeds(
+    checks: &mut [CheckOutcome],
+    dependent: &[bool],
+    reseeded: &[Vec<CheckOutcome>],
+) {
+    for (i, check) in checks.iter_mut().enumerate() {
+        if !dependent.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let others: Vec<&CheckOutcome> = reseeded.iter().filter_map(|r| r.get(i)).collect();
+        let agreeing = usize::from(check.passed) + others.iter().filter(|o| o.passed).count();
+        if let Some(first_bad) = others.iter().find(|o| !o.passed).filter(|_| check.passed) {
+            check.detail = format!("{}; under another seed: {}", check.detail, first_bad.detail);
+        }
+        check.seeds = Some(SeedTally {
+            agreeing,
+            total: others.len() + 1,
+        });
     }
 }
 
@@ -108,6 +192,7 @@ pub fn evaluate_checks(
             description: format!("not reproduced: {}", held.description),
             passed: !held.passed,
             refuted: true,
+            seeds: None,
             detail: if held.passed {
                 format!(
                     "{}; the claim now holds, so move it from `refuted` to `expect` and update the spec's text",
@@ -498,17 +583,28 @@ pub fn save_baseline(agg: &Aggregate, path: &Path) -> Result<(), ReportError> {
             message: e.to_string(),
         })?;
     }
-    let file = File::create(path).map_err(|e| ReportError::Write {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    ParquetWriter::new(file)
-        .finish(&mut df)
-        .map_err(|e| ReportError::Write {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-    Ok(())
+    // Written under a temporary name and renamed: a baseline is either the old one or the
+    // new one, never half of one, whatever interrupts the save.
+    let tmp = std::path::PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
+    let write_error = |p: &Path, e: String| ReportError::Write {
+        path: p.display().to_string(),
+        message: e,
+    };
+    let written = File::create(&tmp)
+        .map_err(|e| write_error(&tmp, e.to_string()))
+        .and_then(|file| {
+            let mut file = file;
+            ParquetWriter::new(&mut file)
+                .finish(&mut df)
+                .map_err(|e| write_error(&tmp, e.to_string()))?;
+            file.sync_all()
+                .map_err(|e| write_error(&tmp, e.to_string()))
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path).map_err(|e| write_error(path, e.to_string()))
 }
 
 fn compare_baseline(

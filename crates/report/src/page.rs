@@ -62,6 +62,18 @@ struct FigureOut {
     notes: Vec<String>,
 }
 
+/// A check as the page shows it.
+#[derive(Serialize)]
+struct CheckOut<'a> {
+    description: &'a str,
+    verdict: &'static str,
+    /// CSS class of the verdict.
+    class: &'static str,
+    /// "held in 5/5 seed sets" after `check --reseed`.
+    seeds: Option<String>,
+    detail: &'a str,
+}
+
 #[derive(Serialize)]
 struct TableOut {
     table: Table,
@@ -183,7 +195,21 @@ pub fn write_spec_report(
     ctx.insert("swept", &swept);
     ctx.insert("figures", &figures);
     ctx.insert("tables", &tables);
-    ctx.insert("checks", checks);
+    let checks_out: Vec<CheckOut> = checks
+        .iter()
+        .map(|c| CheckOut {
+            description: &c.description,
+            verdict: c.verdict(),
+            class: match c.verdict() {
+                "PASS" => "pass",
+                "NOT REPRODUCED" => "refuted",
+                _ => "fail",
+            },
+            seeds: c.seeds_text(),
+            detail: &c.detail,
+        })
+        .collect();
+    ctx.insert("checks", &checks_out);
     ctx.insert("failures", &agg.failures);
     ctx.insert("provenance", &last_provenance(store_dir));
     let html = templates()?
@@ -199,9 +225,9 @@ pub fn write_spec_report(
         claim: spec.claim.clone(),
         evidence: spec.evidence.map(|e| format!("{e:?}").to_lowercase()),
         page,
-        checks_passed: checks.iter().filter(|c| c.passed && !c.refuted).count(),
-        checks_failed: checks.iter().filter(|c| !c.passed).count(),
-        checks_refuted: checks.iter().filter(|c| c.passed && c.refuted).count(),
+        checks_passed: checks.iter().filter(|c| c.ok() && !c.refuted).count(),
+        checks_failed: checks.iter().filter(|c| !c.ok()).count(),
+        checks_refuted: checks.iter().filter(|c| c.ok() && c.refuted).count(),
         trials_ok: total - failed,
         trials_failed: failed,
         thumbnail: figures.into_iter().next().map(|f| f.svg),
