@@ -63,9 +63,9 @@ pub struct CheckArgs {
     /// Also write JUnit XML (one testcase per claim, one testsuite per spec) for CI reporters.
     #[arg(long)]
     pub junit: Option<PathBuf>,
-    /// Where the committed baselines are, whatever `--out` is.
-    #[arg(long, default_value = DEFAULT_BASELINES)]
-    pub baselines: PathBuf,
+    /// Where the committed baselines are, whatever `--out` is [default: results/baselines].
+    #[arg(long)]
+    pub baselines: Option<PathBuf>,
     /// Also run every spec under N more root seeds derived from its `seed:` and count, for every
     /// claim, in how many seed sets it held; a claim that holds only under some is FRAGILE.
     #[arg(long, value_name = "N")]
@@ -302,7 +302,9 @@ fn check_arguments(args: &CheckArgs, specs: &[Spec]) -> Result<()> {
             .into());
         }
     }
-    if !args.baselines.is_dir() {
+    // The default folder may not exist yet (a first run, before any `baseline save`): then each
+    // baseline check fails saying how to save it. A folder given explicitly must exist.
+    if let Some(baselines) = args.baselines.as_ref().filter(|b| !b.is_dir()) {
         let uses_baseline = |spec: &&Spec| {
             spec.expect
                 .iter()
@@ -312,14 +314,14 @@ fn check_arguments(args: &CheckArgs, specs: &[Spec]) -> Result<()> {
         if let Some(spec) = specs.iter().find(uses_baseline) {
             let quick = if args.quick { " --quick" } else { "" };
             return Err(UserError::new(format!(
-                "--baselines {}: no such folder, and spec `{}` ({}) compares with its baseline {}; point --baselines at the committed baselines (default {DEFAULT_BASELINES}, relative to the folder subbench runs in) or create it with `subbench baseline save {}{quick} --out {} --baselines {}`",
-                args.baselines.display(),
+                "--baselines {}: no such folder, and spec `{}` ({}) compares with its baseline {}; point --baselines at the committed baselines (default {DEFAULT_BASELINES}, relative to the folder subbench runs in), or check without it and then create it with `subbench baseline save {}{quick} --out {} --baselines {}`",
+                baselines.display(),
                 spec.name,
                 spec.file.display(),
-                baseline_path(&args.baselines, &spec.name, args.quick).display(),
+                baseline_path(baselines, &spec.name, args.quick).display(),
                 spec.name,
                 args.out.display(),
-                args.baselines.display(),
+                baselines.display(),
             ))
             .into());
         }
@@ -340,6 +342,10 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
     )
     .map_err(harness_error)?;
     check_arguments(args, &specs)?;
+    let baselines = args
+        .baselines
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINES));
     let options = RunOptions {
         jobs: args.jobs,
         ..Default::default()
@@ -365,14 +371,13 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
     let mut junit = Vec::new();
     for spec in &specs {
         run(spec)?;
-        let mut evaluated = evaluate_spec(spec, &args.out, &args.baselines, args.quick)?;
+        let mut evaluated = evaluate_spec(spec, &args.out, &baselines, args.quick)?;
         if let Some(n) = args.reseed {
             let mut reseeded = Vec::with_capacity(n as usize);
             for i in 1..=n {
                 let other = spec.reseeded(i);
                 run(&other)?;
-                reseeded
-                    .push(evaluate_spec(&other, &args.out, &args.baselines, args.quick)?.checks);
+                reseeded.push(evaluate_spec(&other, &args.out, &baselines, args.quick)?.checks);
             }
             report::checks::tally_seeds(
                 &mut evaluated.checks,
