@@ -207,6 +207,13 @@ pub enum CheckSpec {
         monotone: Option<Monotone>,
         #[serde(default)]
         slope: Option<[f64; 2]>,
+        /// `true` (default): every step of the means goes the trend's way and the fitted slope
+        /// lies in its bounds. `false`, for means with sampling noise: a step against the trend
+        /// fails only when the two 95% intervals are separated (the first and last means must
+        /// still go the trend's way), and a slope passes when its 95% interval (from the fit's
+        /// standard error) meets the bounds.
+        #[serde(default = "default_true")]
+        strict: bool,
     },
     /// The aggregated table equals `results/baselines/<name>.parquet` within tolerances.
     Baseline {
@@ -273,6 +280,10 @@ const FIELDS: [&str; 16] = [
     "name", "title", "paper", "claim", "evidence", "method", "seeds", "seed", "timeout", "params",
     "sweep", "metrics", "report", "expect", "refuted", "quick",
 ];
+
+fn default_true() -> bool {
+    true
+}
 
 fn one() -> u32 {
     1
@@ -934,6 +945,7 @@ pub fn parse_spec(
                 filter,
                 monotone,
                 slope,
+                ..
             } => {
                 check_filter(filter, "expect trend")?;
                 check_metric(metric, "expect trend")?;
