@@ -459,7 +459,7 @@ fn evaluate(
             let mut lines: BTreeMap<String, Vec<(f64, Stats)>> = BTreeMap::new();
             for g in agg.matching(&filter) {
                 let (Some(x), Some(s)) = (
-                    g.get(&agg.keys, along).and_then(Value::as_f64),
+                    agg.value_of(g, along).and_then(Value::as_f64),
                     g.metrics.get(metric),
                 ) else {
                     continue;

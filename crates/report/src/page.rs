@@ -301,13 +301,7 @@ fn render_curve(
     f: &FigureSpec,
     shade: Option<(f64, f64, String)>,
 ) -> (String, String, Vec<String>) {
-    let key_of = |p: &crate::aggregate::CurvePoint, name: &str| {
-        curves
-            .keys
-            .iter()
-            .position(|k| k == name)
-            .map(|i| p.key[i].clone())
-    };
+    let key_of = |p: &crate::aggregate::CurvePoint, name: &str| curves.value_of(p, name);
     let points: Vec<_> = curves
         .points
         .iter()
@@ -319,11 +313,10 @@ fn render_curve(
         })
         .collect();
     let series_values: Vec<Value> = match &f.series {
-        Some(s) => distinct_sorted(
-            points
-                .iter()
-                .filter_map(|p| curves.keys.iter().position(|k| k == s).map(|i| &p.key[i])),
-        ),
+        Some(s) => {
+            let values: Vec<Value> = points.iter().filter_map(|p| key_of(p, s)).collect();
+            distinct_sorted(values.iter())
+        }
         None => vec![Value::Str(String::new())],
     };
     let mut notes = Vec::new();
@@ -515,8 +508,8 @@ fn render_figure(
             .title
             .clone()
             .unwrap_or_else(|| format!("{} over {} and {}", spec.metric_label(&z), f.x, f.y));
-        let xs = distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, &f.x)));
-        let ys = distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, &f.y)));
+        let xs = distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, &f.x)));
+        let ys = distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, &f.y)));
         let cells = ys
             .iter()
             .map(|yv| {
@@ -525,8 +518,8 @@ fn render_figure(
                         groups
                             .iter()
                             .find(|g| {
-                                g.get(&agg.keys, &f.x).is_some_and(|v| same_value(v, xv))
-                                    && g.get(&agg.keys, &f.y).is_some_and(|v| same_value(v, yv))
+                                agg.value_of(g, &f.x).is_some_and(|v| same_value(v, xv))
+                                    && agg.value_of(g, &f.y).is_some_and(|v| same_value(v, yv))
                             })
                             .and_then(|g| g.metrics.get(&z).map(|s| s.mean))
                     })
@@ -550,13 +543,13 @@ fn render_figure(
         .unwrap_or_else(|| format!("{} vs {}", spec.metric_label(&f.y), f.x));
     let mut series: BTreeMap<usize, Series> = BTreeMap::new();
     let series_values: Vec<Value> = match &f.series {
-        Some(s) => distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, s))),
+        Some(s) => distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, s))),
         None => vec![Value::Str(String::new())],
     };
     // One series per value of `series`, or, with `also`, one per metric (labelled by it).
     let metrics: Vec<&String> = std::iter::once(&f.y).chain(&f.also).collect();
     for g in &groups {
-        let Some(x) = g.get(&agg.keys, &f.x).and_then(Value::as_f64) else {
+        let Some(x) = agg.value_of(g, &f.x).and_then(Value::as_f64) else {
             continue;
         };
         for (m, metric) in metrics.iter().enumerate() {
@@ -573,7 +566,7 @@ fn render_figure(
                 let index = match &f.series {
                     Some(s) => series_values
                         .iter()
-                        .position(|v| g.get(&agg.keys, s).is_some_and(|gv| same_value(gv, v)))
+                        .position(|v| agg.value_of(g, s).is_some_and(|gv| same_value(gv, v)))
                         .unwrap_or(0),
                     None => 0,
                 };

@@ -118,10 +118,10 @@ pub fn build_table(agg: &Aggregate, spec: &TableSpec, label: &str, better: Bette
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let groups: Vec<_> = agg.matching(&filter).collect();
-    let value_of = |g: &crate::aggregate::Group, name: &str| g.get(&agg.keys, name).cloned();
-    let row_values = distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, &spec.rows)));
+    let value_of = |g: &crate::aggregate::Group, name: &str| agg.value_of(g, name).cloned();
+    let row_values = distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, &spec.rows)));
     let column_values: Vec<Option<Value>> = match &spec.columns {
-        Some(c) => distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, c)))
+        Some(c) => distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, c)))
             .into_iter()
             .map(Some)
             .collect(),
@@ -554,6 +554,7 @@ mod tests {
         }
         Aggregate {
             keys: vec!["attack".into(), "budget".into()],
+            constants: vec![],
             metrics: vec!["distance".into()],
             groups,
             failures: vec![],
