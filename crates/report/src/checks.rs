@@ -691,8 +691,18 @@ fn compare_baseline(
     rel_tol: f64,
 ) -> Result<(bool, String), ReportError> {
     let file = File::open(path).map_err(|_| {
+        // `NAME.parquet` or `NAME.quick.parquet`: say the command that writes this very file.
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("NAME");
+        let (name, quick) = match stem.strip_suffix(".quick") {
+            Some(name) => (name, " --quick"),
+            None => (stem, ""),
+        };
+        let folder = path
+            .parent()
+            .map(|p| format!(" --baselines {}", p.display()))
+            .unwrap_or_default();
         ReportError::Data(format!(
-            "no baseline at {}; create it with `subbench baseline save NAME`",
+            "no baseline at {}; create it with `subbench baseline save {name}{quick}{folder}` after a run",
             path.display()
         ))
     })?;
