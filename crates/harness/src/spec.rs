@@ -884,17 +884,62 @@ pub fn parse_spec(
                         at(&["expect"]),
                     ));
                 }
+                // A bound that no value can meet makes a check that never passes, and a
+                // `refuted` claim built on it green for ever.
+                if let Some(bad) = [above, below]
+                    .into_iter()
+                    .flatten()
+                    .find(|b| !b.is_finite())
+                {
+                    return Err(fail(
+                        format!("expect threshold: bounds are finite numbers; got {bad}"),
+                        locate_under(text, "expect", "threshold").or(at(&["expect"])),
+                    ));
+                }
+                if let (Some(a), Some(b)) = (above, below) {
+                    if a >= b {
+                        return Err(fail(
+                            format!("expect threshold: `above: {a}` and `below: {b}` leave no value between them; `above` must be less than `below`"),
+                            locate_under(text, "expect", "threshold").or(at(&["expect"])),
+                        ));
+                    }
+                }
             }
             CheckSpec::Ordering {
                 metric,
                 better,
                 worse,
                 filter,
+                margin,
                 ..
             } => {
                 check_filter(filter, "expect ordering")?;
                 check_filter(better, "expect ordering")?;
                 check_filter(worse, "expect ordering")?;
+                let place = locate_under(text, "expect", "ordering").or(at(&["expect"]));
+                if !(margin.is_finite() && *margin >= 0.0) {
+                    return Err(fail(
+                        format!("expect ordering: `margin` is how much better, a number ≥ 0; got {margin} (a negative margin passes a reversed order)"),
+                        place,
+                    ));
+                }
+                // Groups that match both sides compare with themselves: vacuous.
+                let same = better.len() == worse.len()
+                    && better
+                        .iter()
+                        .all(|(k, v)| worse.get(k).is_some_and(|w| w.matches(v)));
+                if same {
+                    return Err(fail(
+                        "expect ordering: `better` and `worse` select the same groups; they must differ in at least one value".into(),
+                        place,
+                    ));
+                }
+                if better.is_empty() || worse.is_empty() {
+                    return Err(fail(
+                        "expect ordering: `better` and `worse` each name at least one parameter value".into(),
+                        place,
+                    ));
+                }
                 check_metric(metric, "expect ordering")?;
                 better
                     .keys()
@@ -932,9 +977,13 @@ pub fn parse_spec(
                         ))
                     }
                 }
-                if !(*abs_tol >= 0.0 && *rel_tol >= 0.0) {
+                if !(*abs_tol >= 0.0
+                    && *rel_tol >= 0.0
+                    && abs_tol.is_finite()
+                    && rel_tol.is_finite())
+                {
                     return Err(fail(
-                        "expect agreement: tolerances are non-negative".into(),
+                        "expect agreement: tolerances are finite numbers ≥ 0 (an infinite one accepts anything)".into(),
                         at(&["expect"]),
                     ));
                 }
@@ -960,11 +1009,33 @@ pub fn parse_spec(
                         at(&["expect"]),
                     ));
                 }
+                if let Some([lo, hi]) = slope {
+                    if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                        return Err(fail(
+                            format!("expect trend: `slope: [{lo}, {hi}]` is not an interval; give finite bounds with low ≤ high"),
+                            locate_under(text, "expect", "slope").or(at(&["expect"])),
+                        ));
+                    }
+                }
             }
-            CheckSpec::Baseline { metrics, .. } => {
+            CheckSpec::Baseline {
+                metrics,
+                abs_tol,
+                rel_tol,
+            } => {
                 metrics
                     .iter()
                     .try_for_each(|m| check_metric(m, "expect baseline"))?;
+                if !(*abs_tol >= 0.0
+                    && *rel_tol >= 0.0
+                    && abs_tol.is_finite()
+                    && rel_tol.is_finite())
+                {
+                    return Err(fail(
+                        "expect baseline: tolerances are finite numbers ≥ 0 (an infinite one accepts anything)".into(),
+                        locate_under(text, "expect", "baseline").or(at(&["expect"])),
+                    ));
+                }
             }
         }
     }
