@@ -99,9 +99,7 @@ fn main() -> ExitCode {
         Command::List(args) => commands::run::list(args, &registry).map(|_| ExitCode::SUCCESS),
         Command::Merge(args) => commands::slurm::merge(args).map(|_| ExitCode::SUCCESS),
         Command::Status(args) => commands::slurm::status(args).map(|_| ExitCode::SUCCESS),
-        Command::Slurm(args) => {
-            commands::slurm::slurm(args, &registry).map(|_| ExitCode::SUCCESS)
-        }
+        Command::Slurm(args) => commands::slurm::slurm(args, &registry).map(|_| ExitCode::SUCCESS),
         Command::Report(args) => {
             commands::report::report(args, &registry).map(|_| ExitCode::SUCCESS)
         }

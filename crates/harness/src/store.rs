@@ -752,10 +752,7 @@ fn survey(dir: &Path, fold: Option<&crate::provenance::BuildInfo>) -> Result<Clu
             for (shard, _) in &to_fold {
                 for mut run in crate::provenance::run_entries(&shard.dir) {
                     if let Some(object) = run.as_object_mut() {
-                        object.insert(
-                            "shard".into(),
-                            shard_name(shard.index, shard.count).into(),
-                        );
+                        object.insert("shard".into(), shard_name(shard.index, shard.count).into());
                     }
                     shard_runs.push(run);
                 }
@@ -1331,10 +1328,17 @@ mod tests {
         all.sort_by_key(|r| r.order);
         assert_eq!(Store::at(&root).load().unwrap(), all);
         assert!(!root.join("shards").exists());
-        assert_eq!(fs::read_to_string(root.join("spec.yaml")).unwrap(), "name: s\n");
+        assert_eq!(
+            fs::read_to_string(root.join("spec.yaml")).unwrap(),
+            "name: s\n"
+        );
         let runs = crate::provenance::run_entries(&root);
         let hosts: Vec<_> = runs.iter().filter_map(|r| r.get("hostname")).collect();
-        assert_eq!(runs.len(), 3, "one entry per shard run plus the merge: {runs:?}");
+        assert_eq!(
+            runs.len(),
+            3,
+            "one entry per shard run plus the merge: {runs:?}"
+        );
         assert!(hosts.contains(&&serde_json::json!("node1")));
         assert_eq!(runs[2]["merge"]["shards"], 2);
         // A second merge has nothing to fold and still knows the store is whole.
@@ -1358,14 +1362,23 @@ mod tests {
         assert_eq!(report.merged_trials, 2);
         assert_eq!(Store::at(running.dir()).load().unwrap().len(), 2);
         assert_eq!(
-            Store::new(dir.path(), "s", Some((3, 4))).load().unwrap().len(),
+            Store::new(dir.path(), "s", Some((3, 4)))
+                .load()
+                .unwrap()
+                .len(),
             2
         );
-        assert_eq!(states(&cluster_status(&root).unwrap()), [Merged, Running, Incomplete, Missing]);
+        assert_eq!(
+            states(&cluster_status(&root).unwrap()),
+            [Merged, Running, Incomplete, Missing]
+        );
         drop(writer);
         shard(dir.path(), 3, 4, 2, true);
         shard(dir.path(), 4, 4, 2, true);
-        assert_eq!(states(&cluster_status(&root).unwrap()), [Merged, Done, Done, Done]);
+        assert_eq!(
+            states(&cluster_status(&root).unwrap()),
+            [Merged, Done, Done, Done]
+        );
         let report = merge(&root, &build()).unwrap();
         assert!(report.is_whole(), "{report:?}");
         assert_eq!(Store::at(&root).load().unwrap().len(), 8);
@@ -1378,7 +1391,10 @@ mod tests {
         shard(dir.path(), 1, 2, 2, true);
         shard(dir.path(), 1, 3, 2, true);
         let e = merge(&root, &build()).unwrap_err().to_string();
-        assert!(e.contains("different shard counts") && e.contains("shards"), "{e}");
+        assert!(
+            e.contains("different shard counts") && e.contains("shards"),
+            "{e}"
+        );
         assert!(root.join("shards/001-of-002").exists() && root.join("shards/001-of-003").exists());
         fs::remove_dir_all(root.join("shards/001-of-003")).unwrap();
         let other = shard(dir.path(), 2, 2, 2, true);
@@ -1386,21 +1402,33 @@ mod tests {
         changed.spec_hash = "changed".into();
         other.write_shard_info(&changed).unwrap();
         let e = merge(&root, &build()).unwrap_err();
-        assert!(e.is_user_error() && e.to_string().contains("different specs"), "{e}");
+        assert!(
+            e.is_user_error() && e.to_string().contains("different specs"),
+            "{e}"
+        );
         assert!(root.join("shards/001-of-002/trials.parquet").exists());
         fs::create_dir_all(root.join("shards/stray")).unwrap();
         let e = merge(&root, &build()).unwrap_err().to_string();
-        assert!(e.contains("stray") && e.contains("not a shard folder"), "{e}");
+        assert!(
+            e.contains("stray") && e.contains("not a shard folder"),
+            "{e}"
+        );
     }
 
     #[test]
     fn a_folder_that_is_not_a_store_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let e = merge(dir.path(), &build()).unwrap_err();
-        assert!(e.is_user_error() && e.to_string().contains("not a result store"), "{e}");
+        assert!(
+            e.is_user_error() && e.to_string().contains("not a result store"),
+            "{e}"
+        );
         let e = merge(&dir.path().join("nowhere"), &build()).unwrap_err();
         assert!(e.to_string().contains("no such results folder"), "{e}");
-        assert!(fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written");
+        assert!(
+            fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "nothing written"
+        );
     }
 
     #[test]

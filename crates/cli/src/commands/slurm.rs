@@ -152,12 +152,12 @@ pub fn status(args: &StatusArgs) -> Result<()> {
             (_, Some(expected)) => format!("{} of {expected} trials", s.stored),
             (_, None) => format!("{} trials", s.stored),
         };
-        let _ = writeln!(
-            out,
+        let line = format!(
             "  {}  {:<10} {trials}",
             harness::store::shard_name(s.index, report.count),
             s.state.as_str()
         );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     print!("{out}");
     Ok(())
@@ -215,7 +215,10 @@ pub fn slurm(args: &SlurmArgs, registry: &Registry) -> Result<()> {
 
 fn plan(args: &SlurmArgs, registry: &Registry) -> Result<Plan> {
     if args.shards == 0 {
-        return Err(UserError::new("--shards must be at least 1 (the number of array tasks); got 0").into());
+        return Err(UserError::new(
+            "--shards must be at least 1 (the number of array tasks); got 0",
+        )
+        .into());
     }
     if args.cpus_per_task == 0 {
         return Err(UserError::new("--cpus-per-task must be at least 1; got 0").into());
@@ -243,7 +246,10 @@ fn plan(args: &SlurmArgs, registry: &Registry) -> Result<Plan> {
             .into());
         }
     }
-    for (flag, value) in [("--partition", &args.partition), ("--account", &args.account)] {
+    for (flag, value) in [
+        ("--partition", &args.partition),
+        ("--account", &args.account),
+    ] {
         if let Some(value) = value {
             let ok = !value.is_empty()
                 && value
@@ -322,8 +328,7 @@ fn is_slurm_time(t: &str) -> bool {
     if ["unlimited", "infinite"].contains(&t.to_ascii_lowercase().as_str()) {
         return true;
     }
-    let number =
-        |s: &str| (1..=9).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    let number = |s: &str| (1..=9).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
     let below = |s: &str, limit: u32| number(s) && s.parse::<u32>().is_ok_and(|v| v < limit);
     let parts_of = |s: &str| s.split(':').map(str::to_string).collect::<Vec<_>>();
     match t.split_once('-') {
@@ -530,13 +535,32 @@ mod tests {
     #[test]
     fn slurm_time_formats() {
         for ok in [
-            "30", "30:00", "4:00:00", "1-0", "2-12", "1-12:30", "1-12:30:15", "UNLIMITED", "0",
+            "30",
+            "30:00",
+            "4:00:00",
+            "1-0",
+            "2-12",
+            "1-12:30",
+            "1-12:30:15",
+            "UNLIMITED",
+            "0",
         ] {
             assert!(is_slurm_time(ok), "{ok}");
         }
         for bad in [
-            "", "1:2:3:4", "1:60", "1:00:60", "1-24", "-1", "1-", "1h", "1 0", "10\n#x", "1::2",
-            "1-1:1:1:1", "a",
+            "",
+            "1:2:3:4",
+            "1:60",
+            "1:00:60",
+            "1-24",
+            "-1",
+            "1-",
+            "1h",
+            "1 0",
+            "10\n#x",
+            "1::2",
+            "1-1:1:1:1",
+            "a",
         ] {
             assert!(!is_slurm_time(bad), "{bad:?}");
         }
@@ -544,7 +568,16 @@ mod tests {
 
     #[test]
     fn quoting_survives_every_special_character() {
-        for s in ["plain", "it's", "a b", "$(touch x)", "`x`", "new\nline", "\"q\"", "'"] {
+        for s in [
+            "plain",
+            "it's",
+            "a b",
+            "$(touch x)",
+            "`x`",
+            "new\nline",
+            "\"q\"",
+            "'",
+        ] {
             let out = Command::new("bash")
                 .args(["-c", &format!("printf %s {}", quote(s))])
                 .output()
