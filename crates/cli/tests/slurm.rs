@@ -201,6 +201,16 @@ fn shards_started_together_while_merges_run_lose_nothing() {
         "{}",
         stdout(&report)
     );
+    let check = subbench(
+        d,
+        &["check", "s.yaml", "--out", "cluster0", "--reports", "pages"],
+    );
+    assert!(check.status.success(), "{}", stderr(&check));
+    assert!(
+        stderr(&check).contains("0 trials to run, 240 already stored"),
+        "check finds the merged store whole: {}",
+        stderr(&check)
+    );
     let status = subbench(d, &["status", "cluster0/slow"]);
     assert!(
         stdout(&status).contains("4 shards, 240 trials in the sweep, 240 in the merged store"),
