@@ -793,3 +793,65 @@ fn a_cancelled_shard_is_named_by_the_merge_and_a_resubmission_completes_the_stor
     );
     assert_eq!(load(&store), one);
 }
+
+#[test]
+fn a_requeued_shard_resumes_and_the_merge_waits_for_it() {
+    if !slurm_answers() {
+        return;
+    }
+    let _node = ONE_NODE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("s.yaml"), slow_spec(40, 200)).unwrap();
+    let (array, merge) = submit(
+        d,
+        &[
+            "slurm", "s.yaml", "--shards", "4", "--out", "cluster", "--submit",
+        ],
+    );
+    // Requeue shard 2 (as preemption does) once it has stored a few trials; Slurm delays the
+    // rerun of a requeued job by two minutes, which the test skips.
+    let store = d.join("cluster/slow");
+    let parts = store.join("shards/002-of-004/parts");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while fs::read_dir(&parts).map_or(0, |r| r.count()) < 4 {
+        assert!(Instant::now() < deadline, "shard 2 never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let task = format!("{array}_2");
+    run_ok("scontrol", &["requeue", &task]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !run_ok("squeue", &["-h", "-j", &task, "-o", "%T"]).contains("PENDING") {
+        assert!(Instant::now() < deadline, "shard 2 was not requeued");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    run_ok(
+        "scontrol",
+        &["update", &format!("JobId={task}"), "StartTime=now"],
+    );
+    let merge_job = wait_for_job(&merge, Duration::from_secs(300));
+    assert!(
+        merge_job.contains("JobState=COMPLETED"),
+        "{merge_job}\n{}",
+        log_of(&store, "merge")
+    );
+    let one = load(&one_process_run(d, "s.yaml", "one").join("slow"));
+    assert_eq!(load(&store), one);
+    // The rerun started from what the first attempt had stored.
+    let log = log_of(&store, "shard-2");
+    let counts: Vec<usize> = log
+        .lines()
+        .find(|l| l.contains("trials to run,"))
+        .unwrap_or_else(|| panic!("{log}"))
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let slice2 = one
+        .iter()
+        .filter(|f| u64::from_str_radix(&f.0, 16).unwrap() % 4 == 1)
+        .count();
+    assert!(
+        counts.len() == 2 && counts[1] > 0 && counts[0] + counts[1] == slice2,
+        "{log}"
+    );
+}
