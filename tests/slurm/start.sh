@@ -76,7 +76,8 @@ fi
 as_root tee "$conf" >/dev/null <<EOF
 $marker
 ClusterName=subbench
-SlurmctldHost=$host
+# Addresses by IP, so that a machine whose hostname does not resolve works too.
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -103,7 +104,7 @@ MpiDefault=none
 MailProg=/bin/true
 SlurmctldTimeout=30
 SlurmdTimeout=30
-NodeName=$host CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 
