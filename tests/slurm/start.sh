@@ -75,6 +75,7 @@ if [ -e "$conf" ] && ! grep -qF "$marker" "$conf"; then
 fi
 as_root tee "$conf" >/dev/null <<EOF
 $marker
+# The tests of crates/cli/tests/slurm.rs run only against a cluster of this name.
 ClusterName=subbench
 # Addresses by IP, so that a machine whose hostname does not resolve works too.
 SlurmctldHost=$host(127.0.0.1)

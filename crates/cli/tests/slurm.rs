@@ -596,18 +596,43 @@ fn submit_calls_sbatch_for_the_array_and_the_dependent_merge() {
 
 // ---- against a real Slurm ------------------------------------------------------------------
 
-/// Whether a Slurm controller answers; a note (or, in CI, a failure) when not.
+/// Whether the one-node test cluster of tests/slurm/start.sh answers (asked once, each question
+/// bounded: Slurm's clients retry a down controller for a minute); a note (or, in CI, a failure)
+/// when not. Another Slurm (a real cluster's login node) is left alone: its nodes would not see
+/// this machine's temporary folders.
 fn slurm_answers() -> bool {
-    let up = Command::new("sinfo")
-        .args(["-h", "-o", "%a"])
-        .output()
-        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("up"));
+    static UP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let up = *UP.get_or_init(|| {
+        let answers = |program: &str, args: &[&str], wanted: &str| {
+            let Ok(mut child) = Command::new(program)
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+            else {
+                return false;
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().unwrap().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let o = child.wait_with_output().unwrap();
+            o.status.success() && stdout(&o).contains(wanted)
+        };
+        answers("sinfo", &["-h", "-o", "%a"], "up")
+            && answers("scontrol", &["show", "config"], "= subbench\n")
+    });
     if !up {
         assert!(
             std::env::var_os("SUBBENCH_REQUIRE_SLURM").is_none(),
-            "SUBBENCH_REQUIRE_SLURM is set but no Slurm controller answers (run tests/slurm/start.sh)"
+            "SUBBENCH_REQUIRE_SLURM is set but the test cluster does not answer (run tests/slurm/start.sh)"
         );
-        eprintln!("note: no Slurm controller answers (sinfo); skipping the real-Slurm test (tests/slurm/start.sh starts one)");
+        eprintln!("note: the test cluster of tests/slurm/start.sh does not answer (sinfo, ClusterName=subbench); skipping a real-Slurm test");
     }
     up
 }
