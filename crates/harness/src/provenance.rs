@@ -68,6 +68,52 @@ pub fn record_run(
     write_json(&path, &json!({ "spec": spec.name, "runs": runs }))
 }
 
+/// The run entries of `dir/provenance.json` (a shard's, before it is merged).
+pub fn run_entries(dir: &Path) -> Vec<Json> {
+    std::fs::read_to_string(dir.join("provenance.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Json>(&t).ok())
+        .and_then(|v| v.get("runs").and_then(Json::as_array).cloned())
+        .unwrap_or_default()
+}
+
+/// The `merge` objects of the merge entries of `dir/provenance.json`, oldest first.
+pub fn merge_entries(dir: &Path) -> Vec<Json> {
+    run_entries(dir)
+        .into_iter()
+        .filter_map(|run| run.get("merge").cloned())
+        .collect()
+}
+
+/// Append the runs of the shards a merge folded (each once, however often a merge that was
+/// interrupted before removing its shards is repeated) and an entry for the merge itself.
+pub fn record_merge(
+    dir: &Path,
+    spec: &str,
+    shard_runs: Vec<Json>,
+    merge: Json,
+    build: &BuildInfo,
+    started: SystemTime,
+) -> Result<(), HarnessError> {
+    let mut runs = run_entries(dir);
+    for run in shard_runs {
+        if !runs.contains(&run) {
+            runs.push(run);
+        }
+    }
+    runs.push(json!({
+        "merge": merge,
+        "subbench_version": build.version,
+        "hostname": hostname(),
+        "started": rfc3339(started),
+        "ended": rfc3339(SystemTime::now()),
+    }));
+    write_json(
+        &dir.join("provenance.json"),
+        &json!({ "spec": spec, "runs": runs }),
+    )
+}
+
 fn git_state(dir: &Path) -> (Option<String>, Option<bool>) {
     let run = |args: &[&str]| {
         Command::new("git")

@@ -18,7 +18,7 @@ use crate::error::HarnessError;
 use crate::method::{MethodError, Registry, TrialRng};
 use crate::provenance::{record_run, BuildInfo, RunTimes};
 use crate::spec::Spec;
-use crate::store::{Status, Store, TrialRecord};
+use crate::store::{ShardInfo, Status, Store, TrialRecord};
 use crate::trial::Trial;
 
 /// One of `count` slices of a sweep (1-based index), for cluster array jobs.
@@ -175,8 +175,9 @@ pub fn run_spec(
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
     let store = Store::new(out, &spec.name, options.shard.map(|s| (s.index, s.count)));
-    let trials: Vec<(u64, Trial)> = spec
-        .trials(options.seeds)
+    let all_trials = spec.trials(options.seeds);
+    let sweep_trials = all_trials.len();
+    let trials: Vec<(u64, Trial)> = all_trials
         .into_iter()
         .enumerate()
         .map(|(i, t)| (i as u64, t))
@@ -186,15 +187,30 @@ pub fn run_spec(
                 .is_none_or(|s| t.shard(s.count) == s.index - 1)
         })
         .collect();
+    // One writer per store: a second `subbench run` of the same spec into the same folder would
+    // only duplicate work. The lock is released when this process ends, however it ends. It is
+    // taken before the store is read, so that what is read stays true while this run writes (a
+    // merge removes a shard's folder only while holding its lock).
+    let _writer = if options.dry_run {
+        None
+    } else {
+        Some(store.lock_for_writing()?)
+    };
     let stored_ok: HashSet<String> = if options.force {
         HashSet::new()
     } else {
-        store
-            .load()?
-            .into_iter()
-            .filter(|r| r.status == Status::Ok)
-            .map(|r| r.trial_id)
-            .collect()
+        let ok_ids = |records: Vec<TrialRecord>| {
+            records
+                .into_iter()
+                .filter(|r| r.status == Status::Ok)
+                .map(|r| r.trial_id)
+        };
+        let mut ids: HashSet<String> = ok_ids(store.load()?).collect();
+        // A shard rerun after a merge (a requeued array task) resumes from the merged store.
+        if let Some(root) = store.shard_root() {
+            ids.extend(ok_ids(Store::at(&root).load()?));
+        }
+        ids
     };
     let todo: Vec<&(u64, Trial)> = trials
         .iter()
@@ -209,9 +225,21 @@ pub fn run_spec(
     if options.dry_run {
         return Ok(summary);
     }
-    // One writer per store: a second `subbench run` of the same spec into the same folder would
-    // only duplicate work. The lock is released when this process ends, however it ends.
-    let _writer = store.lock_for_writing()?;
+    let shard_info = |complete: bool| {
+        options.shard.map(|s| ShardInfo {
+            spec: spec.name.clone(),
+            spec_hash: spec.hash.clone(),
+            index: s.index,
+            count: s.count,
+            seeds: options.seeds.unwrap_or(spec.seeds),
+            slice_trials: trials.len(),
+            sweep_trials,
+            complete,
+        })
+    };
+    if let Some(info) = shard_info(false) {
+        store.write_shard_info(&info)?;
+    }
     progress.start(spec, todo.len(), summary.stored);
     install_quiet_panic_hook();
 
@@ -276,7 +304,7 @@ pub fn run_spec(
     if let Some(e) = write_error {
         return Err(kept(e));
     }
-    store.consolidate().map_err(kept)?;
+    let stored = store.consolidate().map_err(kept)?;
     // The spec travels with its results, so that `subbench report results/` needs nothing else.
     let copy = store.dir().join("spec.yaml");
     std::fs::copy(&spec.file, &copy).map_err(|e| HarnessError::Store {
@@ -295,6 +323,17 @@ pub fn run_spec(
         },
         &summary,
     )?;
+    // Last, and only when every trial of the slice is stored (in this shard, or merged before):
+    // the mark that lets `merge` fold this shard.
+    if let Some(info) = shard_info(true) {
+        let stored: HashSet<&str> = stored.iter().map(|r| r.trial_id.as_str()).collect();
+        if trials
+            .iter()
+            .all(|(_, t)| stored.contains(t.id.as_str()) || stored_ok.contains(&t.id))
+        {
+            store.write_shard_info(&info)?;
+        }
+    }
     progress.finish(&summary);
     Ok(summary)
 }

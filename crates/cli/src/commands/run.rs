@@ -1,4 +1,4 @@
-//! `subbench run`, `validate`, `list`, `merge` and `slurm`: the harness from the command line.
+//! `subbench run`, `validate` and `list`: the harness from the command line.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -77,29 +77,6 @@ pub struct ValidateArgs {
 pub struct ListArgs {
     /// Show one method in full.
     pub method: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct MergeArgs {
-    /// A spec's results folder, e.g. results/attack-rank-one.
-    pub dir: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct SlurmArgs {
-    /// The spec to run on the cluster.
-    pub spec: PathBuf,
-    /// Number of array tasks.
-    #[arg(long)]
-    pub shards: u32,
-    #[arg(long, default_value = "results")]
-    pub out: PathBuf,
-    /// Wall-time limit per task (Slurm syntax).
-    #[arg(long, default_value = "04:00:00")]
-    pub time: String,
-    /// Cores per task.
-    #[arg(long, default_value_t = 8)]
-    pub cpus: u32,
 }
 
 pub fn build_info() -> BuildInfo {
@@ -247,51 +224,6 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
     if !any {
         println!("no methods are registered in this build");
     }
-    Ok(())
-}
-
-pub fn merge(args: &MergeArgs) -> Result<()> {
-    let merged = harness::store::merge(&args.dir).map_err(harness_error)?;
-    println!(
-        "{}: {} trials after merging",
-        args.dir.display(),
-        merged.len()
-    );
-    Ok(())
-}
-
-pub fn slurm(args: &SlurmArgs, registry: &Registry) -> Result<()> {
-    if args.shards == 0 {
-        return Err(UserError::new("--shards must be at least 1").into());
-    }
-    let specs = load_specs(
-        std::slice::from_ref(&args.spec),
-        registry,
-        LoadOptions::default(),
-    )
-    .map_err(harness_error)?;
-    let spec: &Spec = &specs[0];
-    let (spec_path, out) = (args.spec.display(), args.out.display());
-    print!(
-        "#!/bin/bash\n\
-         # Runs spec `{name}` as {n} array tasks, then merges the shards.\n\
-         # Submit with: sbatch this-file.sh\n\
-         #SBATCH --job-name=subbench-{name}\n\
-         #SBATCH --array=1-{n}\n\
-         #SBATCH --cpus-per-task={cpus}\n\
-         #SBATCH --time={time}\n\
-         #SBATCH --output=subbench-{name}-%a.log\n\
-         set -euo pipefail\n\
-         subbench run '{spec_path}' --out '{out}' --jobs \"$SLURM_CPUS_PER_TASK\" --shard \"$SLURM_ARRAY_TASK_ID/{n}\"\n\
-         # The last task to finish merges; merging is idempotent and locked, so a race is harmless.\n\
-         if [ \"$(ls -d '{out}/{name}/shards'/*-of-* 2>/dev/null | wc -l)\" -eq {n} ]; then\n\
-         \x20   subbench merge '{out}/{name}' || true\n\
-         fi\n",
-        name = spec.name,
-        n = args.shards,
-        cpus = args.cpus,
-        time = args.time,
-    );
     Ok(())
 }
 
