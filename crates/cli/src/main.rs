@@ -1,6 +1,24 @@
 //! The `subbench` command. A thin layer: parse arguments, call the libraries, turn errors into
 //! one line on stderr and an exit code (2 for the user's mistakes, 1 for failures).
 
+/// `println!` for the command's output, without the panic on a closed pipe: `subbench list |
+/// head -1` closes stdout early, and `check A B C | head -1` must still run every spec, write
+/// its reports and exit with its own code. Output that nobody reads any more is dropped.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` likewise.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod commands;
 mod matrix_file;
 mod registry;

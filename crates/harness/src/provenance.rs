@@ -39,11 +39,7 @@ pub fn record_run(
     summary: &RunSummary,
 ) -> Result<(), HarnessError> {
     let path = dir.join("provenance.json");
-    let mut runs: Vec<Json> = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Json>(&t).ok())
-        .and_then(|v| v.get("runs").and_then(Json::as_array).cloned())
-        .unwrap_or_default();
+    let mut runs = runs_to_append_to(&path)?;
     let spec_dir = spec.file.parent().unwrap_or(Path::new("."));
     let (commit, dirty) = git_state(spec_dir);
     runs.push(json!({
@@ -66,6 +62,34 @@ pub fn record_run(
         "trials_failed": summary.failed,
     }));
     write_json(&path, &json!({ "spec": spec.name, "runs": runs }))
+}
+
+/// The run history in `path`, to append a run to. A file that is not a provenance document (one
+/// stray comma) is never overwritten: it is renamed `provenance.corrupt-<unix seconds>.json`
+/// beside it, a warning names both files, and the history starts again.
+fn runs_to_append_to(path: &Path) -> Result<Vec<Json>, HarnessError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(HarnessError::store(path, e)),
+    };
+    let parsed = serde_json::from_str::<Json>(&text)
+        .ok()
+        .and_then(|v| v.get("runs").and_then(Json::as_array).cloned());
+    if let Some(runs) = parsed {
+        return Ok(runs);
+    }
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let aside = path.with_file_name(format!("provenance.corrupt-{stamp}.json"));
+    std::fs::rename(path, &aside).map_err(|e| HarnessError::store(path, e))?;
+    eprintln!(
+        "warning: {} is not a provenance file (unreadable JSON or no `runs` list); kept as {} and a new history is started",
+        path.display(),
+        aside.display()
+    );
+    Ok(Vec::new())
 }
 
 /// The run entries of `dir/provenance.json` (a shard's, before it is merged).
@@ -95,7 +119,7 @@ pub fn record_merge(
     build: &BuildInfo,
     started: SystemTime,
 ) -> Result<(), HarnessError> {
-    let mut runs = run_entries(dir);
+    let mut runs = runs_to_append_to(&dir.join("provenance.json"))?;
     for run in shard_runs {
         if !runs.contains(&run) {
             runs.push(run);

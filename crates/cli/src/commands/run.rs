@@ -112,6 +112,31 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
     if args.jobs == Some(0) {
         return Err(UserError::new("--jobs must be at least 1").into());
     }
+    // `--seeds` obeys the limits a spec's `seeds:` does: 4294967295 seeds aborted a dry run on
+    // a 2 TB allocation, and 0 wrote an empty store.
+    if let Some(seeds) = args.seeds {
+        if !(1..=100_000).contains(&seeds) {
+            return Err(UserError::new(format!(
+                "--seeds {seeds}: the number of repetitions per point is from 1 to 100000"
+            ))
+            .into());
+        }
+        if let Some(spec) = specs
+            .iter()
+            .find(|s| s.points.len().saturating_mul(seeds as usize) > harness::spec::MAX_TRIALS)
+        {
+            if !args.allow_large {
+                return Err(UserError::new(format!(
+                    "{}: --seeds {seeds} makes {} trials ({} points × {seeds}); the limit is {}: use fewer seeds or pass --allow-large",
+                    spec.file.display(),
+                    spec.points.len().saturating_mul(seeds as usize),
+                    spec.points.len(),
+                    harness::spec::MAX_TRIALS
+                ))
+                .into());
+            }
+        }
+    }
     let progress = TerminalProgress::new();
     let mut any_failed = false;
     let started = Instant::now();
@@ -127,7 +152,7 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
         )
         .map_err(harness_error)?;
         if args.dry_run {
-            println!(
+            say!(
                 "{}: {} trials, {} stored, {} to run",
                 spec.name,
                 summary.total,
@@ -174,7 +199,7 @@ pub fn validate(args: &ValidateArgs, registry: &Registry) -> Result<()> {
     )
     .map_err(harness_error)?;
     for spec in &specs {
-        println!(
+        say!(
             "ok {}: {} ({} points × {} seeds = {} trials)",
             spec.file.display(),
             spec.name,
@@ -189,13 +214,13 @@ pub fn validate(args: &ValidateArgs, registry: &Registry) -> Result<()> {
 pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
     if let Some(id) = &args.method {
         let method = registry.get(id).map_err(UserError::new)?;
-        println!("{}  {}", method.id(), method.summary());
-        println!("parameters:");
+        say!("{}  {}", method.id(), method.summary());
+        say!("parameters:");
         for p in method.params() {
             let default = p.default_value().map_or("required".to_string(), |v| {
                 format!("default {}", v.canonical())
             });
-            println!(
+            say!(
                 "  {:<16} {} ({default})\n  {:<16} {}",
                 p.name,
                 p.accepted(),
@@ -203,9 +228,9 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
                 p.doc
             );
         }
-        println!("metrics:");
+        say!("metrics:");
         for m in method.metrics() {
-            println!("  {:<16} {}", m.name, m.doc);
+            say!("  {:<16} {}", m.name, m.doc);
         }
         return Ok(());
     }
@@ -213,7 +238,7 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
     for method in registry.iter() {
         any = true;
         let params: Vec<&str> = method.params().iter().map(|p| p.name).collect();
-        println!(
+        say!(
             "{:<28} {}\n{:<28} params: {}",
             method.id(),
             method.summary(),
@@ -222,7 +247,7 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
         );
     }
     if !any {
-        println!("no methods are registered in this build");
+        say!("no methods are registered in this build");
     }
     Ok(())
 }

@@ -78,7 +78,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     let report = merge_shards(&args.dir, &build_info()).map_err(harness_error)?;
     let dir = args.dir.display();
     let merged = report.names(ShardState::Merged).len();
-    println!(
+    say!(
         "{dir}: folded {} now; {merged} of {} shards merged, {} trials in the store",
         if report.folded.is_empty() {
             "no shard".to_string()
@@ -95,7 +95,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     );
     let left = not_merged(&report);
     if !left.is_empty() {
-        println!("{dir}: not merged: {}", left.join(", "));
+        say!("{dir}: not merged: {}", left.join(", "));
     }
     if report.is_whole() || args.partial {
         return Ok(());
@@ -132,7 +132,7 @@ pub fn status(args: &StatusArgs) -> Result<()> {
     let report = cluster_status(&args.dir).map_err(harness_error)?;
     let dir = args.dir.display();
     if report.count == 0 {
-        println!(
+        say!(
             "{dir}: not a cluster run (no shards); {} trials stored",
             report.merged_trials
         );
@@ -159,7 +159,7 @@ pub fn status(args: &StatusArgs) -> Result<()> {
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }
-    print!("{out}");
+    say_raw!("{out}");
     Ok(())
 }
 
@@ -183,7 +183,7 @@ struct Plan {
 pub fn slurm(args: &SlurmArgs, registry: &Registry) -> Result<()> {
     let plan = plan(args, registry)?;
     if !args.submit {
-        print!("{}", submit_script(&plan));
+        say_raw!("{}", submit_script(&plan));
         return Ok(());
     }
     std::fs::create_dir_all(&plan.logs)
@@ -202,11 +202,14 @@ pub fn slurm(args: &SlurmArgs, registry: &Registry) -> Result<()> {
     let mut merge_args = merge_options(&plan, &array);
     merge_args.push(merge_script);
     let merge = sbatch(&merge_args)?;
-    println!(
+    say!(
         "array job {array}: shards {} of {} of spec {}, logs under {}",
-        plan.array, plan.shards, plan.name, plan.logs
+        plan.array,
+        plan.shards,
+        plan.name,
+        plan.logs
     );
-    println!(
+    say!(
         "merge job {merge}: starts when job {array} has ended (afterany), folds the finished shards into {}",
         plan.store
     );
