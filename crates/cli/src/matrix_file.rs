@@ -1,8 +1,6 @@
 //! Reading a dense f64 matrix from a `.npy` or headerless `.csv` file, with errors that name the
 //! file, the place and what would be accepted.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 
 use ndarray::Array2;
@@ -10,23 +8,25 @@ use ndarray_npy::{ReadNpyError, ReadNpyExt};
 
 use crate::user_error::UserError;
 
+/// Matrix files larger than this are refused (a principal-angle problem of 2^31 bytes is far
+/// beyond what the command is for, and the whole file is held in memory).
+const MAX_MATRIX_BYTES: u64 = 1 << 31;
+
 /// Read `path` as a 2-D f64 matrix. `.npy` must hold float64 (either memory order); any other
 /// extension is read as headerless CSV with one row per line.
 pub fn read_matrix(path: &Path) -> Result<Array2<f64>, UserError> {
     let shown = path.display();
+    // Regular files only, read after their size is known: /dev/zero as a CSV aborted on a 4 GB
+    // allocation, and as .npy read until memory ran out.
+    let bytes = harness::input::read_regular(path, MAX_MATRIX_BYTES)
+        .map_err(|why| UserError::new(format!("{shown}: {why}")))?;
     let matrix = match path.extension().and_then(|e| e.to_str()) {
         Some("npy") => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| UserError::new(format!("{shown}: cannot open: {e}")))?;
             datasets::npy::check_npy_size(&bytes)
                 .map_err(|why| UserError::new(format!("{shown}: {why}")))?;
             read_npy(&bytes[..], &shown.to_string())?
         }
-        _ => {
-            let file = File::open(path)
-                .map_err(|e| UserError::new(format!("{shown}: cannot open: {e}")))?;
-            read_csv(BufReader::new(file), &shown.to_string())?
-        }
+        _ => read_csv(&bytes[..], &shown.to_string())?,
     };
     if matrix.is_empty() {
         return Err(UserError::new(format!(

@@ -263,3 +263,82 @@ fn a_corrupt_provenance_file_is_kept_aside_and_named() {
         serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(fresh["runs"].as_array().unwrap().len(), 1);
 }
+
+/// `/dev/zero` as a CSV input aborted on a 4 GB allocation, as `.npy` or a spec it read until
+/// memory ran out, and a FIFO as a `File` parameter (`states`) hung the loading of the spec.
+#[test]
+fn input_files_must_be_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::os::unix::fs::symlink("/dev/zero", d.join("zero.npy")).unwrap();
+    let np = d.join("zero.npy").display().to_string();
+    for args in [
+        vec!["angles", "/dev/zero", "/dev/zero"],
+        vec!["angles", np.as_str(), np.as_str()],
+        vec!["validate", "/dev/zero"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
+            .current_dir(d)
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("not a regular file"), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    let fifo = d.join("states.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    write(
+        d,
+        "fifo.yaml",
+        "name: fifo\ntitle: T\npaper: test\nclaim: c\nmethod: shifcon.distance\n\
+         params: {states: states.fifo, labels: states.fifo}\n",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
+        .current_dir(d)
+        .args(["validate", "fifo.yaml"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("states.fifo") && err.contains("not a regular file"),
+        "{err}"
+    );
+}
+
+/// The store's `spec.yaml` was copied from disk at the end of the run: an edit during a long run
+/// was stored instead of the spec that ran (and a half-written one broke every later report).
+#[test]
+fn the_stored_spec_is_the_text_that_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = "name: slow\ntitle: T\npaper: test\nclaim: c\nmethod: test.flaky\n\
+                params: {sleep_ms: 100}\nsweep:\n  grid:\n    x: {range: [0, 10]}\n";
+    write(d, "slow.yaml", text);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
+        .current_dir(d)
+        .args(["run", "slow.yaml", "--no-report", "--jobs", "1"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the run has started (it takes about a second), overwrite the spec with a
+    // half-edited file.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    assert!(line.contains("trials to run"), "{line}");
+    write(d, "slow.yaml", "name: slow\ntitle: [half");
+    std::io::copy(&mut stderr, &mut std::io::sink()).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        fs::read_to_string(d.join("results/slow/spec.yaml")).unwrap(),
+        text
+    );
+    run_ok(d, &["report"]);
+}

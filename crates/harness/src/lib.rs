@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod expr;
+pub mod input;
 pub mod locate;
 pub mod method;
 pub mod param;

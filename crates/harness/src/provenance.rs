@@ -30,16 +30,17 @@ pub struct RunTimes {
     pub threads: usize,
 }
 
-/// Append this run to `dir/provenance.json`.
+/// Append this run to `dir/provenance.json`. Returns a warning for the user when the file held
+/// no readable history and was kept aside (see [`runs_to_append_to`]).
 pub fn record_run(
     dir: &Path,
     spec: &Spec,
     build: &BuildInfo,
     times: &RunTimes,
     summary: &RunSummary,
-) -> Result<(), HarnessError> {
+) -> Result<Option<String>, HarnessError> {
     let path = dir.join("provenance.json");
-    let mut runs = runs_to_append_to(&path)?;
+    let (mut runs, warning) = runs_to_append_to(&path)?;
     let spec_dir = spec.file.parent().unwrap_or(Path::new("."));
     let (commit, dirty) = git_state(spec_dir);
     runs.push(json!({
@@ -61,35 +62,36 @@ pub fn record_run(
         "trials_ran": summary.ran,
         "trials_failed": summary.failed,
     }));
-    write_json(&path, &json!({ "spec": spec.name, "runs": runs }))
+    write_json(&path, &json!({ "spec": spec.name, "runs": runs }))?;
+    Ok(warning)
 }
 
 /// The run history in `path`, to append a run to. A file that is not a provenance document (one
 /// stray comma) is never overwritten: it is renamed `provenance.corrupt-<unix seconds>.json`
 /// beside it, a warning names both files, and the history starts again.
-fn runs_to_append_to(path: &Path) -> Result<Vec<Json>, HarnessError> {
+fn runs_to_append_to(path: &Path) -> Result<(Vec<Json>, Option<String>), HarnessError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
         Err(e) => return Err(HarnessError::store(path, e)),
     };
     let parsed = serde_json::from_str::<Json>(&text)
         .ok()
         .and_then(|v| v.get("runs").and_then(Json::as_array).cloned());
     if let Some(runs) = parsed {
-        return Ok(runs);
+        return Ok((runs, None));
     }
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let aside = path.with_file_name(format!("provenance.corrupt-{stamp}.json"));
     std::fs::rename(path, &aside).map_err(|e| HarnessError::store(path, e))?;
-    eprintln!(
-        "warning: {} is not a provenance file (unreadable JSON or no `runs` list); kept as {} and a new history is started",
+    let warning = format!(
+        "{} is not a provenance file (unreadable JSON or no `runs` list); kept as {} and a new history is started",
         path.display(),
         aside.display()
     );
-    Ok(Vec::new())
+    Ok((Vec::new(), Some(warning)))
 }
 
 /// The run entries of `dir/provenance.json` (a shard's, before it is merged).
@@ -118,8 +120,8 @@ pub fn record_merge(
     merge: Json,
     build: &BuildInfo,
     started: SystemTime,
-) -> Result<(), HarnessError> {
-    let mut runs = runs_to_append_to(&dir.join("provenance.json"))?;
+) -> Result<Option<String>, HarnessError> {
+    let (mut runs, warning) = runs_to_append_to(&dir.join("provenance.json"))?;
     for run in shard_runs {
         if !runs.contains(&run) {
             runs.push(run);
@@ -135,7 +137,8 @@ pub fn record_merge(
     write_json(
         &dir.join("provenance.json"),
         &json!({ "spec": spec, "runs": runs }),
-    )
+    )?;
+    Ok(warning)
 }
 
 fn git_state(dir: &Path) -> (Option<String>, Option<bool>) {

@@ -80,6 +80,8 @@ pub struct RunSummary {
     pub ran: usize,
     pub failed: usize,
     pub elapsed: Duration,
+    /// What the user must be told about the store (e.g. a provenance file kept aside).
+    pub warnings: Vec<String>,
 }
 
 thread_local! {
@@ -305,14 +307,13 @@ pub fn run_spec(
         return Err(kept(e));
     }
     let stored = store.consolidate().map_err(kept)?;
-    // The spec travels with its results, so that `subbench report results/` needs nothing else.
+    // The spec travels with its results, so that `subbench report results/` needs nothing else:
+    // the text that was loaded and hashed, not the file as it is now (an edit during a long run
+    // would be stored, and a half-written one would break every later report).
     let copy = store.dir().join("spec.yaml");
-    std::fs::copy(&spec.file, &copy).map_err(|e| HarnessError::Store {
-        path: copy,
-        message: e.to_string(),
-    })?;
+    crate::store::write_text(&copy, &spec.text)?;
     summary.elapsed = started.elapsed();
-    record_run(
+    let warning = record_run(
         store.dir(),
         spec,
         build,
@@ -323,6 +324,7 @@ pub fn run_spec(
         },
         &summary,
     )?;
+    summary.warnings.extend(warning);
     // Last, and only when every trial of the slice is stored (in this shard, or merged before):
     // the mark that lets `merge` fold this shard.
     if let Some(info) = shard_info(true) {

@@ -302,6 +302,8 @@ pub struct Spec {
     pub file: PathBuf,
     /// blake3 of the file's bytes, recorded in provenance.
     pub hash: String,
+    /// The text that was loaded and hashed; stored with the results as `spec.yaml`.
+    pub text: String,
     pub name: String,
     pub title: String,
     pub paper: String,
@@ -419,6 +421,12 @@ fn collect_spec_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Harness
         out.push(path.to_path_buf());
         return Ok(());
     }
+    if !meta.is_dir() {
+        return Err(HarnessError::Usage(format!(
+            "{}: not a regular file (a device, FIFO or socket); give a spec file or a folder of them",
+            path.display()
+        )));
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
         .map_err(|e| HarnessError::Usage(format!("{}: cannot list: {e}", path.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -454,15 +462,11 @@ pub fn load_spec(
     options: LoadOptions,
 ) -> Result<Spec, SpecError> {
     let fail = |message: String| SpecError::new(file, message);
-    let size = std::fs::metadata(file)
-        .map_err(|e| fail(format!("cannot read: {e}")))?
-        .len();
-    if size > MAX_SPEC_BYTES {
-        return Err(fail(format!(
-            "the file is {size} bytes; a spec is at most {MAX_SPEC_BYTES} bytes of YAML"
-        )));
-    }
-    let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let bytes = crate::input::read_regular(file, MAX_SPEC_BYTES).map_err(|why| {
+        fail(format!(
+            "{why} (a spec is a YAML file of at most {MAX_SPEC_BYTES} bytes)"
+        ))
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         fail(format!(
             "not UTF-8 text (invalid byte at offset {}); save the spec as UTF-8",
@@ -482,10 +486,9 @@ fn resolve_input_file(value: &Value) -> Result<String, String> {
     if path.is_empty() {
         return Ok(String::new());
     }
-    let bytes = std::fs::read(path).map_err(|e| {
-        format!("cannot read `{path}` (relative to the folder subbench runs in): {e}")
-    })?;
-    Ok(blake3::hash(&bytes).to_hex()[..16].to_string())
+    let hash = crate::input::hash_regular(Path::new(path))
+        .map_err(|why| format!("`{path}` (relative to the folder subbench runs in): {why}"))?;
+    Ok(hash.to_hex()[..16].to_string())
 }
 
 /// Validate a spec from its text (`file` is used in messages only).
@@ -1043,6 +1046,7 @@ pub fn parse_spec(
     Ok(Spec {
         file: file.to_path_buf(),
         hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
+        text: text.to_string(),
         name: raw.name,
         title: raw.title,
         paper: raw.paper,

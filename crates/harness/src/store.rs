@@ -408,6 +408,8 @@ pub struct ClusterReport {
     pub merged_trials: usize,
     /// The shards this call folded.
     pub folded: Vec<u32>,
+    /// What the user must be told (e.g. a provenance file kept aside).
+    pub warnings: Vec<String>,
 }
 
 impl ClusterReport {
@@ -659,6 +661,7 @@ pub fn cluster_status(dir: &Path) -> Result<ClusterReport> {
 
 fn survey(dir: &Path, fold: Option<&crate::provenance::BuildInfo>) -> Result<ClusterReport> {
     let started = std::time::SystemTime::now();
+    let mut warnings = Vec::new();
     present_shards(dir)?;
     // Serialize merges (and keep a merge from removing a shard while `status` reads it). A
     // read-only store can still be looked at, without the lock.
@@ -700,6 +703,7 @@ fn survey(dir: &Path, fold: Option<&crate::provenance::BuildInfo>) -> Result<Clu
             shards: Vec::new(),
             merged_trials: Store::at(dir).load()?.len(),
             folded: Vec::new(),
+            warnings: Vec::new(),
         });
     };
 
@@ -772,7 +776,11 @@ fn survey(dir: &Path, fold: Option<&crate::provenance::BuildInfo>) -> Result<Clu
                 .as_ref()
                 .map(|i| i.spec.clone())
                 .unwrap_or_default();
-            crate::provenance::record_merge(dir, &spec_name, shard_runs, entry, build, started)?;
+            if let Some(w) =
+                crate::provenance::record_merge(dir, &spec_name, shard_runs, entry, build, started)?
+            {
+                warnings.push(w);
+            }
             // Only now that the spec's store holds them: the shards' folders go, each while its
             // lock is held, so that no writer starts in a folder being removed.
             for (shard, lock) in to_fold {
@@ -839,6 +847,7 @@ fn survey(dir: &Path, fold: Option<&crate::provenance::BuildInfo>) -> Result<Clu
         shards: reports,
         merged_trials: merged_records.len(),
         folded,
+        warnings,
     })
 }
 
@@ -914,6 +923,14 @@ fn write_csv(path: &Path, df: &mut DataFrame) -> Result<()> {
 }
 
 /// Write a JSON document atomically (provenance).
+/// Write `text` to `path` atomically (temporary name, then rename).
+pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_atomically(path, |file| {
+        file.write_all(text.as_bytes())
+            .map_err(|e| HarnessError::store(path, e))
+    })
+}
+
 pub(crate) fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
     write_atomically(path, |file| {
         serde_json::to_writer_pretty(&mut *file, value)

@@ -324,5 +324,8 @@ impl Progress for TerminalProgress {
             summary.failed,
             summary.elapsed.as_secs_f64()
         );
+        for warning in &summary.warnings {
+            eprintln!("warning: {warning}");
+        }
     }
 }

@@ -76,6 +76,9 @@ pub struct SlurmArgs {
 
 pub fn merge(args: &MergeArgs) -> Result<()> {
     let report = merge_shards(&args.dir, &build_info()).map_err(harness_error)?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     let dir = args.dir.display();
     let merged = report.names(ShardState::Merged).len();
     say!(
