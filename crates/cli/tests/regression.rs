@@ -342,3 +342,87 @@ fn the_stored_spec_is_the_text_that_ran() {
     );
     run_ok(d, &["report"]);
 }
+
+fn small_spec(name: &str) -> String {
+    format!(
+        "name: {name}\ntitle: Title of {name}\npaper: test\nclaim: c\nmethod: test.quadratic\nseeds: 2\n\
+         sweep:\n  grid:\n    x: [1, 2, 3]\nmetrics: {{value: {{}}}}\n\
+         expect:\n  - trend: {{metric: value, along: x, monotone: increasing}}\nquick:\n  seeds: 1\n"
+    )
+}
+
+/// One stored spec that could not be loaded (a parameter an upgrade removed, a copied folder)
+/// stopped `report` for every spec, and made unrelated `run`s exit 2 after computing their
+/// trials; a copied store folder rendered the original twice.
+#[test]
+fn one_bad_store_is_one_warning_and_the_others_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for name in ["good", "broken"] {
+        write(d, &format!("{name}.yaml"), &small_spec(name));
+        run_ok(d, &["run", &format!("{name}.yaml"), "--no-report"]);
+    }
+    // As if an upgrade had removed the parameter `x`.
+    let stored = d.join("results/broken/spec.yaml");
+    let text = fs::read_to_string(&stored)
+        .unwrap()
+        .replace("x: [1, 2, 3]", "gone: [1, 2, 3]");
+    fs::write(&stored, text).unwrap();
+    copy_dir(&d.join("results/good"), &d.join("results/copy"));
+    let text = run_ok(d, &["report"]);
+    assert!(
+        text.contains("warning: results/broken: not reported"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: results/copy: not reported") && text.contains("copied or renamed"),
+        "{text}"
+    );
+    assert!(d.join("reports/good.html").exists());
+    let index = fs::read_to_string(d.join("reports/index.html")).unwrap();
+    assert_eq!(index.matches("Title of good").count(), 1, "rendered once");
+    assert!(
+        index.contains("Not reported") && index.contains("broken"),
+        "{index}"
+    );
+    // A run of the good spec exits by its own trials.
+    run_ok(d, &["run", "good.yaml"]);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// `check ONE.yaml` rewrote the index with one spec, and quick pages said nothing of being quick.
+#[test]
+fn checking_one_spec_keeps_the_index_and_quick_pages_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for name in ["first", "second"] {
+        write(d, &format!("{name}.yaml"), &small_spec(name));
+    }
+    run_ok(d, &["check", "first.yaml", "--quick"]);
+    run_ok(d, &["check", "second.yaml", "--quick"]);
+    let index = fs::read_to_string(d.join("reports/index.html")).unwrap();
+    assert!(
+        index.contains("Title of first") && index.contains("Title of second"),
+        "{index}"
+    );
+    assert!(index.contains("quick sweep"));
+    let page = fs::read_to_string(d.join("reports/second.html")).unwrap();
+    assert!(page.contains("Quick sweep"), "{page}");
+    // A full check of the same spec replaces its entry; the page is no longer marked quick.
+    run_ok(d, &["check", "second.yaml"]);
+    let page = fs::read_to_string(d.join("reports/second.html")).unwrap();
+    assert!(!page.contains("Quick sweep"));
+    let index = fs::read_to_string(d.join("reports/index.html")).unwrap();
+    assert_eq!(index.matches("Title of second").count(), 1, "{index}");
+}

@@ -304,6 +304,8 @@ pub struct Spec {
     pub hash: String,
     /// The text that was loaded and hashed; stored with the results as `spec.yaml`.
     pub text: String,
+    /// Loaded with its `quick:` overrides (the reduced sweep CI checks).
+    pub quick: bool,
     pub name: String,
     pub title: String,
     pub paper: String,
@@ -1047,6 +1049,7 @@ pub fn parse_spec(
         file: file.to_path_buf(),
         hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
         text: text.to_string(),
+        quick: options.quick,
         name: raw.name,
         title: raw.title,
         paper: raw.paper,

@@ -31,4 +31,4 @@ pub enum ReportError {
 
 pub use aggregate::{aggregate, aggregate_curves, Aggregate, CurveAggregate, Group, Stats};
 pub use checks::{evaluate_checks, CheckOutcome, SeedTally};
-pub use page::{write_index, write_spec_report, SpecSummary};
+pub use page::{update_index, write_index, write_spec_report, SpecSummary, StoreProblem};

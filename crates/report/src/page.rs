@@ -22,9 +22,11 @@ const SPEC_TEMPLATE: &str = include_str!("../templates/spec.html");
 const INDEX_TEMPLATE: &str = include_str!("../templates/index.html");
 
 /// What the index needs to know about a rendered spec.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SpecSummary {
     pub name: String,
+    /// The page shows the reduced (`quick:`) sweep.
+    pub quick: bool,
     pub title: String,
     pub paper: String,
     pub claim: String,
@@ -154,6 +156,7 @@ pub fn write_spec_report(
             "name": spec.name, "title": spec.title, "paper": spec.paper, "claim": spec.claim,
             "evidence": spec.evidence.map(|e| format!("{e:?}").to_lowercase()),
             "seeds": spec.seeds, "seed": spec.seed, "file": spec.file.display().to_string(), "hash": spec.hash,
+            "quick": spec.quick,
         }),
     );
     ctx.insert("methods", &methods);
@@ -220,6 +223,7 @@ pub fn write_spec_report(
 
     Ok(SpecSummary {
         name: spec.name.clone(),
+        quick: spec.quick,
         title: spec.title.clone(),
         paper: spec.paper.clone(),
         claim: spec.claim.clone(),
@@ -606,12 +610,46 @@ fn render_figure(
     (title, render_plot(&plot), notes)
 }
 
-/// Render `reports/index.html`: every spec grouped by paper.
-pub fn write_index(summaries: &[SpecSummary], out: &Path) -> Result<(), ReportError> {
+/// A store that could not be reported, and why (shown on the index, never silently left out).
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreProblem {
+    pub store: String,
+    pub why: String,
+}
+
+/// The index's entries, kept beside it as `index.json` so that rendering some specs keeps the
+/// others' entries (`check ONE.yaml` used to leave an index of one spec).
+const INDEX_ENTRIES: &str = "index.json";
+
+/// [`write_index`] for some of the specs of `out`: the entries of earlier renders into the same
+/// folder are kept, those of `summaries` replace theirs.
+pub fn update_index(summaries: &[SpecSummary], out: &Path) -> Result<(), ReportError> {
+    let mut all: Vec<SpecSummary> = fs::read_to_string(out.join(INDEX_ENTRIES))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    all.retain(|old| !summaries.iter().any(|s| s.name == old.name));
+    all.extend(summaries.iter().cloned());
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    write_index(&all, &[], out)
+}
+
+/// Render `reports/index.html` from every spec of the folder: grouped by paper, then the stores
+/// that could not be reported.
+pub fn write_index(
+    summaries: &[SpecSummary],
+    problems: &[StoreProblem],
+    out: &Path,
+) -> Result<(), ReportError> {
     fs::create_dir_all(out).map_err(|e| ReportError::Write {
         path: out.display().to_string(),
         message: e.to_string(),
     })?;
+    let entries = serde_json::to_string(summaries).map_err(|e| ReportError::Write {
+        path: out.join(INDEX_ENTRIES).display().to_string(),
+        message: e.to_string(),
+    })?;
+    write(&out.join(INDEX_ENTRIES), &entries)?;
     let mut papers: BTreeMap<&str, Vec<&SpecSummary>> = BTreeMap::new();
     for s in summaries {
         papers.entry(&s.paper).or_default().push(s);
@@ -633,6 +671,7 @@ pub fn write_index(summaries: &[SpecSummary], out: &Path) -> Result<(), ReportEr
     ctx.insert("version", env!("CARGO_PKG_VERSION"));
     ctx.insert("specs", summaries);
     ctx.insert("papers", &papers);
+    ctx.insert("problems", problems);
     ctx.insert(
         "checks_passed",
         &summaries.iter().map(|s| s.checks_passed).sum::<usize>(),

@@ -10,8 +10,8 @@ use harness::spec::{load_spec, LoadOptions};
 use harness::{load_specs, run_spec, Registry, RunOptions, Spec, Store};
 use report::checks::save_baseline;
 use report::{
-    aggregate, aggregate_curves, evaluate_checks, write_index, write_spec_report, Aggregate,
-    CheckOutcome, SpecSummary,
+    aggregate, aggregate_curves, evaluate_checks, update_index, write_index, write_spec_report,
+    Aggregate, CheckOutcome, SpecSummary,
 };
 
 use crate::commands::run::{build_info, harness_error, TerminalProgress};
@@ -194,16 +194,39 @@ pub fn render_all(
         .filter(|p| p.join("spec.yaml").exists())
         .collect();
     dirs.sort();
+    // One store that cannot be reported (its spec no longer loads, its data is unreadable, it
+    // was copied under another name) is one warning and one line on the index: it never stops
+    // the pages of the others, nor the exit code of the run that rendered them.
     let mut summaries = Vec::new();
+    let mut problems = Vec::new();
     for dir in dirs {
-        let spec = load_spec(&dir.join("spec.yaml"), registry, LoadOptions::default())
-            .map_err(|e| UserError::new(e.to_string()))?;
-        let summary = evaluate_spec(&spec, results, baselines, false)
-            .and_then(|evaluated| render_spec(&spec, &evaluated, results, reports))
-            .with_context(|| format!("report of {}", spec.name))?;
-        summaries.push(summary);
+        let reported = load_spec(&dir.join("spec.yaml"), registry, LoadOptions::default())
+            .map_err(|e| anyhow::anyhow!("its stored spec does not load: {e}"))
+            .and_then(|spec| {
+                let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if folder != spec.name {
+                    anyhow::bail!(
+                        "it holds spec `{}`, whose store is {} (a copied or renamed folder); move it back or rerun the spec",
+                        spec.name,
+                        results.join(&spec.name).display()
+                    );
+                }
+                evaluate_spec(&spec, results, baselines, false)
+                    .and_then(|evaluated| render_spec(&spec, &evaluated, results, reports))
+            });
+        match reported {
+            Ok(summary) => summaries.push(summary),
+            Err(e) => {
+                let why = format!("{e:#}");
+                eprintln!("warning: {}: not reported: {why}", dir.display());
+                problems.push(report::StoreProblem {
+                    store: dir.display().to_string(),
+                    why,
+                });
+            }
+        }
     }
-    write_index(&summaries, reports)?;
+    write_index(&summaries, &problems, reports)?;
     Ok(summaries)
 }
 
@@ -417,7 +440,7 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
         }
         junit.push((spec.name.clone(), checks));
     }
-    write_index(&summaries, &args.reports)?;
+    update_index(&summaries, &args.reports)?;
     let totals = format!(
         "{passed} passed, {failed} failed, {refuted} claims of the papers not reproduced (as the specs say)"
     );
