@@ -121,7 +121,9 @@ fn main() -> ExitCode {
         Command::Report(args) => {
             commands::report::report(args, &registry).map(|_| ExitCode::SUCCESS)
         }
-        Command::Summary(args) => commands::report::summary(args).map(|_| ExitCode::SUCCESS),
+        Command::Summary(args) => {
+            commands::report::summary(args, &registry).map(|_| ExitCode::SUCCESS)
+        }
         Command::Check(args) => commands::report::check(args, &registry).map(|ok| {
             if ok {
                 ExitCode::SUCCESS

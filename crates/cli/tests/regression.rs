@@ -426,3 +426,49 @@ fn checking_one_spec_keeps_the_index_and_quick_pages_say_so() {
     let index = fs::read_to_string(d.join("reports/index.html")).unwrap();
     assert_eq!(index.matches("Title of second").count(), 1, "{index}");
 }
+
+/// Markdown outputs passed raw HTML, unescaped `|` and line breaks; `summary --format csv` did not
+/// quote line breaks; `format:` strings were not validated (`%s` fell back silently, `.100f`
+/// printed a hundred digits); `summary` aggregated every stored row.
+#[test]
+fn markdown_is_escaped_formats_are_validated_and_summary_says_what_it_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for format in ["%s", ".100f", "3f"] {
+        write(
+            d,
+            "f.yaml",
+            &format!(
+                "name: f\ntitle: T\npaper: test\nclaim: c\nmethod: test.quadratic\nsweep: {{grid: {{x: [1, 2]}}}}\n\
+                 metrics: {{value: {{}}}}\nreport:\n  tables: [{{rows: x, value: value, format: \"{format}\"}}]\n"
+            ),
+        );
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
+            .current_dir(d)
+            .args(["validate", "f.yaml"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("f.yaml:") && err.contains(".Nf"), "{err}");
+    }
+    write(
+        d,
+        "m.yaml",
+        "name: m\ntitle: \"<b>bold</b> | pipe\"\npaper: test\nclaim: c\nmethod: test.quadratic\n\
+         params: {x: 1}\nsweep: {grid: {mode: [plain, shifted]}}\nmetrics: {value: {label: \"a|b <i>x</i>\"}}\n\
+         report:\n  tables: [{rows: mode, value: value, title: \"T | <script>\"}]\n\
+         expect:\n  - threshold: {metric: value, where: {mode: plain}, below: 5}\n",
+    );
+    run_ok(d, &["check", "m.yaml", "--markdown", "check.md"]);
+    let table = fs::read_to_string(d.join("reports/m-table-1.md")).unwrap();
+    assert!(
+        table.contains("T \\| &lt;script&gt;") && !table.contains("<script>"),
+        "{table}"
+    );
+    let check = fs::read_to_string(d.join("check.md")).unwrap();
+    assert!(!check.contains("<b>") && !check.contains("<i>"), "{check}");
+    // The summary says what it aggregates; a stale trial of an edited spec is left out.
+    let text = run_ok(d, &["summary", "results/m", "--format", "csv"]);
+    assert!(text.contains("the 2 stored trials of spec `m`"), "{text}");
+}

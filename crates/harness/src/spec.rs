@@ -850,6 +850,14 @@ pub fn parse_spec(
     }
     for table in &raw.report.tables {
         check_filter(&table.filter, "report table")?;
+        if let Some(format) = &table.format {
+            if !valid_number_format(format) {
+                return Err(fail(
+                    format!("report table: format `{format}` is not accepted; use `.Nf` (N decimals), `.Ne` (scientific) or `.Ng` (N significant digits), N from 0 to 17"),
+                    locate_under(text, "report", "format").or(at(&["report"])),
+                ));
+            }
+        }
         check_param(&table.rows, "report table")?;
         if let Some(c) = &table.columns {
             check_param(c, "report table")?;
@@ -1179,6 +1187,21 @@ fn default_report(
         tables,
         interval,
     }
+}
+
+/// `.3f`, `.2e`, `.4g`: what `report::tables::format_number` understands. Anything else used to
+/// fall back silently (`%s`), and `.100f` printed a hundred digits.
+fn valid_number_format(format: &str) -> bool {
+    let Some(body) = format.strip_prefix('.') else {
+        return false;
+    };
+    let Some(digits) = body.strip_suffix(['f', 'e', 'g']) else {
+        return false;
+    };
+    !digits.is_empty()
+        && digits.len() <= 2
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && digits.parse::<u32>().is_ok_and(|n| n <= 17)
 }
 
 fn valid_name(name: &str) -> bool {

@@ -223,9 +223,27 @@ pub fn build_table(agg: &Aggregate, spec: &TableSpec, label: &str, better: Bette
     }
 }
 
+/// Text for one Markdown table cell (or line): `|` escaped, line breaks as spaces, and HTML's
+/// `<`, `>` and `&` as entities, so that a label can neither split the table nor inject markup.
+pub fn markdown_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// GitHub-flavoured Markdown; best cells in bold.
 pub fn to_markdown(table: &Table) -> String {
-    let pipe = |s: &str| s.replace('|', "\\|");
+    let pipe = |s: &str| markdown_escape(s);
     let mut out = format!(
         "**{}**\n\n| {} | {} |\n|---|{}\n",
         pipe(&table.title),

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use harness::spec::{load_spec, LoadOptions};
 use harness::{load_specs, run_spec, Registry, RunOptions, Spec, Store};
 use report::checks::save_baseline;
+use report::tables::markdown_escape;
 use report::{
     aggregate, aggregate_curves, evaluate_checks, update_index, write_index, write_spec_report,
     Aggregate, CheckOutcome, SpecSummary,
@@ -230,9 +231,31 @@ pub fn render_all(
     Ok(summaries)
 }
 
-pub fn summary(args: &SummaryArgs) -> Result<()> {
-    let agg = aggregate(&args.dir, None, Default::default())
-        .map_err(|e| UserError::new(e.to_string()))?;
+/// The aggregated table of one store: the trials of its stored spec's expansion, as `report`
+/// shows them (stale trials of an edited spec, and the extra seeds of a full run beside a quick
+/// one, are left out), saying on stderr what it shows.
+pub fn summary(args: &SummaryArgs, registry: &Registry) -> Result<()> {
+    let spec_file = args.dir.join("spec.yaml");
+    let spec = load_spec(&spec_file, registry, LoadOptions::default()).ok();
+    let ids = spec.as_ref().map(trial_ids);
+    let interval = spec.as_ref().map(|s| s.report.interval).unwrap_or_default();
+    let agg =
+        aggregate(&args.dir, ids.as_ref(), interval).map_err(|e| UserError::new(e.to_string()))?;
+    let shown: usize = agg.groups.iter().map(|g| g.n_trials).sum();
+    match &spec {
+        Some(spec) => eprintln!(
+            "{}: the {shown} stored trials of spec `{}` as stored in {} (the full sweep, {} seeds per point; other stored trials are left out)",
+            args.dir.display(),
+            spec.name,
+            spec_file.display(),
+            spec.seeds
+        ),
+        None => eprintln!(
+            "{}: every stored trial ({shown}): {} is missing or no longer loads, so nothing tells current trials from stale ones",
+            args.dir.display(),
+            spec_file.display()
+        ),
+    }
     match args.format {
         Format::Json => say!("{}", serde_json::to_string_pretty(&agg)?),
         Format::Csv | Format::Md => {
@@ -252,12 +275,17 @@ pub fn summary(args: &SummaryArgs) -> Result<()> {
             }
             let mut out = String::new();
             let csv = matches!(args.format, Format::Csv);
-            // CSV cells with a separator or quote (list values such as [3.0,1.0]) are quoted.
+            // CSV cells with a separator, quote or line break (list values such as [3.0,1.0])
+            // are quoted; Markdown cells are escaped.
             let quote = |c: String| {
-                if csv && (c.contains(',') || c.contains('"')) {
-                    format!("\"{}\"", c.replace('"', "\"\""))
+                if csv {
+                    if c.contains([',', '"', '\n', '\r']) {
+                        format!("\"{}\"", c.replace('"', "\"\""))
+                    } else {
+                        c
+                    }
                 } else {
-                    c
+                    markdown_escape(&c)
                 }
             };
             let wrap = |cells: Vec<String>| {
@@ -429,8 +457,8 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
                 markdown,
                 "| {} | {} | {verdict}{seeds} | {} |",
                 spec.name,
-                c.description.replace('|', "\\|"),
-                c.detail.replace('|', "\\|")
+                markdown_escape(&c.description),
+                markdown_escape(&c.detail)
             );
             match (c.ok(), c.refuted) {
                 (true, false) => passed += 1,
