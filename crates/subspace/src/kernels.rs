@@ -74,6 +74,29 @@ extern "C" {
         lda: *const c_int,
         info: *mut c_int,
     );
+    fn dsyevr_(
+        jobz: *const c_char,
+        range: *const c_char,
+        uplo: *const c_char,
+        n: *const c_int,
+        a: *mut f64,
+        lda: *const c_int,
+        vl: *const f64,
+        vu: *const f64,
+        il: *const c_int,
+        iu: *const c_int,
+        abstol: *const f64,
+        m: *mut c_int,
+        w: *mut f64,
+        z: *mut f64,
+        ldz: *const c_int,
+        isuppz: *mut c_int,
+        work: *mut f64,
+        lwork: *const c_int,
+        iwork: *mut c_int,
+        liwork: *const c_int,
+        info: *mut c_int,
+    );
     fn dtrcon_(
         norm: *const c_char,
         uplo: *const c_char,
@@ -263,6 +286,59 @@ pub(crate) fn cholesky_upper(g: &mut [f64], k: usize) -> bool {
         }
     }
     true
+}
+
+/// The `count` largest eigenvalues (ascending) and their orthonormal eigenvectors (`n × count`,
+/// column-major) of a symmetric `n × n` matrix whose upper triangle `g` holds (destroyed), by
+/// LAPACK's MRRR driver `dsyevr`. `None` if LAPACK fails.
+///
+/// For a subset `dsyevr` uses bisection and inverse iteration (MRRR only serves the whole
+/// spectrum); at `n = 50`, `count = 6` that measured slightly faster than MRRR for all pairs.
+pub(crate) fn top_eigenpairs(
+    g: &mut [f64],
+    n: usize,
+    count: usize,
+) -> Option<(Vec<f64>, Vec<f64>)> {
+    assert!(g.len() == n * n && (1..=n).contains(&count));
+    let (nn, il, iu) = (n as c_int, (n - count + 1) as c_int, n as c_int);
+    let (lwork, liwork) = (26 * n.max(1), 10 * n.max(1));
+    let mut w = vec![0.0; n];
+    let mut z = vec![0.0; n * count];
+    let mut isuppz = vec![0 as c_int; 2 * count];
+    let mut work = vec![0.0; lwork];
+    let mut iwork = vec![0 as c_int; liwork];
+    let (mut found, mut info) = (0 as c_int, 0 as c_int);
+    // SAFETY: every buffer has the size dsyevr documents for these arguments.
+    unsafe {
+        dsyevr_(
+            &(b'V' as c_char),
+            &(b'I' as c_char),
+            &(b'U' as c_char),
+            &nn,
+            g.as_mut_ptr(),
+            &nn,
+            &0.0,
+            &0.0,
+            &il,
+            &iu,
+            &0.0,
+            &mut found,
+            w.as_mut_ptr(),
+            z.as_mut_ptr(),
+            &nn,
+            isuppz.as_mut_ptr(),
+            work.as_mut_ptr(),
+            &(lwork as c_int),
+            iwork.as_mut_ptr(),
+            &(liwork as c_int),
+            &mut info,
+        )
+    };
+    if info != 0 || found as usize != count {
+        return None;
+    }
+    w.truncate(count);
+    Some((w, z))
 }
 
 /// An estimate of the 2-norm condition number of an upper triangular `R` (`k × k`): the

@@ -30,7 +30,10 @@ pub use blas::{
 pub use distance::{distance, Distance};
 pub use error::SubspaceError;
 pub use kernels::gemm;
-pub use pca::{top_left_singular_subspace, Pca};
+pub use pca::{
+    top_left_singular_basis, top_left_singular_basis_reporting, top_left_singular_subspace, Pca,
+    GRAM_PCA_SPREAD_LIMIT,
+};
 pub use power::largest_eigenvalue_psd;
 pub use projection::Projection;
 pub use random::{
