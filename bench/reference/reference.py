@@ -3,7 +3,11 @@
 Run by `just bench-reference`. For each case it prints the time per call or per trial of both and
 the ratio subbench/reference (below 1: subbench is faster). Both sides run single-threaded BLAS.
 Times are medians (criterion's median on the subbench side, the median of repeated timeit runs
-here), so that a burst of load from other processes moves neither side much.
+here; per-trial medians for the trials on both sides), so that a burst of load from other
+processes moves neither side much. The two sides are measured in alternation, ROUNDS times
+(environment SUBBENCH_REFERENCE_ROUNDS, default 3: each round runs the criterion benchmarks and
+the two trial specs, then the reference), and the table shows the medians over rounds with the
+range of the per-round ratios.
 
 The run also measures this machine's single-thread DGEMM rate on both sides (1000 x 1000 x 1000:
 OpenBLAS dgemm on ndarray matrices through `subspace::gemm`, ndarray's own `dot`, numpy's `@`)
@@ -26,6 +30,7 @@ import statistics
 import warnings
 import subprocess
 import sys
+import time
 import timeit
 from pathlib import Path
 
@@ -87,6 +92,16 @@ def attack_flops(m=100, n=50, k=5):
 def dgemm_seconds(n=1000):
     a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
     return per_call(lambda: a @ b, 0.5, 5)
+
+
+def per_trial(f, count):
+    """Median time of `count` single calls: what the per-trial medians of subbench measure."""
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def subbench_trial_seconds(spec):
@@ -154,34 +169,67 @@ def blas_description():
     return "unknown BLAS"
 
 
+ANGLE_SIZES = [(100, 5), (1000, 50), (4000, 200)]
+GEMM_FLOPS = 2 * 1000 ** 3
+
+
+def subbench_round():
+    bench = ["cargo", "bench", "--profile", "dev", "-p", "subspace", "--bench", "angles", "--", "principal_angles|dgemm",
+             "--warm-up-time", "2", "--measurement-time", "4"]
+    subprocess.run(bench, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    times = {f"principal angles {n}x{k}": criterion_median("principal_angles", f"{n}x{k}") for n, k in ANGLE_SIZES}
+    times["attack trial 100x50"] = subbench_trial_seconds(ROOT / "bench/reference/attack-trial.yaml")
+    times["SSC clustering trial"] = subbench_trial_seconds(ROOT / "bench/reference/cluster-trial.yaml")
+    times["dgemm"] = criterion_median("dgemm", "openblas/1000")
+    times["dot"] = criterion_median("dgemm", "ndarray_dot/1000")
+    return times
+
+
+def reference_round(bases):
+    times = {}
+    for (n, k), (a, b) in zip(ANGLE_SIZES, bases):
+        times[f"principal angles {n}x{k}"] = per_call(lambda: sl.subspace_angles(a, b))
+    times["attack trial 100x50"] = per_trial(attack_trial, 200)
+    times["SSC clustering trial"] = per_trial(cluster_trial, 10)
+    times["dgemm"] = dgemm_seconds()
+    return times
+
+
 def main():
-    gemm_flops = 2 * 1000 ** 3
-    dgemm_ours = gemm_flops / criterion_median("dgemm", "openblas/1000")
-    dgemm_dot = gemm_flops / criterion_median("dgemm", "ndarray_dot/1000")
-    dgemm_ref = gemm_flops / dgemm_seconds()
-    rows = []
-    for n, k in [(100, 5), (1000, 50), (4000, 200)]:
-        a, b = haar(n, k), haar(n, k)
-        ref = per_call(lambda: sl.subspace_angles(a, b))
-        ours = criterion_median("principal_angles", f"{n}x{k}")
-        rows.append((f"principal angles {n}x{k}", ours, ref, angle_flops(n, k)))
-    rows.append(("attack trial 100x50", subbench_trial_seconds(ROOT / "bench/reference/attack-trial.yaml"),
-                 per_call(attack_trial), attack_flops()))
+    rounds = int(os.environ.get("SUBBENCH_REFERENCE_ROUNDS", "3"))
+    bases = [(haar(n, k), haar(n, k)) for n, k in ANGLE_SIZES]
+    ours, refs = [], []
+    for r in range(rounds):
+        print(f"round {r + 1}/{rounds}: subbench ...", end="", flush=True)
+        ours.append(subbench_round())
+        print(" reference ...", flush=True)
+        refs.append(reference_round(bases))
+
+    def median(side, key):
+        return statistics.median(t[key] for t in side)
+
+    dgemm_ours, dgemm_dot = GEMM_FLOPS / median(ours, "dgemm"), GEMM_FLOPS / median(ours, "dot")
+    dgemm_ref = GEMM_FLOPS / median(refs, "dgemm")
+    flops = {f"principal angles {n}x{k}": angle_flops(n, k) for n, k in ANGLE_SIZES}
+    flops["attack trial 100x50"] = attack_flops()
     # Coordinate-descent Lasso: the flop count depends on how many sweeps converge, so none.
-    rows.append(("SSC clustering trial", subbench_trial_seconds(ROOT / "bench/reference/cluster-trial.yaml"),
-                 per_call(cluster_trial, 0.5, 5), None))
-    print(f"single-thread DGEMM 1000^3: subbench (system OpenBLAS dgemm via subspace::gemm) "
-          f"{dgemm_ours / 1e9:.1f} GFlop/s, ndarray .dot (matrixmultiply) {dgemm_dot / 1e9:.1f} GFlop/s; "
-          f"numpy ({blas_description()}) {dgemm_ref / 1e9:.1f} GFlop/s")
-    print(f"{'case':<26} {'subbench':>11} {'reference':>11} {'ratio':>6}   "
+    flops["SSC clustering trial"] = None
+    print(f"single-thread DGEMM 1000^3 (median of {rounds} rounds): subbench, system OpenBLAS dgemm via "
+          f"subspace::gemm {dgemm_ours / 1e9:.1f} GFlop/s (ndarray .dot, matrixmultiply: "
+          f"{dgemm_dot / 1e9:.1f}); numpy, {blas_description()}: {dgemm_ref / 1e9:.1f} GFlop/s")
+    print(f"{'case':<26} {'subbench':>11} {'reference':>11} {'ratio':>6} {'(range)':>13}   "
           f"{'subbench GFlop/s (% DGEMM)':>27} {'reference GFlop/s (% DGEMM)':>28}")
-    for name, ours, ref, flops in rows:
-        if flops is None:
+    for name, work in flops.items():
+        t_ours, t_ref = median(ours, name), median(refs, name)
+        ratios = [o[name] / r[name] for o, r in zip(ours, refs)]
+        spread = f"({min(ratios):.2f}-{max(ratios):.2f})"
+        if work is None:
             rates = f"{'n/a (iterative)':>27} {'n/a (iterative)':>28}"
         else:
-            rates = (f"{flops / ours / 1e9:>16.1f} ({100 * flops / ours / dgemm_ours:>5.0f}%)    "
-                     f"{flops / ref / 1e9:>17.1f} ({100 * flops / ref / dgemm_ref:>5.0f}%)")
-        print(f"{name:<26} {ours * 1e3:>9.3f}ms {ref * 1e3:>9.3f}ms {ours / ref:>6.2f}   {rates}")
+            rates = (f"{work / t_ours / 1e9:>16.1f} ({100 * work / t_ours / dgemm_ours:>5.0f}%)    "
+                     f"{work / t_ref / 1e9:>17.1f} ({100 * work / t_ref / dgemm_ref:>5.0f}%)")
+        print(f"{name:<26} {t_ours * 1e3:>9.3f}ms {t_ref * 1e3:>9.3f}ms {statistics.median(ratios):>6.2f} "
+              f"{spread:>13}   {rates}")
 
 
 if __name__ == "__main__":

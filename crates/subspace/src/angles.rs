@@ -141,8 +141,11 @@ fn gram_factor(a: &BlasMatrix, limit: f64) -> Option<Vec<f64>> {
     if !kernels::cholesky_upper(&mut r, k) {
         return None;
     }
-    if limit.is_finite() && !(kernels::triangular_condition(&r, k) <= limit) {
-        return None;
+    if limit.is_finite() {
+        let condition = kernels::triangular_condition(&r, k);
+        if condition.is_nan() || condition > limit {
+            return None;
+        }
     }
     Some(r)
 }

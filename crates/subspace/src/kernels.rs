@@ -367,7 +367,7 @@ pub(crate) fn triangular_condition(r: &[f64], k: usize) -> f64 {
                 &mut info,
             )
         };
-        if info != 0 || !(rcond > 0.0) {
+        if info != 0 || rcond.is_nan() || rcond <= 0.0 {
             return f64::INFINITY;
         }
         product *= rcond;

@@ -98,7 +98,7 @@ fn gram_basis(x: ArrayView2<f64>, k: usize) -> Result<Option<Array2<f64>>> {
     };
     // Ascending: values[wanted − 1] = σ₁², values[wanted − k] = σ_k².
     let (top, kth) = (values[wanted - 1], values[wanted - k]);
-    if !(kth > 0.0 && top <= GRAM_PCA_SPREAD_LIMIT.powi(2) * kth) {
+    if kth.is_nan() || kth <= 0.0 || top > GRAM_PCA_SPREAD_LIMIT.powi(2) * kth {
         return Ok(None);
     }
     // The k top eigenvectors, largest first, column-major p × k.
