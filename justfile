@@ -55,9 +55,11 @@ fuzz SECONDS="300": setup
 bench: setup
     cargo bench --profile dev --workspace
 
-# subbench against a NumPy/SciPy/sklearn reference, side by side (prints time ratios).
+# subbench against a NumPy/SciPy/sklearn reference, side by side: time ratios, GFlop/s and the
+# percentage of each side's single-thread DGEMM rate, measured in the same run; the two sides
+# alternate SUBBENCH_REFERENCE_ROUNDS times (default 3) and the medians are shown.
 bench-reference: build
-    cargo bench --profile dev -p subspace -- principal_angles
+    cargo bench --profile dev -p subspace --bench angles --no-run
     python3 -m venv {{CARGO_TARGET_DIR}}/reference-venv
     {{CARGO_TARGET_DIR}}/reference-venv/bin/pip install --quiet -r bench/reference/requirements.txt
     {{CARGO_TARGET_DIR}}/reference-venv/bin/python bench/reference/reference.py

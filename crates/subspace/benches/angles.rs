@@ -14,7 +14,7 @@ fn principal_angles_bench(c: &mut Criterion) {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let a = haar_orthonormal(n, k, &mut rng).expect("k ≤ n");
         let b = haar_orthonormal(n, k, &mut rng).expect("k ≤ n");
-        // Work is dominated by two n×k QRs and an n×k SVD: O(n k²) flops.
+        // O(n k²) flops: Gram matrices and one cross product (two QRs on the fallback path).
         group.throughput(Throughput::Elements((n * k * k) as u64));
         group.bench_with_input(
             BenchmarkId::from_parameter(format!("{n}x{k}")),
@@ -50,7 +50,28 @@ fn pca_bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, principal_angles_bench, pca_bench);
+/// This machine's single-thread DGEMM rate, the yardstick `just bench-reference` divides by:
+/// OpenBLAS `dgemm` on ndarray matrices ([`subspace::gemm`]), and ndarray's own `dot` (which
+/// runs `matrixmultiply` in this workspace) for comparison. 2n³ flops per call.
+fn dgemm_bench(c: &mut Criterion) {
+    force_single_threaded_blas();
+    let mut group = c.benchmark_group("dgemm");
+    group.sample_size(10);
+    let n = 1000;
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let a = subspace::gaussian_matrix(n, n, &mut rng);
+    let b = subspace::gaussian_matrix(n, n, &mut rng);
+    group.throughput(Throughput::Elements((2 * n * n * n) as u64));
+    group.bench_function(BenchmarkId::new("openblas", n), |bench| {
+        bench.iter(|| subspace::gemm(a.view(), b.view()))
+    });
+    group.bench_function(BenchmarkId::new("ndarray_dot", n), |bench| {
+        bench.iter(|| a.dot(&b))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, principal_angles_bench, pca_bench, dgemm_bench);
 fn main() {
     // The kernels the subbench binary runs with (see subspace::reexec_with_better_blas_kernels).
     subspace::reexec_with_better_blas_kernels();

@@ -44,17 +44,25 @@ pub fn orthonormal_basis(a: ArrayView2<f64>, policy: RankPolicy) -> Result<Array
     check_finite(a)?;
     // Rotate the factor's column space so that directions come sorted by singular value:
     // A = Q R = (Q U_R) Σ V_Rᵀ.
+    let rank_of = |sv: &ndarray::Array1<f64>| {
+        let tolerance = numerical_rank_tolerance(n, k, sv[0]);
+        (sv.iter().take_while(|&&s| s > tolerance).count(), tolerance)
+    };
     let (q, u, sv) = if n >= k {
         let (q, r) = a.qr()?;
+        // The singular values decide the rank; the rotation U is needed only to truncate, and
+        // costs several times more than the values for large k.
+        let (_, sv, _) = r.svddc(JobSvd::None)?;
+        if rank_of(&sv).0 == k {
+            return Ok(q);
+        }
         let (u, sv, _) = r.svddc(JobSvd::Some)?;
         (Some(q), u.expect("requested U"), sv)
     } else {
         let (u, sv, _) = a.svddc(JobSvd::Some)?;
         (None, u.expect("requested U"), sv)
     };
-    let largest = sv[0];
-    let tolerance = numerical_rank_tolerance(n, k, largest);
-    let rank = sv.iter().take_while(|&&s| s > tolerance).count();
+    let (rank, tolerance) = rank_of(&sv);
     if rank < k && policy == RankPolicy::Strict {
         return Err(SubspaceError::RankDeficient {
             cols: k,
@@ -70,7 +78,7 @@ pub fn orthonormal_basis(a: ArrayView2<f64>, policy: RankPolicy) -> Result<Array
         });
     }
     Ok(match q {
-        // Full rank: Q itself is an orthonormal basis of the span; skip the extra product.
+        // Full rank by these singular values (the values-only ones said otherwise, by an ulp).
         Some(q) if rank == k => q,
         Some(q) => q.dot(&u.slice(s![.., ..rank])),
         None => u.slice(s![.., ..rank]).to_owned(),

@@ -13,19 +13,27 @@ mod basis;
 mod blas;
 mod distance;
 mod error;
+mod kernels;
 mod pca;
 mod power;
 mod projection;
 mod random;
 
-pub use angles::{principal_angles, principal_angles_orthonormal, PrincipalAngles};
+pub use angles::{
+    principal_angles, principal_angles_orthonormal, principal_angles_reporting,
+    principal_angles_with, AnglesMethod, PrincipalAngles, GRAM_CONDITION_LIMIT,
+};
 pub use basis::{check_finite, numerical_rank_tolerance, orthonormal_basis, RankPolicy};
 pub use blas::{
     better_blas_core, blas_core_name, force_single_threaded_blas, reexec_with_better_blas_kernels,
 };
 pub use distance::{distance, Distance};
 pub use error::SubspaceError;
-pub use pca::{top_left_singular_subspace, Pca};
+pub use kernels::gemm;
+pub use pca::{
+    top_left_singular_basis, top_left_singular_basis_reporting, top_left_singular_subspace, Pca,
+    GRAM_PCA_SPREAD_LIMIT,
+};
 pub use power::largest_eigenvalue_psd;
 pub use projection::Projection;
 pub use random::{

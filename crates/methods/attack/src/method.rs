@@ -9,9 +9,7 @@ use harness::{
     Fallback, Method, MethodError, MetricSpec, Outcome, ParamKind, ParamSpec, Params, Registry,
     TrialRng,
 };
-use subspace::{
-    haar_orthonormal, principal_angles_orthonormal, top_left_singular_subspace, Distance,
-};
+use subspace::{haar_orthonormal, principal_angles_orthonormal, top_left_singular_basis, Distance};
 
 use crate::closed_form::{rank_one, unconstrained, PlaneAttack};
 use crate::search::{gaussian_with_energy, gradient_attack, outer, unit_vector, Search};
@@ -71,20 +69,48 @@ pub fn embed_plane<'a>(
     vk: ArrayView1<'a, f64>,
     vk1: Option<ArrayView1<'a, f64>>,
 ) -> Array2<f64> {
+    // Δ = Σ_c w_c v_cᵀ with w_c = D[0][c] u_k + D[1][c] u_{k+1}: one pass over Δ per column of D.
     let mut delta = Array2::zeros((uk.len(), vk.len()));
-    for (row, u) in [(0, uk), (1, uk1)] {
-        for (col, v) in [(0, Some(vk)), (1, vk1)] {
-            if let Some(v) = v {
-                let coefficient = a.d[row][col];
-                for (i, ui) in u.iter().enumerate() {
-                    for (j, vj) in v.iter().enumerate() {
-                        delta[(i, j)] += coefficient * ui * vj;
-                    }
-                }
-            }
+    for (col, v) in [(0, Some(vk)), (1, vk1)] {
+        let Some(v) = v else { continue };
+        let w = &uk * a.d[0][col] + &uk1 * a.d[1][col];
+        for (mut row, &wi) in delta.rows_mut().into_iter().zip(&w) {
+            row.scaled_add(wi, &v);
         }
     }
     delta
+}
+
+/// The numerical rank of an `m × n` matrix from its singular values (descending).
+fn numerical_rank(singular_values: &[f64], m: usize, n: usize) -> usize {
+    let largest = singular_values.first().copied().unwrap_or(0.0);
+    let tol = subspace::numerical_rank_tolerance(m, n, largest);
+    singular_values
+        .iter()
+        .filter(|&&s| s > tol && s > 0.0)
+        .count()
+}
+
+/// The numerical rank of the `m × n` embedding `[u_k u_{k+1}] D [v_k v_{k+1}]ᵀ` of a plane
+/// attack: the factors have orthonormal columns, so its singular values are those of `D` (only
+/// its first column without `v_{k+1}`), in closed form. Saves an SVD of Δ per trial.
+fn plane_rank(a: &PlaneAttack, m: usize, n: usize, has_v_next: bool) -> usize {
+    let d = a.d;
+    let singular_values = if has_v_next {
+        // σ₁ = (√((a+d)² + (b−c)²) + √((a−d)² + (b+c)²))/2, σ₂ = |ad − bc|/σ₁.
+        let (p, q) = (d[0][0] + d[1][1], d[0][1] - d[1][0]);
+        let (r, t) = (d[0][0] - d[1][1], d[0][1] + d[1][0]);
+        let s1 = 0.5 * (p.hypot(q) + r.hypot(t));
+        let s2 = if s1 > 0.0 {
+            (d[0][0] * d[1][1] - d[0][1] * d[1][0]).abs() / s1
+        } else {
+            0.0
+        };
+        vec![s1, s2]
+    } else {
+        vec![d[0][0].hypot(d[1][0])]
+    };
+    numerical_rank(&singular_values, m, n)
 }
 
 /// X and its SVD. `svd`: X = Q₁ diag(σ) Q₂ᵀ with Haar factors and a controlled spectrum (the
@@ -233,14 +259,15 @@ impl Method for PcaAttack {
         let plane = |a: PlaneAttack| {
             embed_plane(&a, q1.column(k - 1), q1.column(k), q2.column(k - 1), v_next)
         };
-        let (delta, theory) = match attack {
+        // A plane attack keeps its 2 × 2 block: the rank of Δ is the rank of that block.
+        let (delta, theory, block) = match attack {
             "rank_one" => {
                 let a = rank_one(s1, s2, eps);
-                (plane(a), Some(a.theta.sin()))
+                (plane(a), Some(a.theta.sin()), Some(a))
             }
             "unconstrained" => {
                 let a = unconstrained(s1, s2, eps);
-                (plane(a), Some(a.theta.sin()))
+                (plane(a), Some(a.theta.sin()), Some(a))
             }
             "search" | "search_rank_one" => {
                 let only_rank_one = attack == "search_rank_one";
@@ -258,25 +285,34 @@ impl Method for PcaAttack {
                 (
                     gradient_attack(&x, u0, k, search, rng),
                     Some(optimum.theta.sin()),
+                    None,
                 )
             }
-            "random_rank_one" => (outer(eps, &unit_vector(m, rng), &unit_vector(n, rng)), None),
-            _ => (gaussian_with_energy(m, n, eps, rng), None),
+            "random_rank_one" => (
+                outer(eps, &unit_vector(m, rng), &unit_vector(n, rng)),
+                None,
+                None,
+            ),
+            _ => (gaussian_with_energy(m, n, eps, rng), None, None),
         };
 
-        let attacked = top_left_singular_subspace((&x + &delta).view(), k).map_err(failed)?;
-        let angles = principal_angles_orthonormal(u0, attacked.basis.view(), false)
+        let attacked = top_left_singular_basis((&x + &delta).view(), k).map_err(failed)?;
+        let angles = principal_angles_orthonormal(u0, attacked.view(), false)
             .map_err(failed)?
             .angles;
         let angles = angles.as_slice().expect("contiguous");
         let distance = Distance::Projection.from_angles(angles);
         let distance_f = Distance::Chordal.from_angles(angles);
         let energy = delta.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let (_, dsv, _) = delta
-            .svddc(JobSvd::None)
-            .map_err(|e| MethodError::Failed(e.to_string()))?;
-        let tol = subspace::numerical_rank_tolerance(m, n, dsv[0]);
-        let rank = dsv.iter().filter(|&&s| s > tol && s > 0.0).count();
+        let rank = match block {
+            Some(a) => plane_rank(&a, m, n, v_next.is_some()),
+            None => {
+                let (_, dsv, _) = delta
+                    .svddc(JobSvd::None)
+                    .map_err(|e| MethodError::Failed(e.to_string()))?;
+                numerical_rank(dsv.as_slice().expect("contiguous"), m, n)
+            }
+        };
 
         let mut outcome = Outcome::new()
             .metric("distance", distance)
@@ -378,6 +414,34 @@ mod tests {
             "{}",
             out.metrics["distance"]
         );
+    }
+
+    /// The rank of a plane attack from its 2 × 2 block equals the numerical rank of the embedded
+    /// Δ from its SVD, for both closed forms on both sides of their thresholds and for k = rank X.
+    #[test]
+    fn plane_rank_equals_the_rank_of_the_embedded_perturbation() {
+        let mut rng = TrialRng::seed_from_u64(4);
+        let (m, n) = (30, 12);
+        let u = haar_orthonormal(m, 13, &mut rng).unwrap();
+        let v = haar_orthonormal(n, n, &mut rng).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for (s1, s2) in [(1.0, 0.5), (2.0, 1.9), (1.0, 0.0)] {
+            for eps in [0.05, 0.3, 0.49, 0.6, 1.2, 3.0] {
+                for a in [rank_one(s1, s2, eps), unconstrained(s1, s2, eps)] {
+                    for k in [5, 12] {
+                        let v_next = (k < n).then(|| v.column(k));
+                        let delta =
+                            embed_plane(&a, u.column(k - 1), u.column(k), v.column(k - 1), v_next);
+                        let (_, sv, _) = delta.svddc(JobSvd::None).unwrap();
+                        let want = numerical_rank(sv.as_slice().unwrap(), m, n);
+                        let got = plane_rank(&a, m, n, v_next.is_some());
+                        assert_eq!(got, want, "s = ({s1}, {s2}), eps = {eps}, k = {k}");
+                        seen.insert(got);
+                    }
+                }
+            }
+        }
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![1, 2]);
     }
 
     /// Gradient search on a small 6 × 5 matrix never beats the closed form (it is optimal) and
