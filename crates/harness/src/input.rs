@@ -9,7 +9,7 @@ use std::path::Path;
 /// `path` opened for reading, with its size, when it is a regular file (symbolic links are
 /// followed); otherwise a message saying what it is and what is accepted.
 pub fn open_regular(path: &Path) -> Result<(File, u64), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open: {e}"))?;
     if !meta.is_file() {
         let what = if meta.is_dir() {
             "a folder"

@@ -489,7 +489,7 @@ fn resolve_input_file(value: &Value) -> Result<String, String> {
         return Ok(String::new());
     }
     let hash = crate::input::hash_regular(Path::new(path))
-        .map_err(|why| format!("`{path}` (relative to the folder subbench runs in): {why}"))?;
+        .map_err(|why| format!("cannot read `{path}` (relative to the folder subbench runs in): {why}"))?;
     Ok(hash.to_hex()[..16].to_string())
 }
 

@@ -115,13 +115,41 @@ const TOKENS: &[&str] = &[
     "999999999999999999999",
     "[[1, 2], [3]]",
     "{linspace: [0, 1, 100000000]}",
+    // Integers at and beyond i64's limits in generators (an overflow in start + i·step once).
+    "{range: [9.2e18, 9.4e18, 1.0e17]}",
+    "{range: [-9223372036854775808, 9223372036854775807, 4611686018427387904]}",
+    "9223372036854775807",
+    "-9223372036854775809",
+    "18446744073709551616",
+    "{range: [0, 9007199254740993]}",
 ];
 
-fn mutate(text: &str, rng: &mut ChaCha8Rng) -> Vec<u8> {
+/// Generated tokens too large to write out: expressions nested or chained far beyond the
+/// parser's limits (10,000 parentheses and 60,000-term `^` chains overflowed the stack once).
+fn generated_tokens() -> Vec<String> {
+    let deep = |n: usize| format!("\"{}x{}\"", "(".repeat(n), ")".repeat(n));
+    vec![
+        deep(150),
+        deep(10_000),
+        format!("\"{}\"", vec!["x"; 60_000].join("^")),
+        format!("\"{}x\"", "-".repeat(5_000)),
+        format!("\"{}\"", vec!["sqrt(x)"; 2_000].join(" + ")),
+        format!(
+            "{{agreement: {{metric: value, expr: {}, abs_tol: 0.1}}}}",
+            deep(400)
+        ),
+    ]
+}
+
+fn mutate(text: &str, rng: &mut ChaCha8Rng, generated: &[String]) -> Vec<u8> {
     let mut bytes = text.as_bytes().to_vec();
     for _ in 0..rng.gen_range(1..6) {
         let at = rng.gen_range(0..=bytes.len());
-        match rng.gen_range(0..7) {
+        match rng.gen_range(0..8) {
+            7 => {
+                let token = &generated[rng.gen_range(0..generated.len())];
+                bytes.splice(at..at, token.bytes());
+            }
             0 if !bytes.is_empty() => {
                 let i = rng.gen_range(0..bytes.len());
                 bytes[i] ^= 1 << rng.gen_range(0..8);
@@ -191,6 +219,7 @@ fn mutated_specs_never_panic_and_every_error_names_the_file() {
         .unwrap_or(3.0);
     let registry = harness::testkit::registry();
     let seeds = corpus();
+    let generated = generated_tokens();
     let file = Path::new("fuzz/input.yaml");
     // The rich seed must itself be valid, or the fuzzer would only explore error paths.
     if let Err(e) = parse_spec(file, RICH, &registry, LoadOptions::default()) {
@@ -203,7 +232,7 @@ fn mutated_specs_never_panic_and_every_error_names_the_file() {
     std::panic::set_hook(Box::new(|_| {}));
     while Instant::now() < deadline {
         let seed = &seeds[rng.gen_range(0..seeds.len())];
-        let input = mutate(seed, &mut rng);
+        let input = mutate(seed, &mut rng, &generated);
         // parse_spec takes text: invalid UTF-8 is the loader's concern (tested in the corpus).
         let Ok(text) = String::from_utf8(input) else {
             continue;
