@@ -15,9 +15,10 @@ use rand::SeedableRng;
 use rayon::prelude::*;
 
 use crate::error::HarnessError;
-use crate::method::{MethodError, Registry, TrialRng};
+use crate::method::{MethodError, Registry, TrialContext, TrialRng};
 use crate::provenance::{record_run, BuildInfo, RunTimes};
 use crate::spec::Spec;
+use crate::spec_external::{is_current, ORIGIN_FILE};
 use crate::store::{Status, Store, TrialRecord};
 use crate::trial::Trial;
 
@@ -67,6 +68,22 @@ pub trait Progress: Sync {
     fn start(&self, spec: &Spec, to_run: usize, stored: usize);
     fn trial_done(&self, record: &TrialRecord);
     fn finish(&self, summary: &RunSummary);
+    /// Stored trials of the spec whose method's code identity changed (`unversioned` of them
+    /// were stored before code identities existed): they run again.
+    fn stale(&self, _spec: &Spec, _stale: usize, _unversioned: usize) {}
+}
+
+/// Set when the user interrupts (Ctrl-C, SIGTERM): no trial starts any more, the trials in
+/// flight end (external workers are killed by the binary), and whatever finished is stored.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Ask every running sweep to stop (called from the binary's signal handler).
+pub fn request_stop() {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
 }
 
 /// What a run did.
@@ -79,6 +96,8 @@ pub struct RunSummary {
     pub stored: usize,
     pub ran: usize,
     pub failed: usize,
+    /// Stored trials recomputed because their method's code identity changed.
+    pub stale: usize,
     pub elapsed: Duration,
 }
 
@@ -102,13 +121,22 @@ fn install_quiet_panic_hook() {
 
 /// Run one trial to a record; never panics.
 pub fn execute(trial: &Trial, order: u64, spec: &Spec, registry: &Registry) -> TrialRecord {
-    let method = registry
-        .find(&trial.method)
+    let method = spec
+        .method(registry, &trial.method)
         .expect("methods are validated before running");
     let mut rng = TrialRng::seed_from_u64(trial.seed);
     let started = Instant::now();
+    let context = TrialContext {
+        trial_id: &trial.id,
+        seed: trial.seed,
+        deadline: spec
+            .timeout
+            .map(|limit| started + Duration::from_secs_f64(limit)),
+    };
     IN_TRIAL.with(|f| f.set(true));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| method.run(&trial.params, &mut rng)));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        method.run_trial(&context, &trial.params, &mut rng)
+    }));
     IN_TRIAL.with(|f| f.set(false));
     let elapsed_s = started.elapsed().as_secs_f64();
 
@@ -123,6 +151,7 @@ pub fn execute(trial: &Trial, order: u64, spec: &Spec, registry: &Registry) -> T
         },
         Ok(Err(MethodError::Diverged(m))) => (Status::Diverged, Some(m), Default::default()),
         Ok(Err(MethodError::Failed(m))) => (Status::Error, Some(m), Default::default()),
+        Ok(Err(MethodError::Timeout(m))) => (Status::Timeout, Some(m), Default::default()),
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&str>()
@@ -152,6 +181,7 @@ pub fn execute(trial: &Trial, order: u64, spec: &Spec, registry: &Registry) -> T
         order,
         spec: spec.name.clone(),
         method: trial.method.clone(),
+        method_code: spec.codes.get(&trial.method).cloned().unwrap_or_default(),
         rep: trial.rep,
         seed: trial.seed,
         status,
@@ -186,15 +216,26 @@ pub fn run_spec(
                 .is_none_or(|s| t.shard(s.count) == s.index - 1)
         })
         .collect();
+    // A stored trial is reused when it succeeded with the method's current code; one computed
+    // by other code is stale and runs again (same id and seed, so results stay comparable).
+    let (mut stale, mut unversioned) = (0, 0);
     let stored_ok: HashSet<String> = if options.force {
         HashSet::new()
     } else {
-        store
-            .load()?
-            .into_iter()
-            .filter(|r| r.status == Status::Ok)
-            .map(|r| r.trial_id)
-            .collect()
+        let wanted: HashSet<&str> = trials.iter().map(|(_, t)| t.id.as_str()).collect();
+        let mut ok = HashSet::new();
+        for record in store.load()? {
+            if record.status != Status::Ok || !wanted.contains(record.trial_id.as_str()) {
+                continue;
+            }
+            if is_current(&record, &spec.codes) {
+                ok.insert(record.trial_id);
+            } else {
+                stale += 1;
+                unversioned += usize::from(record.method_code.is_empty());
+            }
+        }
+        ok
     };
     let todo: Vec<&(u64, Trial)> = trials
         .iter()
@@ -204,6 +245,7 @@ pub fn run_spec(
         spec: spec.name.clone(),
         total: trials.len(),
         stored: trials.len() - todo.len(),
+        stale,
         ..Default::default()
     };
     if options.dry_run {
@@ -212,6 +254,9 @@ pub fn run_spec(
     // One writer per store: a second `subbench run` of the same spec into the same folder would
     // only duplicate work. The lock is released when this process ends, however it ends.
     let _writer = store.lock_for_writing()?;
+    if stale > 0 {
+        progress.stale(spec, stale, unversioned);
+    }
     progress.start(spec, todo.len(), summary.stored);
     install_quiet_panic_hook();
 
@@ -230,10 +275,15 @@ pub fn run_spec(
             pool.install(|| {
                 todo.par_iter()
                     .for_each_with(sender, |sender, (order, trial)| {
-                        if stop.load(Ordering::Relaxed) {
+                        if stop.load(Ordering::Relaxed) || stop_requested() {
                             return;
                         }
                         let record = execute(trial, *order, spec, registry);
+                        // A trial cut short by the interrupt (its worker killed) did not fail:
+                        // it is not stored, and runs next time.
+                        if record.status != Status::Ok && stop_requested() {
+                            return;
+                        }
                         if record.status != Status::Ok && options.fail_fast {
                             stop.store(true, Ordering::Relaxed);
                         }
@@ -277,12 +327,28 @@ pub fn run_spec(
         return Err(kept(e));
     }
     store.consolidate().map_err(kept)?;
+    if stop_requested() {
+        return Err(HarnessError::Interrupted {
+            spec: spec.name.clone(),
+            kept: summary.ran,
+        });
+    }
     // The spec travels with its results, so that `subbench report results/` needs nothing else.
     let copy = store.dir().join("spec.yaml");
     std::fs::copy(&spec.file, &copy).map_err(|e| HarnessError::Store {
         path: copy,
         message: e.to_string(),
     })?;
+    // The copy's `external:` paths are relative to the original spec's folder.
+    if !spec.external.0.is_empty() {
+        let origin = store.dir().join(ORIGIN_FILE);
+        let folder = std::fs::canonicalize(&spec.file)
+            .ok()
+            .and_then(|f| f.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        std::fs::write(&origin, format!("{}\n", folder.display()))
+            .map_err(|e| HarnessError::store(&origin, e))?;
+    }
     summary.elapsed = started.elapsed();
     record_run(
         store.dir(),

@@ -75,9 +75,16 @@ pub enum BaselineCommand {
     },
 }
 
-/// The ids of the trials the spec (as loaded) consists of.
-fn trial_ids(spec: &Spec) -> HashSet<String> {
-    spec.trials(None).into_iter().map(|t| t.id).collect()
+/// The ids of the trials the spec (as loaded) consists of whose stored record was computed by
+/// the methods' current code: reports never mix code identities.
+fn trial_ids(spec: &Spec, dir: &Path) -> Result<HashSet<String>> {
+    let ids = spec.trials(None).into_iter().map(|t| t.id).collect();
+    let records = Store::at(dir).load().map_err(harness_error)?;
+    Ok(harness::spec_external::current_ids(
+        &ids,
+        &spec.codes,
+        &records,
+    ))
 }
 
 /// `results/baselines/NAME.parquet`, or `NAME.quick.parquet` for the `--quick` variant: the two
@@ -98,7 +105,7 @@ fn report_spec(
     quick: bool,
 ) -> Result<(SpecSummary, Vec<CheckOutcome>, Aggregate)> {
     let dir = Store::new(out, &spec.name, None).dir().to_path_buf();
-    let ids = trial_ids(spec);
+    let ids = trial_ids(spec, &dir)?;
     let agg = aggregate(&dir, Some(&ids), spec.report.interval)?;
     let records: Vec<_> = Store::at(&dir)
         .load()
@@ -306,7 +313,7 @@ pub fn baseline(command: &BaselineCommand, registry: &Registry) -> Result<()> {
         },
     )
     .map_err(|e| UserError::new(e.to_string()))?;
-    let agg = aggregate(&dir, Some(&trial_ids(&spec)), spec.report.interval)?;
+    let agg = aggregate(&dir, Some(&trial_ids(&spec, &dir)?), spec.report.interval)?;
     let path = baseline_path(out, name, *quick);
     save_baseline(&agg, &path)?;
     println!(
