@@ -54,8 +54,9 @@ pub struct Pair {
     pub angles: Vec<f64>,
 }
 
-/// The first `2k + extra` columns of an orthogonal Q = two sweeps of Givens rotations of rows
-/// (i, i+1), down then up, with angles 2π·U from SplitMix64(seed); then
+/// The first `2k + extra` columns of an orthogonal Q = a butterfly of Givens rotations (for
+/// stride = 1, 2, 4, … < n, rows (i, i + stride) for every i without the stride's bit, in
+/// ascending i; angles 2π·U from SplitMix64(seed)), so every row of Q mixes every input; then
 /// A = [q_0 … q_{k−1}, q_{2k} … q_{2k+extra−1}] and B_j = cos θ_j q_j + sin θ_j q_{k+j}, where
 /// θ_j = `angles[j mod len]`. span(A) ⊃ … has exactly the k principal angles θ with span(B).
 pub fn prescribed_pair(n: usize, k: usize, extra: usize, angles: &[f64], seed: u64) -> Pair {
@@ -66,15 +67,18 @@ pub fn prescribed_pair(n: usize, k: usize, extra: usize, angles: &[f64], seed: u
         x[[j, j]] = 1.0;
     }
     let mut rng = SplitMix64::new(seed);
-    let rows: Vec<usize> = (0..n - 1).chain((0..n - 1).rev()).collect();
-    for i in rows {
-        let phi = 2.0 * PI * rng.uniform();
-        let (c, s) = (phi.cos(), phi.sin());
-        for j in 0..m {
-            let (p, q) = (x[[i, j]], x[[i + 1, j]]);
-            x[[i, j]] = c * p - s * q;
-            x[[i + 1, j]] = s * p + c * q;
+    let mut stride = 1;
+    while stride < n {
+        for i in (0..n).filter(|i| i & stride == 0 && i + stride < n) {
+            let phi = 2.0 * PI * rng.uniform();
+            let (c, s) = (phi.cos(), phi.sin());
+            for j in 0..m {
+                let (p, q) = (x[[i, j]], x[[i + stride, j]]);
+                x[[i, j]] = c * p - s * q;
+                x[[i + stride, j]] = s * p + c * q;
+            }
         }
+        stride *= 2;
     }
     let theta: Vec<f64> = (0..k).map(|j| angles[j % angles.len()]).collect();
     let mut a = Array2::<f64>::zeros((n, k + extra));
