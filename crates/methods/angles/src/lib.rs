@@ -136,6 +136,15 @@ const PARAMS: &[ParamSpec] = &[
         doc: "prescribed angles, used cyclically for the k angles",
     },
     ParamSpec {
+        name: "small",
+        kind: ParamKind::Float {
+            min: 0.0,
+            max: std::f64::consts::FRAC_PI_2,
+        },
+        default: Fallback::Float(0.0),
+        doc: "when > 0, an angle put before `angles` (to sweep the small angle of a mixed pair)",
+    },
+    ParamSpec {
         name: "repeats",
         kind: ParamKind::Int { min: 1, max: 1000 },
         default: Fallback::Int(1),
@@ -199,7 +208,7 @@ impl Method for Angles {
             p.usize("n"),
             p.usize("k"),
             p.usize("extra"),
-            p.list("angles"),
+            &angle_list(p.float("small"), p.list("angles")),
             trial.seed,
         );
         let mut best = f64::INFINITY;
@@ -213,6 +222,16 @@ impl Method for Angles {
         }
         Ok(errors(&computed, &pair.angles).metric("seconds", best))
     }
+}
+
+/// The prescribed angles: `small` (when > 0) and then `angles`.
+pub fn angle_list(small: f64, angles: &[f64]) -> Vec<f64> {
+    let mut list = Vec::with_capacity(angles.len() + 1);
+    if small > 0.0 {
+        list.push(small);
+    }
+    list.extend_from_slice(angles);
+    list
 }
 
 /// The error metrics of computed angles against the true ones (both ascending).
