@@ -20,7 +20,12 @@ const METHOD_CRATES: &[(&str, &str)] = &[
     ("ANGLES", "crates/methods/angles"),
 ];
 /// Sources every method's results depend on.
-const SHARED: &[&str] = &["crates/subspace/src", "crates/subspace/Cargo.toml", "crates/datasets/src", "data"];
+const SHARED: &[&str] = &[
+    "crates/subspace/src",
+    "crates/subspace/Cargo.toml",
+    "crates/datasets/src",
+    "data",
+];
 
 fn files_under(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_file() {
@@ -44,7 +49,11 @@ fn identity(root: &Path, paths: &[String]) -> String {
     let mut hasher = blake3::Hasher::new();
     for file in files {
         let bytes = std::fs::read(&file).unwrap_or_default();
-        let name = file.strip_prefix(root).unwrap_or(&file).to_string_lossy().to_string();
+        let name = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .to_string();
         hasher.update(name.as_bytes());
         hasher.update(&(bytes.len() as u64).to_le_bytes());
         hasher.update(&bytes);
@@ -72,7 +81,10 @@ fn main() {
     for (name, folder) in METHOD_CRATES {
         let mut paths = vec![format!("{folder}/src"), format!("{folder}/Cargo.toml")];
         paths.extend(SHARED.iter().map(|s| s.to_string()));
-        println!("cargo:rustc-env=SUBBENCH_CODE_{name}={}", identity(&root, &paths));
+        println!(
+            "cargo:rustc-env=SUBBENCH_CODE_{name}={}",
+            identity(&root, &paths)
+        );
     }
     // The test-only methods live in one file of the harness.
     println!(

@@ -62,7 +62,14 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 fn fingerprint(records: &[TrialRecord]) -> Vec<(String, u64, Status, u64)> {
     records
         .iter()
-        .map(|r| (r.trial_id.clone(), r.seed, r.status, r.metrics["value"].to_bits()))
+        .map(|r| {
+            (
+                r.trial_id.clone(),
+                r.seed,
+                r.status,
+                r.metrics["value"].to_bits(),
+            )
+        })
         .collect()
 }
 
@@ -73,14 +80,25 @@ fn a_mixed_spec_runs_caches_and_reports_like_any_other() {
     probe(d);
     fs::write(d.join("s.yaml"), spec("mixed", MIXED)).unwrap();
     let first = run(d, &["run", "s.yaml", "--out", "r", "--reports", "rep"]);
-    assert!(stderr(&first).contains("24 trials to run"), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("24 trials to run"),
+        "{}",
+        stderr(&first)
+    );
     let records = load(&d.join("r/mixed"));
     assert_eq!(records.len(), 24);
-    assert!(records.iter().all(|r| r.status == Status::Ok), "{records:?}");
+    assert!(
+        records.iter().all(|r| r.status == Status::Ok),
+        "{records:?}"
+    );
     // The worker drew from random.Random(seed): value − x·Σw lies in [0, 1), and flag adds 1000.
     for r in records.iter().filter(|r| r.method == "probe.random") {
         let x = r.params["x"].as_f64().unwrap();
-        let offset = if r.params["flag"] == harness::Value::Bool(true) { 1000.0 } else { 0.0 };
+        let offset = if r.params["flag"] == harness::Value::Bool(true) {
+            1000.0
+        } else {
+            0.0
+        };
         let u = r.metrics["value"] - x - offset;
         assert!((0.0..1.0).contains(&u), "{r:?}");
         assert_eq!(r.curves["path"].len(), 3);
@@ -97,15 +115,30 @@ fn a_mixed_spec_runs_caches_and_reports_like_any_other() {
     assert!(pids.len() <= 2, "{pids:?}");
     assert!(d.join("rep/mixed.html").exists() || d.join("rep").read_dir().unwrap().count() > 1);
     let again = run(d, &["run", "s.yaml", "--out", "r", "--no-report"]);
-    assert!(stderr(&again).contains("0 trials to run, 24 already stored"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("0 trials to run, 24 already stored"),
+        "{}",
+        stderr(&again)
+    );
     // `report` reads the spec back from its store and finds the manifest from there.
     let report = subbench(d, &["report", "r", "--out", "rep2"]);
     assert!(report.status.success(), "{}", stderr(&report));
-    let listed = run(d, &["list", "--external", "tests/external/probe/manifest.yaml"]);
-    assert!(stdout(&listed).contains("probe.random"), "{}", stdout(&listed));
+    let listed = run(
+        d,
+        &["list", "--external", "tests/external/probe/manifest.yaml"],
+    );
+    assert!(
+        stdout(&listed).contains("probe.random"),
+        "{}",
+        stdout(&listed)
+    );
     assert!(stdout(&listed).contains("(external)"));
     let listed = run(d, &["list", "probe.random", "--external", "s.yaml"]);
-    assert!(stdout(&listed).contains("one of ok, error"), "{}", stdout(&listed));
+    assert!(
+        stdout(&listed).contains("one of ok, error"),
+        "{}",
+        stdout(&listed)
+    );
 }
 
 #[test]
@@ -114,10 +147,43 @@ fn results_are_bit_identical_for_any_jobs_and_shard_split() {
     let d = dir.path();
     probe(d);
     fs::write(d.join("s.yaml"), spec("det", MIXED)).unwrap();
-    run(d, &["run", "s.yaml", "--out", "one", "--jobs", "1", "--no-report"]);
-    run(d, &["run", "s.yaml", "--out", "two", "--jobs", "2", "--no-report"]);
+    run(
+        d,
+        &[
+            "run",
+            "s.yaml",
+            "--out",
+            "one",
+            "--jobs",
+            "1",
+            "--no-report",
+        ],
+    );
+    run(
+        d,
+        &[
+            "run",
+            "s.yaml",
+            "--out",
+            "two",
+            "--jobs",
+            "2",
+            "--no-report",
+        ],
+    );
     for shard in ["1/2", "2/2"] {
-        run(d, &["run", "s.yaml", "--out", "sh", "--shard", shard, "--no-report"]);
+        run(
+            d,
+            &[
+                "run",
+                "s.yaml",
+                "--out",
+                "sh",
+                "--shard",
+                shard,
+                "--no-report",
+            ],
+        );
     }
     run(d, &["merge", "sh/det"]);
     let one = fingerprint(&load(&d.join("one/det")));
@@ -136,17 +202,30 @@ fn a_timeout_kills_the_worker_and_a_fresh_one_takes_the_next_trial() {
     let body = body.replace("mode: [ok, hang, ok]", "mode: [ok, hang]");
     fs::write(d.join("s.yaml"), spec("timeout", &body)).unwrap();
     let started = Instant::now();
-    let o = subbench(d, &["run", "s.yaml", "--out", "r", "--jobs", "1", "--no-report"]);
+    let o = subbench(
+        d,
+        &["run", "s.yaml", "--out", "r", "--jobs", "1", "--no-report"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     // Two hanging trials of 1000 s each: both killed at 1 s.
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
     let records = load(&d.join("r/timeout"));
     assert_eq!(records.len(), 4);
     for r in &records {
         let hang = r.params["mode"] == harness::Value::Str("hang".into());
         if hang {
             assert_eq!(r.status, Status::Timeout, "{r:?}");
-            assert!(r.error.as_deref().unwrap().contains("killed at the deadline"), "{r:?}");
+            assert!(
+                r.error
+                    .as_deref()
+                    .unwrap()
+                    .contains("killed at the deadline"),
+                "{r:?}"
+            );
         } else {
             assert_eq!(r.status, Status::Ok, "{r:?}");
         }
@@ -160,8 +239,15 @@ fn a_timeout_kills_the_worker_and_a_fresh_one_takes_the_next_trial() {
         .collect();
     assert_ne!(pids[0], pids[1], "{pids:?}");
     // Timeouts are never cached: the next run retries them (and only them).
-    let again = subbench(d, &["run", "s.yaml", "--out", "r", "--jobs", "1", "--no-report"]);
-    assert!(stderr(&again).contains("2 trials to run, 2 already stored"), "{}", stderr(&again));
+    let again = subbench(
+        d,
+        &["run", "s.yaml", "--out", "r", "--jobs", "1", "--no-report"],
+    );
+    assert!(
+        stderr(&again).contains("2 trials to run, 2 already stored"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 #[test]
@@ -172,15 +258,25 @@ fn every_way_a_worker_can_fail_fails_only_its_trial() {
     let modes = [
         ("error", Status::Error, "ValueError: asked to fail"),
         ("diverged", Status::Diverged, "asked to diverge"),
-        ("exit", Status::Error, "exited with status 3 before replying; stderr: exiting with 3 on purpose"),
+        (
+            "exit",
+            Status::Error,
+            "exited with status 3 before replying; stderr: exiting with 3 on purpose",
+        ),
         ("segfault", Status::Error, "SIGSEGV"),
         ("garbage", Status::Error, "not a JSON reply"),
         ("close", Status::Error, "closed its stdout"),
         ("stderr", Status::Error, "THE LAST LINE"),
         ("missing", Status::Error, "lacks declared metric `pid`"),
-        ("extra", Status::Error, "metric `bonus`, which the manifest does not declare"),
+        (
+            "extra",
+            Status::Error,
+            "metric `bonus`, which the manifest does not declare",
+        ),
         ("nullmetric", Status::Error, "metric `value` is None"),
         ("print", Status::Ok, ""),
+        // Its first line is taken as its reply; the second must not reach another trial.
+        ("twice", Status::Ok, ""),
         ("ok", Status::Ok, ""),
     ];
     let list: Vec<&str> = modes.iter().map(|m| m.0).collect();
@@ -190,9 +286,16 @@ fn every_way_a_worker_can_fail_fails_only_its_trial() {
     );
     fs::write(d.join("s.yaml"), spec("faults", &body)).unwrap();
     let started = Instant::now();
-    let o = subbench(d, &["run", "s.yaml", "--out", "r", "--jobs", "2", "--no-report"]);
+    let o = subbench(
+        d,
+        &["run", "s.yaml", "--out", "r", "--jobs", "2", "--no-report"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
     let records = load(&d.join("r/faults"));
     assert_eq!(records.len(), 2 * modes.len());
     for (mode, status, message) in modes {
@@ -202,13 +305,31 @@ fn every_way_a_worker_can_fail_fails_only_its_trial() {
         {
             assert_eq!(r.status, status, "{mode}: {r:?}");
             let error = r.error.clone().unwrap_or_default();
-            assert!(error.contains(message), "{mode}: `{message}` not in `{error}`");
-            assert!(error.len() < 5000, "{mode}: stderr is truncated: {} bytes", error.len());
+            assert!(
+                error.contains(message),
+                "{mode}: `{message}` not in `{error}`"
+            );
+            assert!(
+                error.len() < 5000,
+                "{mode}: stderr is truncated: {} bytes",
+                error.len()
+            );
+            if matches!(mode, "ok" | "print") {
+                let u = r.metrics["value"] - r.params["x"].as_f64().unwrap();
+                assert!(
+                    (0.0..1.0).contains(&u),
+                    "{mode}: another trial's reply: {r:?}"
+                );
+            }
         }
     }
     // Failures are retried on the next run, never cached; the successes are.
     let again = subbench(d, &["run", "s.yaml", "--out", "r", "--no-report"]);
-    assert!(stderr(&again).contains("20 trials to run, 4 already stored"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("20 trials to run, 6 already stored"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 #[test]
@@ -229,7 +350,11 @@ fn editing_the_worker_file_reruns_its_trials_and_no_others() {
     assert!(err.contains("18 trials to run, 6 already stored"), "{err}");
     let after = load(&d.join("r/edit"));
     for (b, a) in before.iter().zip(&after) {
-        assert_eq!((&b.trial_id, b.seed), (&a.trial_id, a.seed), "same ids and seeds");
+        assert_eq!(
+            (&b.trial_id, b.seed),
+            (&a.trial_id, a.seed),
+            "same ids and seeds"
+        );
         if b.method == "probe.random" {
             assert_ne!(b.method_code, a.method_code);
             // Same seed, and the edit did not change the computation: same value.
@@ -262,7 +387,11 @@ fn a_changed_built_in_code_identity_reruns_that_method_only() {
     };
     assert!(with_code("v1").status.success());
     let o = with_code("v1");
-    assert!(stderr(&o).contains("0 trials to run, 10 already stored"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("0 trials to run, 10 already stored"),
+        "{}",
+        stderr(&o)
+    );
     let o = with_code("v2");
     let err = stderr(&o);
     assert!(err.contains("4 stored trials are stale"), "{err}");
@@ -300,22 +429,40 @@ fn interrupting_a_run_stops_the_workers_and_keeps_finished_trials() {
     assert!(kill.success());
     let started = Instant::now();
     let o = child.wait_with_output().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
     assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
     let records = load(&d.join("r/sigint"));
-    assert!(!records.is_empty() && records.len() < 200, "{}", records.len());
-    assert!(records.iter().all(|r| r.status == Status::Ok), "no trial cut short is stored");
+    assert!(
+        !records.is_empty() && records.len() < 200,
+        "{}",
+        records.len()
+    );
+    assert!(
+        records.iter().all(|r| r.status == Status::Ok),
+        "no trial cut short is stored"
+    );
     // The workers are gone.
     std::thread::sleep(Duration::from_millis(200));
     for r in &records {
         let pid = r.metrics["pid"] as u64;
         let state = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        assert!(state.is_empty() || state.contains(") Z "), "worker {pid} still runs: {state}");
+        assert!(
+            state.is_empty() || state.contains(") Z "),
+            "worker {pid} still runs: {state}"
+        );
     }
     // The next run resumes with the rest.
     let o = run(d, &["run", "s.yaml", "--out", "r", "--no-report"]);
-    assert!(stderr(&o).contains(&format!("already stored")), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("already stored")),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(load(&d.join("r/sigint")).len(), 200);
 }
 
@@ -325,9 +472,17 @@ fn external_parameters_are_validated_like_built_in_ones() {
     let d = dir.path();
     probe(d);
     let cases = [
-        ("params: {x: 1.0e7}", "s.yaml:8", "`x` must be a number in [-1000000, 1000000]"),
+        (
+            "params: {x: 1.0e7}",
+            "s.yaml:8",
+            "`x` must be a number in [-1000000, 1000000]",
+        ),
         ("params: {mode: okk}", "s.yaml:8", "(did you mean `ok`?)"),
-        ("params: {xx: 1}", "s.yaml:8", "unknown parameter `xx` for method probe.random (did you mean `x`?)"),
+        (
+            "params: {xx: 1}",
+            "s.yaml:8",
+            "unknown parameter `xx` for method probe.random (did you mean `x`?)",
+        ),
         ("params: {weights: []}", "s.yaml:8", "non-empty list"),
     ];
     for (params, place, message) in cases {
@@ -363,9 +518,19 @@ fn every_manifest_mistake_is_one_line_naming_the_manifest_and_its_line() {
         let o = subbench(d, &["list", "--external", m]);
         assert_user_error(&o, &[&place, message]);
     }
-    fs::write(d.join("s.yaml"), spec("bad", MIXED).replace("probe/manifest", "probe/nothere")).unwrap();
+    fs::write(
+        d.join("s.yaml"),
+        spec("bad", MIXED).replace("probe/manifest", "probe/nothere"),
+    )
+    .unwrap();
     let o = subbench(d, &["run", "s.yaml", "--out", "r"]);
-    assert_user_error(&o, &["s.yaml:6", "no manifest file `tests/external/probe/nothere.yaml`"]);
+    assert_user_error(
+        &o,
+        &[
+            "s.yaml:6",
+            "no manifest file `tests/external/probe/nothere.yaml`",
+        ],
+    );
 }
 
 /// The Python side of `subspace.angles`'s pairs builds the very matrices the Rust side does

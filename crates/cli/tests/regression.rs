@@ -41,9 +41,17 @@ mod external {
         let after = Store::at(&store_dir).load().unwrap();
         assert!(after.iter().all(|r| !r.method_code.is_empty()));
         for (b, a) in records.iter().zip(&after) {
-            assert_eq!((&b.trial_id, b.seed, &b.metrics), (&a.trial_id, a.seed, &a.metrics));
+            assert_eq!(
+                (&b.trial_id, b.seed, &b.metrics),
+                (&a.trial_id, a.seed, &a.metrics)
+            );
         }
         let o = subbench(d, &["baseline", "save", "old", "--out", "r"]);
-        assert!(stdout(&o).contains(": 3 groups"), "{} {}", stdout(&o), stderr(&o));
+        assert!(
+            stdout(&o).contains(": 3 groups"),
+            "{} {}",
+            stdout(&o),
+            stderr(&o)
+        );
     }
 }

@@ -261,6 +261,12 @@ fn valid_name(name: &str) -> bool {
 
 /// One parameter declaration; the error names the offending key.
 fn param(name: &str, p: &RawParam) -> Result<ParamSpec, (String, Option<&'static str>)> {
+    if !TYPES.contains(&p.kind.as_str()) {
+        return Err((
+            format!("unknown type `{}`; accepted: {}", p.kind, TYPES.join(", ")),
+            Some("type"),
+        ));
+    }
     let numeric = matches!(p.kind.as_str(), "int" | "float" | "float_list");
     if p.range.is_some() && !numeric {
         return Err((
@@ -376,7 +382,10 @@ fn yaml_message(message: &str) -> String {
     let text = text
         .replace(
             "expected struct RawManifest",
-            &format!("expected a mapping of manifest fields ({})", FIELDS.join(", ")),
+            &format!(
+                "expected a mapping of manifest fields ({})",
+                FIELDS.join(", ")
+            ),
         )
         .replace(
             "expected struct RawParam",
@@ -385,6 +394,14 @@ fn yaml_message(message: &str) -> String {
                 PARAM_FIELDS.join(", ")
             ),
         );
+    // serde_norway puts the path of the offending mapping first ("params.n: unknown field …").
+    let (path, text) = match text
+        .find("unknown field `")
+        .or(text.find("missing field `"))
+    {
+        Some(i) => (text[..i].to_string(), text[i..].to_string()),
+        None => (String::new(), text),
+    };
     if let Some(rest) = text.strip_prefix("unknown field `") {
         let wrong = rest.split('`').next().unwrap_or("");
         // Parameter fields and manifest fields share no names, so the expected list tells which.
@@ -393,16 +410,13 @@ fn yaml_message(message: &str) -> String {
         } else {
             FIELDS
         };
-        return format!(
-            "unknown field `{wrong}`; accepted: {}",
-            accepted.join(", ")
-        );
+        return format!("unknown field `{wrong}`; accepted: {}", accepted.join(", "));
     }
     if let Some(rest) = text.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or("");
-        return format!("missing field `{field}`; a manifest needs id, summary, command and metrics, and a parameter needs type");
+        return format!("{path}missing field `{field}`; a manifest needs id, summary, command and metrics, and a parameter needs type");
     }
-    text
+    format!("{path}{text}")
 }
 
 #[cfg(test)]
@@ -436,23 +450,78 @@ mod tests {
     #[test]
     fn every_mistake_names_its_line_and_what_is_accepted() {
         let cases = [
-            (GOOD.replace("type: int", "type: integer"), ":6:", "unknown type `integer`; accepted: int, float"),
-            (GOOD.replace("default: 3", "default: 30"), ":6:", "default is refused"),
-            (GOOD.replace("summary: s", "summary: s\nflavour: x"), ":3:", "unknown field `flavour`; accepted: id, summary"),
-            (GOOD.replace("doc: d}", "doc: d, step: 2}"), ":6:", "unknown field `step`; accepted: type, range"),
-            (GOOD.replace("[sh, w.py]", "[]"), ":3:", "`command` is empty"),
-            (GOOD.replace("[sh, w.py]", "[no-such-program-xyz]"), ":3:", "not on PATH"),
-            (GOOD.replace("[sh, w.py]", "[./nothere.sh]"), ":3:", "no program `./nothere.sh`"),
-            (GOOD.replace("files: [w.py]", "files: [w.py, gone.py]"), ":4:", "cannot read `gone.py`"),
-            (GOOD.replace("id: lib.m", "id: Lib"), ":1:", "id `Lib` is not accepted"),
-            (GOOD.replace("choices: [x, y], ", ""), ":8:", "needs `choices"),
-            (GOOD.replace("range: [1, 10]", "range: [10, 1]"), ":6:", "low ≤ high"),
-            (GOOD.replace("type: bool,", "type: bool, range: [0, 1],"), ":9:", "`range` applies to"),
-            (GOOD.replace("metrics:\n  e: \"error\"\n", ""), "", "missing field `metrics`"),
+            (
+                GOOD.replace("type: int", "type: integer"),
+                ":6:",
+                "unknown type `integer`; accepted: int, float",
+            ),
+            (
+                GOOD.replace("default: 3", "default: 30"),
+                ":6:",
+                "default is refused",
+            ),
+            (
+                GOOD.replace("summary: s", "summary: s\nflavour: x"),
+                ":3:",
+                "unknown field `flavour`; accepted: id, summary",
+            ),
+            (
+                GOOD.replace("doc: d}", "doc: d, step: 2}"),
+                ":6:",
+                "unknown field `step`; accepted: type, range",
+            ),
+            (
+                GOOD.replace("[sh, w.py]", "[]"),
+                ":3:",
+                "`command` is empty",
+            ),
+            (
+                GOOD.replace("[sh, w.py]", "[no-such-program-xyz]"),
+                ":3:",
+                "not on PATH",
+            ),
+            (
+                GOOD.replace("[sh, w.py]", "[./nothere.sh]"),
+                ":3:",
+                "no program `./nothere.sh`",
+            ),
+            (
+                GOOD.replace("files: [w.py]", "files: [w.py, gone.py]"),
+                ":4:",
+                "cannot read `gone.py`",
+            ),
+            (
+                GOOD.replace("id: lib.m", "id: Lib"),
+                ":1:",
+                "id `Lib` is not accepted",
+            ),
+            (
+                GOOD.replace("choices: [x, y], ", ""),
+                ":8:",
+                "needs `choices",
+            ),
+            (
+                GOOD.replace("range: [1, 10]", "range: [10, 1]"),
+                ":6:",
+                "low ≤ high",
+            ),
+            (
+                GOOD.replace("type: bool,", "type: bool, range: [0, 1],"),
+                ":9:",
+                "`range` applies to",
+            ),
+            (
+                GOOD.replace("metrics:\n  e: \"error\"\n", ""),
+                "",
+                "missing field `metrics`",
+            ),
         ];
         for (text, line, wanted) in cases {
             let e = parse(&text).unwrap_err();
-            assert!(e.starts_with(line) && e.contains(wanted), "{e} (wanted {line} {wanted})");
+            assert!(
+                e.starts_with(line) && e.contains(wanted),
+                "{e} (wanted {line} {wanted})"
+            );
             assert!(!e.contains('\n'), "{e}");
         }
     }

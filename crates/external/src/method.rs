@@ -43,7 +43,7 @@ impl ExternalMethod {
             let next = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             match next {
                 Some(mut w) => {
-                    if w.alive() {
+                    if w.ready() {
                         return Ok(w);
                     }
                 }
@@ -263,9 +263,7 @@ impl Method for ExternalMethod {
                         .push(worker);
                     result.map_err(|e| match e {
                         MethodError::Failed(m) => MethodError::Failed(with_stderr(m, &stderr)),
-                        MethodError::Diverged(m) => {
-                            MethodError::Diverged(with_stderr(m, &stderr))
-                        }
+                        MethodError::Diverged(m) => MethodError::Diverged(with_stderr(m, &stderr)),
                         other => other,
                     })
                 }

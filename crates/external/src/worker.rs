@@ -260,9 +260,18 @@ impl Worker {
         live(|pids| pids.remove(&pid));
     }
 
-    /// Whether the process is still running (an idle worker may have died since).
-    pub fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+    /// Whether the worker can take a request: still running (an idle worker may have died) and
+    /// silent since its last reply (a worker that wrote more than one line per request is out
+    /// of step: its next line would be taken for the next trial's reply).
+    pub fn ready(&mut self) -> bool {
+        if !matches!(self.child.try_wait(), Ok(None)) || !self.out.is_empty() {
+            return false;
+        }
+        let mut chunk = [0u8; 1];
+        match self.stdout.read(&mut chunk) {
+            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+            Ok(_) => false,
+        }
     }
 }
 

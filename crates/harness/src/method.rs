@@ -208,7 +208,10 @@ impl Registry {
     /// The external method of a manifest file, loaded once per process.
     pub fn load_external(&self, manifest: &Path) -> Result<Arc<dyn Method>, SpecError> {
         let loader = self.external_loader.as_ref().ok_or_else(|| {
-            SpecError::new(manifest, "this build of subbench cannot run external methods")
+            SpecError::new(
+                manifest,
+                "this build of subbench cannot run external methods",
+            )
         })?;
         let key = std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf());
         if let Some(method) = self.external.lock().expect("not poisoned").get(&key) {

@@ -24,7 +24,9 @@ pub struct ExternalMethods(pub Vec<Arc<dyn Method>>);
 
 impl fmt::Debug for ExternalMethods {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|m| m.id())).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|m| m.id()))
+            .finish()
     }
 }
 
@@ -55,15 +57,13 @@ impl SpecMethods<'_> {
         } else {
             format!("known methods: {}", ids.join(", "))
         };
-        let hint = if id.contains('.') && self.external.0.is_empty() {
+        let suggestion = did_you_mean(id, ids.iter().copied());
+        let hint = if suggestion.is_empty() && self.external.0.is_empty() {
             "; an external method needs its manifest in the spec's `external:` list"
         } else {
             ""
         };
-        Err(format!(
-            "unknown method `{id}`{}; {known}{hint}",
-            did_you_mean(id, ids.iter().copied())
-        ))
+        Err(format!("unknown method `{id}`{suggestion}; {known}{hint}"))
     }
 
     /// The code identity of a method the spec names (validated before).

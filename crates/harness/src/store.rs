@@ -571,10 +571,7 @@ fn read_trials(path: &Path, curves: &CurveMap) -> Result<Vec<TrialRecord>> {
             order: order.get(i).unwrap_or_default(),
             spec: specs.get(i).unwrap_or_default().to_string(),
             method: methods.get(i).unwrap_or_default().to_string(),
-            method_code: codes
-                .and_then(|c| c.get(i))
-                .unwrap_or_default()
-                .to_string(),
+            method_code: codes.and_then(|c| c.get(i)).unwrap_or_default().to_string(),
             rep: reps.get(i).unwrap_or_default(),
             seed: seeds.get(i).unwrap_or_default(),
             status: statuses

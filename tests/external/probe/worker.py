@@ -37,6 +37,10 @@ def trial(params, seed):
     if mode == "stderr":
         sys.stderr.write("line one of the worker's stderr\n" * 400 + "THE LAST LINE\n")
         raise RuntimeError("failed after a long stderr")
+    if mode == "twice":
+        # A reply of its own, then the helper's: one line too many for this request.
+        sys.__stdout__.write('{"metrics": {"value": -999.0, "pid": %d}}\n' % os.getpid())
+        sys.__stdout__.flush()
     if mode == "missing":
         del metrics["pid"]
     if mode == "extra":

@@ -61,7 +61,10 @@ pub struct Pair {
 /// θ_j = `angles[j mod len]`. span(A) ⊃ … has exactly the k principal angles θ with span(B).
 pub fn prescribed_pair(n: usize, k: usize, extra: usize, angles: &[f64], seed: u64) -> Pair {
     let m = 2 * k + extra;
-    assert!(m <= n && k >= 1 && !angles.is_empty(), "checked by the method");
+    assert!(
+        m <= n && k >= 1 && !angles.is_empty(),
+        "checked by the method"
+    );
     let mut x = Array2::<f64>::zeros((n, m));
     for j in 0..m {
         x[[j, j]] = 1.0;
@@ -187,7 +190,10 @@ impl Method for Angles {
     fn check(&self, p: &Params) -> Result<(), String> {
         let (n, k, extra) = (p.usize("n"), p.usize("k"), p.usize("extra"));
         if 2 * k + extra > n {
-            return Err(format!("2k + extra = {} must not exceed n = {n}", 2 * k + extra));
+            return Err(format!(
+                "2k + extra = {} must not exceed n = {n}",
+                2 * k + extra
+            ));
         }
         harness::check_trial_memory("subspace.angles", 8.0 * 4.0 * (n * (2 * k + extra)) as f64)
     }
@@ -242,7 +248,11 @@ pub fn errors(computed: &[f64], truth: &[f64]) -> Outcome {
         .map(|(c, t)| (c - t).abs())
         .fold(0.0, f64::max);
     let small = (computed[0] - truth[0]).abs();
-    let relative = if truth[0] > 0.0 { small / truth[0] } else { 0.0 };
+    let relative = if truth[0] > 0.0 {
+        small / truth[0]
+    } else {
+        0.0
+    };
     Outcome::new()
         .metric("max_abs_err", max_abs)
         .metric("small_abs_err", small)
@@ -275,6 +285,10 @@ mod tests {
             assert!((c - t).abs() < 100.0 * eps, "{c} vs {t}");
         }
         // Q is dense: every row of A has non-zero entries.
-        assert!(pair.a.rows().into_iter().all(|r| r.iter().any(|x| x.abs() > 1e-3)));
+        assert!(pair
+            .a
+            .rows()
+            .into_iter()
+            .all(|r| r.iter().any(|x| x.abs() > 1e-3)));
     }
 }
