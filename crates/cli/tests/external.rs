@@ -459,7 +459,11 @@ fn interrupting_a_run_stops_the_workers_and_keeps_finished_trials() {
     // The next run resumes with the rest.
     let o = run(d, &["run", "s.yaml", "--out", "r", "--no-report"]);
     assert!(
-        stderr(&o).contains(&format!("already stored")),
+        stderr(&o).contains(&format!(
+            "{} trials to run, {} already stored",
+            200 - records.len(),
+            records.len()
+        )),
         "{}",
         stderr(&o)
     );

@@ -270,7 +270,8 @@ impl Worker {
         let mut chunk = [0u8; 1];
         match self.stdout.read(&mut chunk) {
             Err(e) => e.kind() == io::ErrorKind::WouldBlock,
-            Ok(_) => false,
+            // A byte (out of step) or end of file (closed): either way, not usable.
+            Ok(0) | Ok(1..) => false,
         }
     }
 }
