@@ -6,6 +6,8 @@ and writes one JSON reply per line on stdout:
     {"metrics": {<name>: <number>, ...}, "curves": {<name>: [[<step>, <value>], ...]}}
     {"error": "<message>"}        (the trial is stored with status `error`)
     {"diverged": "<message>"}     (status `diverged`)
+Replies may echo the request's "trial_id" (this helper does): subbench then skips a line that
+names another trial (a stray line of an earlier request) instead of taking it as the reply.
 
 Usage, in the worker script a manifest's `command` starts:
 
@@ -73,6 +75,7 @@ def serve(f, stdin=None, stdout=None):
     for line in stdin:
         if not line.strip():
             continue
+        request = {}
         try:
             request = json.loads(line)
             reply = _reply(f(request["params"], request["seed"]))
@@ -81,6 +84,8 @@ def serve(f, stdin=None, stdout=None):
         except Exception as e:  # the trial fails, the worker lives on
             traceback.print_exc(file=sys.stderr)
             reply = {"error": "%s: %s" % (type(e).__name__, e)}
+        if isinstance(request, dict) and "trial_id" in request:
+            reply["trial_id"] = request["trial_id"]  # lets subbench skip a stray earlier line
         try:
             text = json.dumps(reply, allow_nan=False)
         except ValueError as e:

@@ -253,7 +253,16 @@ impl Method for ExternalMethod {
             .unwrap_or_else(|| Instant::now() + DEFAULT_TIMEOUT);
         let mut worker = self.take_worker()?;
         let started = Instant::now();
-        match worker.call(&request, deadline) {
+        // A reply may echo the request's `trial_id` (the helper does): one that names another
+        // trial is a late line of an earlier request, not this trial's reply.
+        let stale = |line: &[u8]| {
+            line.windows(10).any(|w| w == b"\"trial_id\"")
+                && serde_json::from_slice::<Json>(line)
+                    .ok()
+                    .and_then(|j| j.get("trial_id").and_then(Json::as_str).map(str::to_string))
+                    .is_some_and(|id| id != trial.trial_id)
+        };
+        match worker.call(&request, deadline, stale) {
             Ok(line) => match self.reply(&line) {
                 Ok(result) => {
                     let stderr = worker.stderr_text();

@@ -119,15 +119,24 @@ impl Worker {
         format!("…{}", &text[start..])
     }
 
-    /// Send one request line and wait for one reply line until `deadline`.
-    pub fn call(&mut self, request: &[u8], deadline: Instant) -> Result<Vec<u8>, Failure> {
+    /// Send one request line and wait for one reply line until `deadline`. Lines `stale` says
+    /// belong to an earlier request are skipped.
+    pub fn call(
+        &mut self,
+        request: &[u8],
+        deadline: Instant,
+        stale: impl Fn(&[u8]) -> bool,
+    ) -> Result<Vec<u8>, Failure> {
         self.err.clear();
         self.drain_stderr();
         let mut written = 0;
         loop {
             if let Some(end) = self.out.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.out.drain(..=end).collect();
-                return Ok(line);
+                if !stale(&line) {
+                    return Ok(line);
+                }
+                continue;
             }
             let now = Instant::now();
             if now >= deadline {
