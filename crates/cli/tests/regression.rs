@@ -1,6 +1,143 @@
-//! Binary-level regression tests, one module per session that added them.
+//! Binary-level regression tests: one per bug fixed, named after the bug.
 
 mod common;
+
+use std::fs;
+
+/// OpenBLAS detected this machine's CPU as SkylakeX where the baselines' machine had been given
+/// Haswell kernels: an ill-conditioned CoLoRA metric moved by a factor of two and three
+/// baselines failed. Every run on an AVX2/FMA CPU now uses the Haswell kernels, whatever
+/// OpenBLAS detects (unless the user sets OPENBLAS_CORETYPE), and provenance says so.
+#[test]
+fn blas_kernels_are_the_same_on_every_avx2_machine() {
+    #[cfg(target_arch = "x86_64")]
+    if !(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"))
+    {
+        eprintln!("no AVX2/FMA: OpenBLAS keeps its own choice of kernels here");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("k.yaml"),
+        "name: kernels\ntitle: K\npaper: test\nclaim: c\nmethod: test.quadratic\nparams: {x: 2}\n",
+    )
+    .unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"));
+    command
+        .current_dir(d)
+        .args(["run", "k.yaml", "--no-report"])
+        .env_remove("OPENBLAS_CORETYPE");
+    assert!(command.output().unwrap().status.success());
+    let provenance = fs::read_to_string(d.join("results/kernels/provenance.json")).unwrap();
+    assert!(provenance.contains("Haswell kernels"), "{provenance}");
+    // A user's explicit choice is kept.
+    fs::write(
+        d.join("p.yaml"),
+        "name: chosen\ntitle: K\npaper: test\nclaim: c\nmethod: test.quadratic\nparams: {x: 2}\n",
+    )
+    .unwrap();
+    let chosen = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
+        .current_dir(d)
+        .args(["run", "p.yaml", "--no-report"])
+        .env("OPENBLAS_CORETYPE", "Prescott")
+        .output()
+        .unwrap();
+    assert!(chosen.status.success());
+    let provenance = fs::read_to_string(d.join("results/chosen/provenance.json")).unwrap();
+    assert!(provenance.contains("Prescott kernels"), "{provenance}");
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) {
+    fs::write(dir.join(name), text).unwrap();
+}
+
+fn run_ok(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && !text.contains("panicked"),
+        "{args:?}: {text}"
+    );
+    text
+}
+
+/// Aggregation keys only the parameters that vary, so a `where:` on a parameter with one value
+/// matched nothing: a check that passed in `check` failed in `check --quick` once the quick sweep
+/// kept one value, and a table filtered on a constant came out empty.
+#[test]
+fn where_on_a_parameter_with_one_value_is_a_no_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "w.yaml",
+        "name: w\ntitle: W\npaper: test\nclaim: c\nmethod: test.quadratic\nseeds: 2\n\
+         sweep:\n  grid:\n    x: [1, 2]\n    mode: [plain, shifted]\nmetrics: {value: {}}\n\
+         report:\n  tables: [{rows: x, value: value, where: {mode: plain}}]\n\
+         expect:\n  - threshold: {metric: value, where: {mode: plain, x: 2}, below: 4.5}\n\
+         quick:\n  sweep: {grid: {x: [1, 2], mode: [plain]}}\n",
+    );
+    for quick in [false, true] {
+        let mut args = vec!["check", "w.yaml"];
+        if quick {
+            args.push("--quick");
+        }
+        let text = run_ok(d, &args);
+        assert!(text.contains("PASS w: threshold"), "{text}");
+        let table = fs::read_to_string(d.join("reports/w-table-1.md")).unwrap();
+        assert!(
+            table.contains("| 2 |") && !table.contains("no trials match"),
+            "{table}"
+        );
+    }
+}
+
+/// A figure whose `series` has one value (fixed in `params`, or reduced to one by `quick:`)
+/// panicked the report with an index out of bounds.
+#[test]
+fn a_figure_series_with_one_value_does_not_panic_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "s.yaml",
+        "name: s\ntitle: S\npaper: test\nclaim: c\nmethod: test.quadratic\nparams: {mode: plain, steps: 3}\n\
+         sweep:\n  grid:\n    x: [1, 2, 3]\nmetrics: {value: {}}\n\
+         report:\n  figures:\n    - {kind: line, x: x, y: value, series: mode}\n    - {kind: curve, x: step, y: path, series: mode}\n",
+    );
+    run_ok(d, &["run", "s.yaml"]);
+    let svg = fs::read_to_string(d.join("reports/s-figure-1.svg")).unwrap();
+    assert!(svg.contains("mode = plain"), "{svg}");
+    let curve = fs::read_to_string(d.join("reports/s-figure-2.svg")).unwrap();
+    assert!(curve.contains("mode = plain"), "{curve}");
+}
+
+/// `report: {interval: bootstrap}` with nothing swept failed with a polars dtype error: without
+/// a group-by the values were not a list.
+#[test]
+fn bootstrap_intervals_with_nothing_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "b.yaml",
+        "name: b\ntitle: B\npaper: test\nclaim: c\nmethod: test.quadratic\nparams: {x: 2, noise: 1.0}\nseeds: 5\n\
+         metrics: {value: {}}\nreport: {interval: bootstrap}\n\
+         expect:\n  - threshold: {metric: value, stat: ci_low, below: 4.0}\n  - threshold: {metric: value, stat: ci_high, above: 4.0}\n",
+    );
+    let text = run_ok(d, &["check", "b.yaml"]);
+    assert!(text.contains("2 passed, 0 failed"), "{text}");
+}
 
 mod external {
     use std::fs;

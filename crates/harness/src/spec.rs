@@ -208,6 +208,13 @@ pub enum CheckSpec {
         monotone: Option<Monotone>,
         #[serde(default)]
         slope: Option<[f64; 2]>,
+        /// `true` (default): every step of the means goes the trend's way and the fitted slope
+        /// lies in its bounds. `false`, for means with sampling noise: a step against the trend
+        /// fails only when the two 95% intervals are separated (the first and last means must
+        /// still go the trend's way), and a slope passes when its 95% interval (from the fit's
+        /// standard error) meets the bounds.
+        #[serde(default = "default_true")]
+        strict: bool,
     },
     /// The aggregated table equals `results/baselines/<name>.parquet` within tolerances.
     Baseline {
@@ -278,6 +285,10 @@ const FIELDS: [&str; 17] = [
     "sweep", "metrics", "report", "expect", "refuted", "quick", "external",
 ];
 
+fn default_true() -> bool {
+    true
+}
+
 fn one() -> u32 {
     1
 }
@@ -336,6 +347,23 @@ impl Spec {
     /// A method the spec names: one of its external methods or a built-in one.
     pub fn method<'a>(&'a self, registry: &'a Registry, id: &str) -> Option<&'a dyn Method> {
         self.external.find(id).or_else(|| registry.find(id))
+    }
+
+    /// The spec under its `i`-th derived root seed (`i ≥ 1`), for `check --reseed`: the same
+    /// sweep under another root seed, so every trial gets a new id and generator. The seed is
+    /// `blake3("subbench-reseed", seed, i)` truncated to 64 bits: a stable function of the
+    /// spec's own `seed:`, so a reseeded check is reproducible and its trials are cached.
+    pub fn reseeded(&self, i: u32) -> Spec {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"subbench-reseed\n");
+        hasher.update(&self.seed.to_le_bytes());
+        hasher.update(&i.to_le_bytes());
+        let digest = hasher.finalize();
+        let seed = u64::from_le_bytes(digest.as_bytes()[..8].try_into().expect("8 bytes"));
+        Spec {
+            seed,
+            ..self.clone()
+        }
     }
 
     /// The label of a metric for axes and tables.
@@ -695,7 +723,16 @@ pub fn parse_spec(
         }
     }
     if raw.metrics.is_empty() {
-        return Err(fail("`metrics` is empty; declare the metrics to report, e.g. `metrics: {distance: {better: higher}}`".into(), None));
+        raw.metrics = default_metrics(&methods, registry);
+        if raw.metrics.is_empty() {
+            return Err(fail(
+                format!("`metrics` is not given and the methods of this spec ({}) declare no metric in common; declare the metrics to report, e.g. `metrics: {{distance: {{better: higher}}}}`", methods.join(", ")),
+                at(&["method"]).or(at(&["sweep"])),
+            ));
+        }
+    }
+    if raw.report.figures.is_empty() && raw.report.tables.is_empty() {
+        raw.report = default_report(&swept, &points, &raw.metrics, raw.report.interval);
     }
 
     let mut parameters: Vec<String> = raw.params.keys().cloned().collect();
@@ -866,17 +903,62 @@ pub fn parse_spec(
                         at(&["expect"]),
                     ));
                 }
+                // A bound that no value can meet makes a check that never passes, and a
+                // `refuted` claim built on it green for ever.
+                if let Some(bad) = [above, below]
+                    .into_iter()
+                    .flatten()
+                    .find(|b| !b.is_finite())
+                {
+                    return Err(fail(
+                        format!("expect threshold: bounds are finite numbers; got {bad}"),
+                        locate_under(text, "expect", "threshold").or(at(&["expect"])),
+                    ));
+                }
+                if let (Some(a), Some(b)) = (above, below) {
+                    if a >= b {
+                        return Err(fail(
+                            format!("expect threshold: `above: {a}` and `below: {b}` leave no value between them; `above` must be less than `below`"),
+                            locate_under(text, "expect", "threshold").or(at(&["expect"])),
+                        ));
+                    }
+                }
             }
             CheckSpec::Ordering {
                 metric,
                 better,
                 worse,
                 filter,
+                margin,
                 ..
             } => {
                 check_filter(filter, "expect ordering")?;
                 check_filter(better, "expect ordering")?;
                 check_filter(worse, "expect ordering")?;
+                let place = locate_under(text, "expect", "ordering").or(at(&["expect"]));
+                if !(margin.is_finite() && *margin >= 0.0) {
+                    return Err(fail(
+                        format!("expect ordering: `margin` is how much better, a number ≥ 0; got {margin} (a negative margin passes a reversed order)"),
+                        place,
+                    ));
+                }
+                // Groups that match both sides compare with themselves: vacuous.
+                let same = better.len() == worse.len()
+                    && better
+                        .iter()
+                        .all(|(k, v)| worse.get(k).is_some_and(|w| w.matches(v)));
+                if same {
+                    return Err(fail(
+                        "expect ordering: `better` and `worse` select the same groups; they must differ in at least one value".into(),
+                        place,
+                    ));
+                }
+                if better.is_empty() || worse.is_empty() {
+                    return Err(fail(
+                        "expect ordering: `better` and `worse` each name at least one parameter value".into(),
+                        place,
+                    ));
+                }
                 check_metric(metric, "expect ordering")?;
                 better
                     .keys()
@@ -914,9 +996,13 @@ pub fn parse_spec(
                         ))
                     }
                 }
-                if !(*abs_tol >= 0.0 && *rel_tol >= 0.0) {
+                if !(*abs_tol >= 0.0
+                    && *rel_tol >= 0.0
+                    && abs_tol.is_finite()
+                    && rel_tol.is_finite())
+                {
                     return Err(fail(
-                        "expect agreement: tolerances are non-negative".into(),
+                        "expect agreement: tolerances are finite numbers ≥ 0 (an infinite one accepts anything)".into(),
                         at(&["expect"]),
                     ));
                 }
@@ -927,6 +1013,7 @@ pub fn parse_spec(
                 filter,
                 monotone,
                 slope,
+                ..
             } => {
                 check_filter(filter, "expect trend")?;
                 check_metric(metric, "expect trend")?;
@@ -941,11 +1028,33 @@ pub fn parse_spec(
                         at(&["expect"]),
                     ));
                 }
+                if let Some([lo, hi]) = slope {
+                    if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                        return Err(fail(
+                            format!("expect trend: `slope: [{lo}, {hi}]` is not an interval; give finite bounds with low ≤ high"),
+                            locate_under(text, "expect", "slope").or(at(&["expect"])),
+                        ));
+                    }
+                }
             }
-            CheckSpec::Baseline { metrics, .. } => {
+            CheckSpec::Baseline {
+                metrics,
+                abs_tol,
+                rel_tol,
+            } => {
                 metrics
                     .iter()
                     .try_for_each(|m| check_metric(m, "expect baseline"))?;
+                if !(*abs_tol >= 0.0
+                    && *rel_tol >= 0.0
+                    && abs_tol.is_finite()
+                    && rel_tol.is_finite())
+                {
+                    return Err(fail(
+                        "expect baseline: tolerances are finite numbers ≥ 0 (an infinite one accepts anything)".into(),
+                        locate_under(text, "expect", "baseline").or(at(&["expect"])),
+                    ));
+                }
             }
         }
     }
@@ -978,6 +1087,118 @@ pub fn parse_spec(
 }
 
 /// `[a-z0-9][a-z0-9_-]*`, at most 100 characters: safe as a folder name on every system.
+/// `metrics:` left out: every metric that every method of the spec declares, in the first
+/// method's order, labelled by its name and with no direction (declarations carry none).
+fn default_metrics(methods: &[&str], registry: &SpecMethods<'_>) -> IndexMap<String, MetricDecl> {
+    let declared = |id: &str| -> Vec<&'static str> {
+        registry
+            .get(id)
+            .map(|m| m.metrics().iter().map(|m| m.name).collect())
+            .unwrap_or_default()
+    };
+    let Some(first) = methods.first() else {
+        return IndexMap::new();
+    };
+    declared(first)
+        .into_iter()
+        .filter(|name| methods.iter().all(|id| declared(id).contains(name)))
+        .map(|name| (name.to_string(), MetricDecl::default()))
+        .collect()
+}
+
+/// `report:` left out (or with neither figures nor tables): what a newcomer's first spec needs to
+/// see its numbers. One table per metric over the first two swept parameters that take more than
+/// one value, and one line figure per metric along the first numeric one of them (one series per
+/// value of the next). A spec that sweeps nothing gets one table per metric by `method`.
+fn default_report(
+    swept: &[String],
+    points: &[SpecPoint],
+    metrics: &IndexMap<String, MetricDecl>,
+    interval: Interval,
+) -> ReportSpec {
+    let values = |name: &str| -> Vec<Value> {
+        let mut distinct: Vec<Value> = Vec::new();
+        for point in points {
+            let value = if name == "method" {
+                Some(Value::Str(point.method.clone()))
+            } else {
+                point.params.0.get(name).cloned()
+            };
+            if let Some(v) = value {
+                if !distinct.iter().any(|d| d.matches(&v)) {
+                    distinct.push(v);
+                }
+            }
+        }
+        distinct
+    };
+    let varying: Vec<(String, Vec<Value>)> = swept
+        .iter()
+        .map(|name| (name.clone(), values(name)))
+        .filter(|(_, v)| v.len() > 1)
+        .collect();
+    let numeric = varying
+        .iter()
+        .position(|(_, v)| v.iter().all(|x| x.as_f64().is_some()));
+    let mut figures = Vec::new();
+    if let Some(i) = numeric {
+        let x = varying[i].0.clone();
+        let series = varying
+            .iter()
+            .enumerate()
+            .find(|(j, _)| *j != i)
+            .map(|(_, (name, _))| name.clone());
+        let positive = varying[i]
+            .1
+            .iter()
+            .all(|v| v.as_f64().is_some_and(|x| x > 0.0));
+        let spread = varying[i]
+            .1
+            .iter()
+            .filter_map(Value::as_f64)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                (lo.min(x), hi.max(x))
+            });
+        for metric in metrics.keys() {
+            figures.push(FigureSpec {
+                kind: FigureKind::Line,
+                x: x.clone(),
+                y: metric.clone(),
+                z: None,
+                series: series.clone(),
+                // Two decades or more of a positive axis read best on a log scale.
+                log_x: positive && spread.1 >= 100.0 * spread.0,
+                log_y: false,
+                title: None,
+                filter: IndexMap::new(),
+                also: Vec::new(),
+                shade: None,
+                x_label: None,
+            });
+        }
+    }
+    let rows = varying
+        .first()
+        .map_or_else(|| "method".to_string(), |(name, _)| name.clone());
+    let columns = varying.get(1).map(|(name, _)| name.clone());
+    let tables = metrics
+        .keys()
+        .map(|metric| TableSpec {
+            rows: rows.clone(),
+            columns: columns.clone(),
+            value: metric.clone(),
+            format: Some(".4g".into()),
+            title: None,
+            filter: IndexMap::new(),
+        })
+        .collect();
+    ReportSpec {
+        figures,
+        tables,
+        interval,
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())

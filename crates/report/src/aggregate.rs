@@ -59,6 +59,10 @@ impl Group {
 pub struct Aggregate {
     /// Parameter names (without the `p_` prefix; `method` for the method) that vary.
     pub keys: Vec<String>,
+    /// The parameters (and `method`) that take one value in every trial, with that value: a
+    /// `where` or `series` on one of them is a no-op, not a mismatch (a `--quick` sweep may
+    /// reduce a swept parameter to one value).
+    pub constants: Vec<(String, Value)>,
     /// Metric names (without `m_`).
     pub metrics: Vec<String>,
     /// Groups in order of first appearance in the sweep.
@@ -68,7 +72,14 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
-    /// The groups whose keys match every `(name, value)` of `filter` (numbers compare by value).
+    /// The value of parameter `name` in group `g`: its key, or the value every trial shares.
+    pub fn value_of<'a>(&'a self, g: &'a Group, name: &str) -> Option<&'a Value> {
+        g.get(&self.keys, name)
+            .or_else(|| constant(&self.constants, name))
+    }
+
+    /// The groups whose parameters match every `(name, value)` of `filter` (numbers compare by
+    /// value).
     pub fn matching<'a>(
         &'a self,
         filter: &'a [(String, Value)],
@@ -76,9 +87,37 @@ impl Aggregate {
         self.groups.iter().filter(move |g| {
             filter
                 .iter()
-                .all(|(name, want)| g.get(&self.keys, name).is_some_and(|v| same_value(v, want)))
+                .all(|(name, want)| self.value_of(g, name).is_some_and(|v| same_value(v, want)))
         })
     }
+}
+
+fn constant<'a>(constants: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
+    constants.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// The parameter columns (and `method`) of `df` that hold one value, with it, named without
+/// the `p_` prefix.
+fn constant_columns(
+    df: &DataFrame,
+    e: &impl Fn(PolarsError) -> ReportError,
+) -> Result<Vec<(String, Value)>, ReportError> {
+    let mut out = Vec::new();
+    if df.height() == 0 {
+        return Ok(out);
+    }
+    for name in df.get_column_names() {
+        let name = name.to_string();
+        if !(name == "method" || name.starts_with("p_")) {
+            continue;
+        }
+        let column = df.column(&name).map_err(e)?;
+        if column.n_unique().map_err(e)? == 1 {
+            let value = any_to_value(column.get(0).map_err(e)?);
+            out.push((name.strip_prefix("p_").unwrap_or(&name).to_string(), value));
+        }
+    }
+    Ok(out)
 }
 
 /// Equality of parameter values as a spec author means it (see [`Value::matches`]).
@@ -137,6 +176,7 @@ pub fn aggregate_frame(
             key_columns.push(name.clone());
         }
     }
+    let constants = constant_columns(&df, &e)?;
     let metric_columns: Vec<String> = names
         .iter()
         .filter(|n| n.starts_with("m_"))
@@ -156,8 +196,14 @@ pub fn aggregate_frame(
             c().max().alias(format!("{m}__max")),
         ]);
         if interval == Interval::Bootstrap {
-            // A bare column in an aggregation is the group's list of values.
-            stats_exprs.push(c().drop_nulls().alias(format!("{m}__values")));
+            // A bare column in a group-by aggregation is the group's list of values; without
+            // keys there is no group-by, and the one list has to be made explicitly.
+            let values = if keys.is_empty() {
+                c().drop_nulls().implode(true)
+            } else {
+                c().drop_nulls()
+            };
+            stats_exprs.push(values.alias(format!("{m}__values")));
         }
     }
     let ok = df.clone().lazy().filter(col("status").eq(lit("ok")));
@@ -293,6 +339,7 @@ pub fn aggregate_frame(
             .iter()
             .map(|k| k.strip_prefix("p_").unwrap_or(k).to_string())
             .collect(),
+        constants,
         metrics: metric_columns
             .iter()
             .map(|m| m.strip_prefix("m_").unwrap_or(m).to_string())
@@ -595,7 +642,20 @@ pub struct CurvePoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct CurveAggregate {
     pub keys: Vec<String>,
+    /// As [`Aggregate::constants`].
+    pub constants: Vec<(String, Value)>,
     pub points: Vec<CurvePoint>,
+}
+
+impl CurveAggregate {
+    /// The value of parameter `name` at point `p`: its key, or the value every trial shares.
+    pub fn value_of(&self, p: &CurvePoint, name: &str) -> Option<Value> {
+        self.keys
+            .iter()
+            .position(|k| k == name)
+            .map(|i| p.key[i].clone())
+            .or_else(|| constant(&self.constants, name).cloned())
+    }
 }
 
 /// Aggregate `dir/curves.parquet` the way [`aggregate`] does trials: join each point to its
@@ -655,6 +715,7 @@ pub fn aggregate_curves(
     let trials = trials
         .filter(&BooleanChunked::new("keep".into(), keep))
         .map_err(&e)?;
+    let constants = constant_columns(&trials, &e)?;
     let mut select: Vec<Expr> = vec![col("trial_id")];
     select.extend(key_columns.iter().map(|k| col(k.as_str())));
     let mut group: Vec<Expr> = key_columns.iter().map(|k| col(k.as_str())).collect();
@@ -738,6 +799,7 @@ pub fn aggregate_curves(
             .iter()
             .map(|k| k.strip_prefix("p_").unwrap_or(k).to_string())
             .collect(),
+        constants,
         points,
     })
 }

@@ -13,6 +13,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::aggregate::{same_value, Aggregate, Group, Stats};
+use crate::stats::t_critical_95;
 use crate::tables::format_number;
 use crate::ReportError;
 
@@ -27,6 +28,55 @@ pub struct CheckOutcome {
     pub refuted: bool,
     /// The numbers compared (the worst case when several groups are checked).
     pub detail: String,
+    /// With `check --reseed N`: in how many of the N + 1 seed sets the check came out as the
+    /// spec says (held, for a claim; failed, for a refuted one).
+    pub seeds: Option<SeedTally>,
+}
+
+/// How a check fared under the spec's seed and its derived seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SeedTally {
+    pub agreeing: usize,
+    pub total: usize,
+}
+
+impl CheckOutcome {
+    /// Came out as the spec says under its own seed but not under every derived one: the
+    /// claim rests on the draw, not on the method. It fails the check.
+    pub fn fragile(&self) -> bool {
+        self.seeds.is_some_and(|s| s.agreeing < s.total)
+    }
+
+    /// Whether the check holds, all seed sets considered.
+    pub fn ok(&self) -> bool {
+        self.passed && !self.fragile()
+    }
+
+    /// The one word every output (terminal, page, Markdown, JUnit) uses for the outcome.
+    pub fn verdict(&self) -> &'static str {
+        match (self.passed, self.fragile(), self.refuted) {
+            (false, _, _) => "FAIL",
+            (true, true, _) => "FRAGILE",
+            (true, false, true) => "NOT REPRODUCED",
+            (true, false, false) => "PASS",
+        }
+    }
+
+    /// `held 4/5` (or `not reproduced 5/5`) when the check was reseeded.
+    pub fn seeds_text(&self) -> Option<String> {
+        self.seeds.map(|s| {
+            format!(
+                "{} {}/{} seed sets",
+                if self.refuted {
+                    "not reproduced in"
+                } else {
+                    "held in"
+                },
+                s.agreeing,
+                s.total
+            )
+        })
+    }
 }
 
 fn outcome(description: String, passed: bool, detail: String) -> CheckOutcome {
@@ -35,6 +85,41 @@ fn outcome(description: String, passed: bool, detail: String) -> CheckOutcome {
         passed,
         refuted: false,
         detail,
+        seeds: None,
+    }
+}
+
+/// Whether each check of `spec` (in [`evaluate_checks`]' order) depends on the seed: every check
+/// but `baseline`, whose reference values were saved under the spec's own seed.
+pub fn seed_dependent(spec: &Spec) -> Vec<bool> {
+    spec.expect
+        .iter()
+        .chain(&spec.refuted)
+        .map(|c| !matches!(c, CheckSpec::Baseline { .. }))
+        .collect()
+}
+
+/// Record in `checks` (the outcomes under the spec's own seed) how they fared under other seeds:
+/// `reseeded[k][i]` is check `i`'s outcome under derived seed `k`. Seed-independent checks
+/// (`dependent[i] == false`) are left without a tally.
+pub fn tally_seeds(
+    checks: &mut [CheckOutcome],
+    dependent: &[bool],
+    reseeded: &[Vec<CheckOutcome>],
+) {
+    for (i, check) in checks.iter_mut().enumerate() {
+        if !dependent.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let others: Vec<&CheckOutcome> = reseeded.iter().filter_map(|r| r.get(i)).collect();
+        let agreeing = usize::from(check.passed) + others.iter().filter(|o| o.passed).count();
+        if let Some(first_bad) = others.iter().find(|o| !o.passed).filter(|_| check.passed) {
+            check.detail = format!("{}; under another seed: {}", check.detail, first_bad.detail);
+        }
+        check.seeds = Some(SeedTally {
+            agreeing,
+            total: others.len() + 1,
+        });
     }
 }
 
@@ -108,6 +193,7 @@ pub fn evaluate_checks(
             description: format!("not reproduced: {}", held.description),
             passed: !held.passed,
             refuted: true,
+            seeds: None,
             detail: if held.passed {
                 format!(
                     "{}; the claim now holds, so move it from `refuted` to `expect` and update the spec's text",
@@ -347,16 +433,22 @@ fn evaluate(
             filter,
             monotone,
             slope,
+            strict,
         } => {
             let filter = pairs(filter);
+            let judged = if *strict {
+                ""
+            } else {
+                " (judged against the 95% intervals)"
+            };
             let description = match (monotone, slope) {
                 (Some(m), _) => format!(
-                    "trend: {metric} {m:?} in {along}{}",
+                    "trend: {metric} {m:?} in {along}{}{judged}",
                     describe_filter(&filter)
                 )
                 .to_lowercase(),
                 (_, Some([lo, hi])) => format!(
-                    "trend: log-log slope of {metric} in {along} within [{}, {}]{}",
+                    "trend: log-log slope of {metric} in {along} within [{}, {}]{}{judged}",
                     num(*lo),
                     num(*hi),
                     describe_filter(&filter)
@@ -364,10 +456,10 @@ fn evaluate(
                 _ => format!("trend: {metric} in {along}"),
             };
             // One line per combination of the other keys.
-            let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+            let mut lines: BTreeMap<String, Vec<(f64, Stats)>> = BTreeMap::new();
             for g in agg.matching(&filter) {
                 let (Some(x), Some(s)) = (
-                    g.get(&agg.keys, along).and_then(Value::as_f64),
+                    agg.value_of(g, along).and_then(Value::as_f64),
                     g.metrics.get(metric),
                 ) else {
                     continue;
@@ -379,7 +471,7 @@ fn evaluate(
                     .filter(|(k, _)| *k != along)
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect();
-                lines.entry(label.join(", ")).or_default().push((x, s.mean));
+                lines.entry(label.join(", ")).or_default().push((x, *s));
             }
             lines.retain(|_, points| points.len() >= 2);
             if lines.is_empty() {
@@ -399,33 +491,35 @@ fn evaluate(
                     label
                 };
                 if let Some(m) = monotone {
-                    let bad = points.windows(2).find(|w| match m {
-                        Monotone::Increasing => w[1].1 < w[0].1,
-                        Monotone::Decreasing => w[1].1 > w[0].1,
-                    });
-                    if let Some(w) = bad {
+                    if let Some(detail) = monotone_violation(&points, *m, *strict, along) {
                         passed = false;
-                        details.push(format!(
-                            "{label}: {} at {along}={} then {} at {}",
-                            num(w[0].1),
-                            num(w[0].0),
-                            num(w[1].1),
-                            num(w[1].0)
-                        ));
+                        details.push(format!("{label}: {detail}"));
                     }
                 }
                 if let Some([lo, hi]) = slope {
                     let logs: Vec<(f64, f64)> = points
                         .iter()
-                        .filter(|(x, y)| *x > 0.0 && *y > 0.0)
-                        .map(|(x, y)| (x.ln(), y.ln()))
+                        .filter(|(x, s)| *x > 0.0 && s.mean > 0.0)
+                        .map(|(x, s)| (x.ln(), s.mean.ln()))
                         .collect();
-                    let fitted = least_squares_slope(&logs);
-                    let ok = fitted.is_some_and(|s| s >= *lo && s <= *hi);
+                    let fit = least_squares_fit(&logs);
+                    let ok = fit.is_some_and(|f| {
+                        // The fit's 95% interval where it has one (three or more points).
+                        let half = if *strict || f.se.is_nan() {
+                            0.0
+                        } else {
+                            t_critical_95((logs.len() - 2) as f64) * f.se
+                        };
+                        f.slope + half >= *lo && f.slope - half <= *hi
+                    });
                     passed &= ok;
                     details.push(format!(
                         "{label}: slope {}",
-                        fitted.map_or("undefined".into(), num)
+                        fit.map_or("undefined".into(), |f| if f.se.is_nan() {
+                            num(f.slope)
+                        } else {
+                            format!("{} ± {} (s.e.)", num(f.slope), num(f.se))
+                        })
                     ));
                 }
             }
@@ -453,8 +547,62 @@ fn evaluate(
     }
 }
 
-/// Slope of the least-squares line through `points`; `None` with fewer than two distinct x.
-pub fn least_squares_slope(points: &[(f64, f64)]) -> Option<f64> {
+/// The first step of `points` (sorted by x) against the trend, described; `None` when the line
+/// is monotone. Strict: any step of the means against the trend. Otherwise a step counts only
+/// when the two 95% intervals are separated (a group without an interval, n = 1, compares its
+/// mean), and the first and last means must go the trend's way.
+fn monotone_violation(
+    points: &[(f64, Stats)],
+    trend: Monotone,
+    strict: bool,
+    along: &str,
+) -> Option<String> {
+    // `against(a, b)`: going from a to b is a step against the trend.
+    let against = |a: &Stats, b: &Stats| -> bool {
+        let (lower, upper) = match trend {
+            Monotone::Increasing => (b, a),
+            Monotone::Decreasing => (a, b),
+        };
+        if strict || lower.ci_high.is_nan() || upper.ci_low.is_nan() {
+            lower.mean < upper.mean
+        } else {
+            lower.ci_high < upper.ci_low
+        }
+    };
+    let describe = |a: &(f64, Stats), b: &(f64, Stats), what: &str| {
+        format!(
+            "{} at {along}={} then {} at {}{what}",
+            num(a.1.mean),
+            num(a.0),
+            num(b.1.mean),
+            num(b.0)
+        )
+    };
+    if let Some(w) = points.windows(2).find(|w| against(&w[0].1, &w[1].1)) {
+        let what = if strict {
+            ""
+        } else {
+            " (95% intervals separated)"
+        };
+        return Some(describe(&w[0], &w[1], what));
+    }
+    let (first, last) = (points.first()?, points.last()?);
+    let overall_against = match trend {
+        Monotone::Increasing => last.1.mean <= first.1.mean,
+        Monotone::Decreasing => last.1.mean >= first.1.mean,
+    };
+    (!strict && overall_against).then(|| describe(first, last, " (no change from first to last)"))
+}
+
+/// A least-squares line: its slope and the slope's standard error (NaN with two points).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LineFit {
+    pub slope: f64,
+    pub se: f64,
+}
+
+/// The least-squares line through `points`; `None` with fewer than two distinct x.
+pub fn least_squares_fit(points: &[(f64, f64)]) -> Option<LineFit> {
     let n = points.len() as f64;
     if points.len() < 2 {
         return None;
@@ -465,7 +613,20 @@ pub fn least_squares_slope(points: &[(f64, f64)]) -> Option<f64> {
     );
     let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
     let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    (sxx > 0.0).then(|| sxy / sxx)
+    if sxx <= 0.0 {
+        return None;
+    }
+    let slope = sxy / sxx;
+    let se = if points.len() > 2 {
+        let sse: f64 = points
+            .iter()
+            .map(|p| (p.1 - my - slope * (p.0 - mx)).powi(2))
+            .sum();
+        (sse / (n - 2.0) / sxx).sqrt()
+    } else {
+        f64::NAN
+    };
+    Some(LineFit { slope, se })
 }
 
 fn group_key_text(agg: &Aggregate, g: &Group) -> String {
@@ -498,17 +659,28 @@ pub fn save_baseline(agg: &Aggregate, path: &Path) -> Result<(), ReportError> {
             message: e.to_string(),
         })?;
     }
-    let file = File::create(path).map_err(|e| ReportError::Write {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    ParquetWriter::new(file)
-        .finish(&mut df)
-        .map_err(|e| ReportError::Write {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-    Ok(())
+    // Written under a temporary name and renamed: a baseline is either the old one or the
+    // new one, never half of one, whatever interrupts the save.
+    let tmp = std::path::PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
+    let write_error = |p: &Path, e: String| ReportError::Write {
+        path: p.display().to_string(),
+        message: e,
+    };
+    let written = File::create(&tmp)
+        .map_err(|e| write_error(&tmp, e.to_string()))
+        .and_then(|file| {
+            let mut file = file;
+            ParquetWriter::new(&mut file)
+                .finish(&mut df)
+                .map_err(|e| write_error(&tmp, e.to_string()))?;
+            file.sync_all()
+                .map_err(|e| write_error(&tmp, e.to_string()))
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path).map_err(|e| write_error(path, e.to_string()))
 }
 
 fn compare_baseline(
@@ -519,8 +691,18 @@ fn compare_baseline(
     rel_tol: f64,
 ) -> Result<(bool, String), ReportError> {
     let file = File::open(path).map_err(|_| {
+        // `NAME.parquet` or `NAME.quick.parquet`: say the command that writes this very file.
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("NAME");
+        let (name, quick) = match stem.strip_suffix(".quick") {
+            Some(name) => (name, " --quick"),
+            None => (stem, ""),
+        };
+        let folder = path
+            .parent()
+            .map(|p| format!(" --baselines {}", p.display()))
+            .unwrap_or_default();
         ReportError::Data(format!(
-            "no baseline at {}; create it with `subbench baseline save NAME`",
+            "no baseline at {}; create it with `subbench baseline save {name}{quick}{folder}` after a run",
             path.display()
         ))
     })?;
@@ -806,11 +988,67 @@ mod tests {
             )
             .passed
         );
-        assert_eq!(
-            least_squares_slope(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]),
-            Some(2.0)
-        );
-        assert_eq!(least_squares_slope(&[(1.0, 1.0), (1.0, 3.0)]), None);
+        let exact = least_squares_fit(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]).unwrap();
+        assert_eq!((exact.slope, exact.se), (2.0, 0.0));
+        assert_eq!(least_squares_fit(&[(1.0, 1.0), (1.0, 3.0)]), None);
+        assert!(least_squares_fit(&[(0.0, 1.0), (1.0, 3.0)])
+            .unwrap()
+            .se
+            .is_nan());
+    }
+
+    /// The standard error of the slope in closed form: for x = 0, 1, 2, 3 and residuals
+    /// (e, −e, −e, e) around the line, SSE = 4e², Sxx = 5, se = √(4e²/2/5).
+    #[test]
+    fn slope_standard_error_matches_the_closed_form() {
+        let e = 0.1;
+        let residuals = [e, -e, -e, e];
+        let points: Vec<(f64, f64)> = (0..4)
+            .map(|i| (i as f64, 1.0 + 0.5 * i as f64 + residuals[i]))
+            .collect();
+        let fit = least_squares_fit(&points).unwrap();
+        let expected = (4.0 * e * e / 2.0 / 5.0_f64).sqrt();
+        assert!((fit.slope - 0.5).abs() <= 8.0 * f64::EPSILON);
+        assert!((fit.se - expected).abs() <= 8.0 * f64::EPSILON * expected);
+    }
+
+    fn stats(mean: f64, half: f64) -> Stats {
+        Stats {
+            n: 5,
+            mean,
+            std: f64::NAN,
+            median: mean,
+            min: mean,
+            max: mean,
+            ci_low: mean - half,
+            ci_high: mean + half,
+        }
+    }
+
+    #[test]
+    fn a_monotone_trend_judged_against_intervals_forgives_noise_not_reversals() {
+        let line = |means: &[(f64, f64)]| -> Vec<(f64, Stats)> {
+            means
+                .iter()
+                .enumerate()
+                .map(|(i, &(m, h))| (i as f64, stats(m, h)))
+                .collect()
+        };
+        let inc = Monotone::Increasing;
+        // 0.927 → 0.918 within overlapping intervals: noise, unless strict.
+        let noisy = line(&[(0.90, 0.01), (0.927, 0.01), (0.918, 0.01), (0.95, 0.01)]);
+        assert!(monotone_violation(&noisy, inc, true, "k").is_some());
+        assert!(monotone_violation(&noisy, inc, false, "k").is_none());
+        // A drop with separated intervals is a reversal either way.
+        let reversal = line(&[(0.90, 0.01), (0.95, 0.01), (0.91, 0.01), (0.96, 0.01)]);
+        let detail = monotone_violation(&reversal, inc, false, "k").unwrap();
+        assert!(detail.contains("intervals separated"), "{detail}");
+        // A flat line is not a trend, however wide its intervals.
+        let flat = line(&[(0.9, 0.5), (0.95, 0.5), (0.9, 0.5)]);
+        assert!(monotone_violation(&flat, inc, false, "k").is_some());
+        // Without intervals (one seed) the means are compared as they are.
+        let single = line(&[(1.0, f64::NAN), (0.99, f64::NAN), (2.0, f64::NAN)]);
+        assert!(monotone_violation(&single, inc, false, "k").is_some());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 pub mod aggregate;
 pub mod checks;
-
+pub mod junit;
 pub mod page;
 pub mod stats;
 pub mod svg;
@@ -30,5 +30,5 @@ pub enum ReportError {
 }
 
 pub use aggregate::{aggregate, aggregate_curves, Aggregate, CurveAggregate, Group, Stats};
-pub use checks::{evaluate_checks, CheckOutcome};
+pub use checks::{evaluate_checks, CheckOutcome, SeedTally};
 pub use page::{write_index, write_spec_report, SpecSummary};

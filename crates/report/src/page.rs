@@ -62,6 +62,18 @@ struct FigureOut {
     notes: Vec<String>,
 }
 
+/// A check as the page shows it.
+#[derive(Serialize)]
+struct CheckOut<'a> {
+    description: &'a str,
+    verdict: &'static str,
+    /// CSS class of the verdict.
+    class: &'static str,
+    /// "held in 5/5 seed sets" after `check --reseed`.
+    seeds: Option<String>,
+    detail: &'a str,
+}
+
 #[derive(Serialize)]
 struct TableOut {
     table: Table,
@@ -183,7 +195,21 @@ pub fn write_spec_report(
     ctx.insert("swept", &swept);
     ctx.insert("figures", &figures);
     ctx.insert("tables", &tables);
-    ctx.insert("checks", checks);
+    let checks_out: Vec<CheckOut> = checks
+        .iter()
+        .map(|c| CheckOut {
+            description: &c.description,
+            verdict: c.verdict(),
+            class: match c.verdict() {
+                "PASS" => "pass",
+                "NOT REPRODUCED" => "refuted",
+                _ => "fail",
+            },
+            seeds: c.seeds_text(),
+            detail: &c.detail,
+        })
+        .collect();
+    ctx.insert("checks", &checks_out);
     ctx.insert("failures", &agg.failures);
     ctx.insert("provenance", &last_provenance(store_dir));
     let html = templates()?
@@ -199,9 +225,9 @@ pub fn write_spec_report(
         claim: spec.claim.clone(),
         evidence: spec.evidence.map(|e| format!("{e:?}").to_lowercase()),
         page,
-        checks_passed: checks.iter().filter(|c| c.passed && !c.refuted).count(),
-        checks_failed: checks.iter().filter(|c| !c.passed).count(),
-        checks_refuted: checks.iter().filter(|c| c.passed && c.refuted).count(),
+        checks_passed: checks.iter().filter(|c| c.ok() && !c.refuted).count(),
+        checks_failed: checks.iter().filter(|c| !c.ok()).count(),
+        checks_refuted: checks.iter().filter(|c| c.ok() && c.refuted).count(),
         trials_ok: total - failed,
         trials_failed: failed,
         thumbnail: figures.into_iter().next().map(|f| f.svg),
@@ -275,13 +301,7 @@ fn render_curve(
     f: &FigureSpec,
     shade: Option<(f64, f64, String)>,
 ) -> (String, String, Vec<String>) {
-    let key_of = |p: &crate::aggregate::CurvePoint, name: &str| {
-        curves
-            .keys
-            .iter()
-            .position(|k| k == name)
-            .map(|i| p.key[i].clone())
-    };
+    let key_of = |p: &crate::aggregate::CurvePoint, name: &str| curves.value_of(p, name);
     let points: Vec<_> = curves
         .points
         .iter()
@@ -293,11 +313,10 @@ fn render_curve(
         })
         .collect();
     let series_values: Vec<Value> = match &f.series {
-        Some(s) => distinct_sorted(
-            points
-                .iter()
-                .filter_map(|p| curves.keys.iter().position(|k| k == s).map(|i| &p.key[i])),
-        ),
+        Some(s) => {
+            let values: Vec<Value> = points.iter().filter_map(|p| key_of(p, s)).collect();
+            distinct_sorted(values.iter())
+        }
         None => vec![Value::Str(String::new())],
     };
     let mut notes = Vec::new();
@@ -489,8 +508,8 @@ fn render_figure(
             .title
             .clone()
             .unwrap_or_else(|| format!("{} over {} and {}", spec.metric_label(&z), f.x, f.y));
-        let xs = distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, &f.x)));
-        let ys = distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, &f.y)));
+        let xs = distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, &f.x)));
+        let ys = distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, &f.y)));
         let cells = ys
             .iter()
             .map(|yv| {
@@ -499,8 +518,8 @@ fn render_figure(
                         groups
                             .iter()
                             .find(|g| {
-                                g.get(&agg.keys, &f.x).is_some_and(|v| same_value(v, xv))
-                                    && g.get(&agg.keys, &f.y).is_some_and(|v| same_value(v, yv))
+                                agg.value_of(g, &f.x).is_some_and(|v| same_value(v, xv))
+                                    && agg.value_of(g, &f.y).is_some_and(|v| same_value(v, yv))
                             })
                             .and_then(|g| g.metrics.get(&z).map(|s| s.mean))
                     })
@@ -524,13 +543,13 @@ fn render_figure(
         .unwrap_or_else(|| format!("{} vs {}", spec.metric_label(&f.y), f.x));
     let mut series: BTreeMap<usize, Series> = BTreeMap::new();
     let series_values: Vec<Value> = match &f.series {
-        Some(s) => distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, s))),
+        Some(s) => distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, s))),
         None => vec![Value::Str(String::new())],
     };
     // One series per value of `series`, or, with `also`, one per metric (labelled by it).
     let metrics: Vec<&String> = std::iter::once(&f.y).chain(&f.also).collect();
     for g in &groups {
-        let Some(x) = g.get(&agg.keys, &f.x).and_then(Value::as_f64) else {
+        let Some(x) = agg.value_of(g, &f.x).and_then(Value::as_f64) else {
             continue;
         };
         for (m, metric) in metrics.iter().enumerate() {
@@ -547,7 +566,7 @@ fn render_figure(
                 let index = match &f.series {
                     Some(s) => series_values
                         .iter()
-                        .position(|v| g.get(&agg.keys, s).is_some_and(|gv| same_value(gv, v)))
+                        .position(|v| agg.value_of(g, s).is_some_and(|gv| same_value(gv, v)))
                         .unwrap_or(0),
                     None => 0,
                 };

@@ -118,10 +118,10 @@ pub fn build_table(agg: &Aggregate, spec: &TableSpec, label: &str, better: Bette
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let groups: Vec<_> = agg.matching(&filter).collect();
-    let value_of = |g: &crate::aggregate::Group, name: &str| g.get(&agg.keys, name).cloned();
-    let row_values = distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, &spec.rows)));
+    let value_of = |g: &crate::aggregate::Group, name: &str| agg.value_of(g, name).cloned();
+    let row_values = distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, &spec.rows)));
     let column_values: Vec<Option<Value>> = match &spec.columns {
-        Some(c) => distinct_sorted(groups.iter().filter_map(|g| g.get(&agg.keys, c)))
+        Some(c) => distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, c)))
             .into_iter()
             .map(Some)
             .collect(),
@@ -262,22 +262,222 @@ pub fn to_markdown(table: &Table) -> String {
     out
 }
 
-/// Escape text for LaTeX.
+/// LaTeX math for the Unicode symbols that labels and claims use (Greek letters, relations,
+/// operators, super- and subscripts). pdflatex without extra packages cannot typeset them as
+/// text: "Unicode character θ not set up for use with LaTeX".
+fn latex_symbol(ch: char) -> Option<&'static str> {
+    Some(match ch {
+        'α' => "\\alpha",
+        'β' => "\\beta",
+        'γ' => "\\gamma",
+        'δ' => "\\delta",
+        'ε' => "\\varepsilon",
+        'ϵ' => "\\epsilon",
+        'ζ' => "\\zeta",
+        'η' => "\\eta",
+        'θ' => "\\theta",
+        'ϑ' => "\\vartheta",
+        'ι' => "\\iota",
+        'κ' => "\\kappa",
+        'λ' => "\\lambda",
+        'μ' => "\\mu",
+        'ν' => "\\nu",
+        'ξ' => "\\xi",
+        'π' => "\\pi",
+        'ρ' => "\\rho",
+        'σ' => "\\sigma",
+        'ς' => "\\varsigma",
+        'τ' => "\\tau",
+        'υ' => "\\upsilon",
+        'φ' => "\\phi",
+        'ϕ' => "\\phi",
+        'χ' => "\\chi",
+        'ψ' => "\\psi",
+        'ω' => "\\omega",
+        'Γ' => "\\Gamma",
+        'Δ' => "\\Delta",
+        'Θ' => "\\Theta",
+        'Λ' => "\\Lambda",
+        'Ξ' => "\\Xi",
+        'Π' => "\\Pi",
+        'Σ' => "\\Sigma",
+        'Υ' => "\\Upsilon",
+        'Φ' => "\\Phi",
+        'Ψ' => "\\Psi",
+        'Ω' => "\\Omega",
+        '±' => "\\pm",
+        '∓' => "\\mp",
+        '×' => "\\times",
+        '·' => "\\cdot",
+        '÷' => "\\div",
+        '−' => "-",
+        '≤' => "\\leq",
+        '≥' => "\\geq",
+        '≠' => "\\neq",
+        '≈' => "\\approx",
+        '∼' => "\\sim",
+        '≪' => "\\ll",
+        '≫' => "\\gg",
+        '∝' => "\\propto",
+        '∞' => "\\infty",
+        '→' => "\\to",
+        '←' => "\\leftarrow",
+        '↔' => "\\leftrightarrow",
+        '⇒' => "\\Rightarrow",
+        '∈' => "\\in",
+        '∉' => "\\notin",
+        '⊂' => "\\subset",
+        '⊆' => "\\subseteq",
+        '∪' => "\\cup",
+        '∩' => "\\cap",
+        '∑' => "\\sum",
+        '∏' => "\\prod",
+        '∫' => "\\int",
+        '∂' => "\\partial",
+        '∇' => "\\nabla",
+        '√' => "\\surd",
+        '‖' => "\\|",
+        '⊥' => "\\perp",
+        // OT1 text fonts put ¡ ¿ and an em dash where ASCII has < > |: set them as math.
+        '<' => "<",
+        '>' => ">",
+        '|' => "|",
+        '∀' => "\\forall",
+        '∃' => "\\exists",
+        '′' => "'",
+        '∘' => "\\circ",
+        _ => return None,
+    })
+}
+
+/// Super- and subscript characters: (`^` or `_`, the script's body). A run of them becomes one
+/// group (`10⁻³` is `10^{-3}`; two `^` in a row are "Double superscript").
+fn latex_script(ch: char) -> Option<(char, &'static str)> {
+    const SUPERSCRIPTS: [(char, &str); 14] = [
+        ('⁰', "0"),
+        ('¹', "1"),
+        ('²', "2"),
+        ('³', "3"),
+        ('⁴', "4"),
+        ('⁵', "5"),
+        ('⁶', "6"),
+        ('⁷', "7"),
+        ('⁸', "8"),
+        ('⁹', "9"),
+        ('⁺', "+"),
+        ('⁻', "-"),
+        ('ᵀ', "T"),
+        ('°', "\\circ"),
+    ];
+    const SUBSCRIPTS: [(char, &str); 14] = [
+        ('₀', "0"),
+        ('₁', "1"),
+        ('₂', "2"),
+        ('₃', "3"),
+        ('₄', "4"),
+        ('₅', "5"),
+        ('₆', "6"),
+        ('₇', "7"),
+        ('₈', "8"),
+        ('₉', "9"),
+        ('ᵢ', "i"),
+        ('ⱼ', "j"),
+        ('ₖ', "k"),
+        ('ₙ', "n"),
+    ];
+    SUPERSCRIPTS
+        .iter()
+        .find(|(c, _)| *c == ch)
+        .map(|(_, body)| ('^', *body))
+        .or_else(|| {
+            SUBSCRIPTS
+                .iter()
+                .find(|(c, _)| *c == ch)
+                .map(|(_, body)| ('_', *body))
+        })
+}
+
+/// Text characters pdflatex's default (OT1) fonts lack or LaTeX treats specially.
+fn latex_text(ch: char) -> Option<&'static str> {
+    Some(match ch {
+        '\\' => "\\textbackslash{}",
+        '~' => "\\textasciitilde{}",
+        '^' => "\\textasciicircum{}",
+        // `\\` followed by `[` reads the bracket as an optional length ("Illegal unit of
+        // measure"), so brackets are always braced, wherever a cell starts.
+        '[' => "{[}",
+        ']' => "{]}",
+        '–' => "--",
+        '—' => "---",
+        '‘' => "`",
+        '’' => "'",
+        '“' => "``",
+        '”' => "''",
+        '…' => "\\ldots{}",
+        '\u{a0}' => "~",
+        _ => return None,
+    })
+}
+
+/// Escape text for LaTeX so that it compiles with plain pdflatex: the ten specials escaped,
+/// Unicode math as math (a run of symbols shares one `$…$`), and any other character outside
+/// printable ASCII and Latin-1 letters (which pdflatex's UTF-8 input accepts) written as its
+/// code point, so no label can break a paper's build.
 pub fn latex_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    let mut math = String::new();
+    let flush = |out: &mut String, math: &mut String| {
+        if !math.is_empty() {
+            out.push('$');
+            out.push_str(math);
+            out.push('$');
+            math.clear();
+        }
+    };
+    // The kind of script group (`^`/`_`) that `math` ends with, to extend it.
+    let mut open_script: Option<char> = None;
     for ch in text.chars() {
+        if let Some((mark, body)) = latex_script(ch) {
+            if open_script == Some(mark) {
+                math.pop(); // the group's `}`
+            } else {
+                math.push(mark);
+                math.push('{');
+            }
+            math.push_str(body);
+            math.push('}');
+            open_script = Some(mark);
+            continue;
+        }
+        open_script = None;
+        if let Some(symbol) = latex_symbol(ch) {
+            math.push_str(symbol);
+            // A control word ends at a space: `\\alpha` then `_0` is fine, then `x` is not.
+            if symbol.starts_with('\\') && symbol[1..].chars().all(|c| c.is_ascii_alphabetic()) {
+                math.push(' ');
+            }
+            continue;
+        }
+        flush(&mut out, &mut math);
         match ch {
-            '\\' => out.push_str("\\textbackslash{}"),
             '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
                 out.push('\\');
                 out.push(ch);
             }
-            '~' => out.push_str("\\textasciitilde{}"),
-            '^' => out.push_str("\\textasciicircum{}"),
-            '±' => out.push_str("$\\pm$"),
-            _ => out.push(ch),
+            c => match latex_text(c) {
+                Some(t) => out.push_str(t),
+                None if c == '\n' || c == '\r' || c == '\t' => out.push(' '),
+                None if c.is_ascii_control() => {}
+                None if c.is_ascii() => out.push(c),
+                // Latin-1 letters (é, ö, ß…) are set up by LaTeX's UTF-8 input.
+                None if ('\u{c0}'..='\u{ff}').contains(&c) && c != '\u{d7}' && c != '\u{f7}' => {
+                    out.push(c)
+                }
+                None => out.push_str(&format!("\\texttt{{U+{:04X}}}", c as u32)),
+            },
         }
     }
+    flush(&mut out, &mut math);
     out
 }
 
@@ -354,6 +554,7 @@ mod tests {
         }
         Aggregate {
             keys: vec!["attack".into(), "budget".into()],
+            constants: vec![],
             metrics: vec!["distance".into()],
             groups,
             failures: vec![],
@@ -388,11 +589,17 @@ mod tests {
         assert!(
             tex.contains("\\toprule") && tex.contains("\\midrule") && tex.contains("\\bottomrule")
         );
-        assert!(tex.contains("\\textbf{0.50 $\\pm$ 0.05}"), "{tex}");
+        assert!(tex.contains("\\textbf{0.50 $\\pm $ 0.05}"), "{tex}");
         assert_eq!(
             latex_escape("a_b & 50% #1 {x} ~^\\"),
             "a\\_b \\& 50\\% \\#1 \\{x\\} \\textasciitilde{}\\textasciicircum{}\\textbackslash{}"
         );
+        // Unicode math as math, one group per run of scripts; brackets braced (`\\[` would
+        // read as an optional length); characters no font has spelled out.
+        assert_eq!(latex_escape("δ"), "$\\delta $");
+        assert_eq!(latex_escape("10⁻³ θ²"), "10$^{-3}$ $\\theta ^{2}$");
+        assert_eq!(latex_escape("[90.0,1.0]"), "{[}90.0,1.0{]}");
+        assert_eq!(latex_escape("🙂"), "\\texttt{U+1F642}");
         let md = to_markdown(&t);
         assert!(
             md.contains("| optimal | **0.50 ± 0.05** | 0.90 ± 0.05 |"),

@@ -35,18 +35,21 @@ pub fn blas_core_name() -> String {
         .into_owned()
 }
 
-/// The OpenBLAS core type to request when OpenBLAS misdetected this CPU.
+/// The OpenBLAS core type to request instead of the one OpenBLAS detected.
 ///
-/// Debian's OpenBLAS 0.3.21 does not recognise some virtual CPUs (a "Intel Xeon Processor" with
-/// AVX2, FMA and AVX-512 among them) and falls back to its generic SSE3 `Prescott` kernels,
-/// which made LAPACK-heavy trials 20% slower here. When that happened, the CPU has AVX2 and FMA,
-/// and the user has not chosen a core type, this returns `Haswell`. OpenBLAS reads
-/// `OPENBLAS_CORETYPE` only when it is loaded, so a caller has to set it and re-execute itself.
+/// Results must be bit-identical on every machine of a kind, and the baselines compare them to
+/// 1e-9: but OpenBLAS picks its kernels per CPU, and the same virtual "Intel Xeon Processor" with
+/// AVX2, FMA and AVX-512 was detected as `Prescott` (generic SSE3, 20% slower on LAPACK-heavy
+/// trials) on one machine and as `SkylakeX` on another, whose different rounding moved an
+/// ill-conditioned CoLoRA metric by a factor of two and failed three baselines. So on any CPU
+/// with AVX2 and FMA the kernels are pinned to `Haswell`, which every such CPU runs, unless the
+/// user has chosen a core type. OpenBLAS reads `OPENBLAS_CORETYPE` only when it is loaded, so a
+/// caller has to set it and re-execute itself.
 pub fn better_blas_core() -> Option<&'static str> {
     if std::env::var_os("OPENBLAS_CORETYPE").is_some() {
         return None;
     }
-    if !blas_core_name().eq_ignore_ascii_case("prescott") {
+    if blas_core_name().eq_ignore_ascii_case("haswell") {
         return None;
     }
     #[cfg(target_arch = "x86_64")]

@@ -25,6 +25,9 @@ pub struct ReportArgs {
     /// Where the HTML, SVG, Markdown and LaTeX files go.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
+    /// Where the committed baselines are.
+    #[arg(long, default_value = DEFAULT_BASELINES)]
+    pub baselines: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -57,18 +60,39 @@ pub struct CheckArgs {
     /// Also write a Markdown summary (for a CI job to post).
     #[arg(long)]
     pub markdown: Option<PathBuf>,
+    /// Also write JUnit XML (one testcase per claim, one testsuite per spec) for CI reporters.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Where the committed baselines are, whatever `--out` is [default: results/baselines].
+    #[arg(long)]
+    pub baselines: Option<PathBuf>,
+    /// Also run every spec under N more root seeds derived from its `seed:` and count, for every
+    /// claim, in how many seed sets it held; a claim that holds only under some is FRAGILE.
+    #[arg(long, value_name = "N")]
+    pub reseed: Option<u32>,
     /// Worker threads [default: all cores].
     #[arg(long, short)]
     pub jobs: Option<usize>,
 }
 
+/// The committed baselines, relative to the folder subbench runs in: a CI job that writes its
+/// results elsewhere (`--out ci-out`) still compares with them.
+pub const DEFAULT_BASELINES: &str = "results/baselines";
+
+/// More derived seeds than this is a mistake (each one reruns the whole sweep).
+const MAX_RESEED: u32 = 100;
+
 #[derive(Debug, Subcommand)]
 pub enum BaselineCommand {
-    /// Store the current aggregated means of spec NAME as results/baselines/NAME.parquet.
+    /// Store the current aggregated means of spec NAME (the store OUT/NAME) as
+    /// BASELINES/NAME.parquet.
     Save {
         name: String,
         #[arg(long, default_value = "results")]
         out: PathBuf,
+        /// Where baselines are kept.
+        #[arg(long, default_value = DEFAULT_BASELINES)]
+        baselines: PathBuf,
         /// Aggregate the `--quick` variant of the spec (what `just check` compares).
         #[arg(long)]
         quick: bool,
@@ -87,23 +111,25 @@ fn trial_ids(spec: &Spec, dir: &Path) -> Result<HashSet<String>> {
     ))
 }
 
-/// `results/baselines/NAME.parquet`, or `NAME.quick.parquet` for the `--quick` variant: the two
-/// runs have different points and seeds, so each has its own baseline.
-fn baseline_path(out: &Path, name: &str, quick: bool) -> PathBuf {
-    out.join("baselines").join(if quick {
+/// `BASELINES/NAME.parquet`, or `NAME.quick.parquet` for the `--quick` variant: the two runs
+/// have different points and seeds, so each has its own baseline.
+fn baseline_path(baselines: &Path, name: &str, quick: bool) -> PathBuf {
+    baselines.join(if quick {
         format!("{name}.quick.parquet")
     } else {
         format!("{name}.parquet")
     })
 }
 
-/// Aggregate, check and render one spec; returns the summary for the index and the checks.
-fn report_spec(
-    spec: &Spec,
-    out: &Path,
-    reports: &Path,
-    quick: bool,
-) -> Result<(SpecSummary, Vec<CheckOutcome>, Aggregate)> {
+/// A spec's stored trials, aggregated, and its checks evaluated on them.
+struct Evaluated {
+    agg: Aggregate,
+    records: Vec<harness::TrialRecord>,
+    checks: Vec<CheckOutcome>,
+}
+
+/// Aggregate the trials of `spec` (as loaded: its points and root seed) and evaluate its checks.
+fn evaluate_spec(spec: &Spec, out: &Path, baselines: &Path, quick: bool) -> Result<Evaluated> {
     let dir = Store::new(out, &spec.name, None).dir().to_path_buf();
     let ids = trial_ids(spec, &dir)?;
     let agg = aggregate(&dir, Some(&ids), spec.report.interval)?;
@@ -113,15 +139,42 @@ fn report_spec(
         .into_iter()
         .filter(|r| ids.contains(&r.trial_id))
         .collect();
-    let checks = evaluate_checks(spec, &agg, &records, &baseline_path(out, &spec.name, quick));
-    let curves = aggregate_curves(&dir, Some(&ids))?;
-    let summary = write_spec_report(spec, &agg, &curves, &records, &checks, &dir, reports)?;
-    Ok((summary, checks, agg))
+    let checks = evaluate_checks(
+        spec,
+        &agg,
+        &records,
+        &baseline_path(baselines, &spec.name, quick),
+    );
+    Ok(Evaluated {
+        agg,
+        records,
+        checks,
+    })
+}
+
+/// Render the page of an evaluated spec; returns the summary for the index.
+fn render_spec(
+    spec: &Spec,
+    evaluated: &Evaluated,
+    out: &Path,
+    reports: &Path,
+) -> Result<SpecSummary> {
+    let dir = Store::new(out, &spec.name, None).dir().to_path_buf();
+    let curves = aggregate_curves(&dir, Some(&trial_ids(spec, &dir)?))?;
+    Ok(write_spec_report(
+        spec,
+        &evaluated.agg,
+        &curves,
+        &evaluated.records,
+        &evaluated.checks,
+        &dir,
+        reports,
+    )?)
 }
 
 /// Pages for every store under `results` that has its spec, plus the index.
 pub fn report(args: &ReportArgs, registry: &Registry) -> Result<()> {
-    let summaries = render_all(&args.results, &args.out, registry)?;
+    let summaries = render_all(&args.results, &args.out, &args.baselines, registry)?;
     println!(
         "{} spec pages and {} written",
         summaries.len(),
@@ -131,7 +184,12 @@ pub fn report(args: &ReportArgs, registry: &Registry) -> Result<()> {
 }
 
 /// Render every stored spec (used by `report` and after `run`).
-pub fn render_all(results: &Path, reports: &Path, registry: &Registry) -> Result<Vec<SpecSummary>> {
+pub fn render_all(
+    results: &Path,
+    reports: &Path,
+    baselines: &Path,
+    registry: &Registry,
+) -> Result<Vec<SpecSummary>> {
     let entries = std::fs::read_dir(results).map_err(|e| {
         UserError::new(format!(
             "{}: cannot read results folder: {e}",
@@ -147,7 +205,8 @@ pub fn render_all(results: &Path, reports: &Path, registry: &Registry) -> Result
     for dir in dirs {
         let spec = load_spec(&dir.join("spec.yaml"), registry, LoadOptions::default())
             .map_err(|e| UserError::new(e.to_string()))?;
-        let (summary, _, _) = report_spec(&spec, results, reports, false)
+        let summary = evaluate_spec(&spec, results, baselines, false)
+            .and_then(|evaluated| render_spec(&spec, &evaluated, results, reports))
             .with_context(|| format!("report of {}", spec.name))?;
         summaries.push(summary);
     }
@@ -223,7 +282,62 @@ pub fn summary(args: &SummaryArgs) -> Result<()> {
     Ok(())
 }
 
-/// Run what is missing, evaluate every claim, print one line per check. `Ok(false)` when a check fails.
+/// Refuse, before anything runs, what `check` could only fail on at the end: a `--reseed` out of
+/// range, a `--junit`/`--markdown` file in a folder that does not exist, a baselines folder that
+/// does not exist while a spec compares with a baseline.
+fn check_arguments(args: &CheckArgs, specs: &[Spec]) -> Result<()> {
+    if let Some(n) = args.reseed {
+        if n == 0 || n > MAX_RESEED {
+            return Err(UserError::new(format!(
+                "--reseed {n}: give the number of extra root seeds, from 1 to {MAX_RESEED} (each reruns every sweep)"
+            ))
+            .into());
+        }
+    }
+    for (flag, file) in [("--junit", &args.junit), ("--markdown", &args.markdown)] {
+        let Some(file) = file else { continue };
+        let parent = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            return Err(UserError::new(format!(
+                "{flag} {}: the folder {} does not exist; create it first",
+                file.display(),
+                parent.display()
+            ))
+            .into());
+        }
+    }
+    // The default folder may not exist yet (a first run, before any `baseline save`): then each
+    // baseline check fails saying how to save it. A folder given explicitly must exist.
+    if let Some(baselines) = args.baselines.as_ref().filter(|b| !b.is_dir()) {
+        let uses_baseline = |spec: &&Spec| {
+            spec.expect
+                .iter()
+                .chain(&spec.refuted)
+                .any(|c| matches!(c, harness::spec::CheckSpec::Baseline { .. }))
+        };
+        if let Some(spec) = specs.iter().find(uses_baseline) {
+            let quick = if args.quick { " --quick" } else { "" };
+            return Err(UserError::new(format!(
+                "--baselines {}: no such folder, and spec `{}` ({}) compares with its baseline {}; point --baselines at the committed baselines (default {DEFAULT_BASELINES}, relative to the folder subbench runs in), or check without it and then create it with `subbench baseline save {}{quick} --out {} --baselines {}`",
+                baselines.display(),
+                spec.name,
+                spec.file.display(),
+                baseline_path(baselines, &spec.name, args.quick).display(),
+                spec.name,
+                args.out.display(),
+                baselines.display(),
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Run what is missing, evaluate every claim, print one line per check. `Ok(false)` when a check
+/// fails (or, with `--reseed`, is fragile).
 pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
     let specs = load_specs(
         &args.specs,
@@ -234,17 +348,17 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
         },
     )
     .map_err(harness_error)?;
+    check_arguments(args, &specs)?;
+    let baselines = args
+        .baselines
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINES));
     let options = RunOptions {
         jobs: args.jobs,
         ..Default::default()
     };
     let progress = TerminalProgress::new();
-    let mut markdown = String::from(
-        "# subbench check\n\n| spec | check | result | details |\n|---|---|---|---|\n",
-    );
-    let (mut passed, mut failed, mut refuted) = (0, 0, 0);
-    let mut summaries = Vec::new();
-    for spec in &specs {
+    let run = |spec: &Spec| -> Result<()> {
         run_spec(
             spec,
             registry,
@@ -253,33 +367,60 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
             &progress,
             &build_info(),
         )
-        .map_err(harness_error)?;
-        let (summary, checks, _) = report_spec(spec, &args.out, &args.reports, args.quick)?;
-        summaries.push(summary);
+        .map(|_| ())
+        .map_err(harness_error)
+    };
+    let mut markdown = String::from(
+        "# subbench check\n\n| spec | check | result | details |\n|---|---|---|---|\n",
+    );
+    let (mut passed, mut failed, mut refuted) = (0, 0, 0);
+    let mut summaries = Vec::new();
+    let mut junit = Vec::new();
+    for spec in &specs {
+        run(spec)?;
+        let mut evaluated = evaluate_spec(spec, &args.out, &baselines, args.quick)?;
+        if let Some(n) = args.reseed {
+            let mut reseeded = Vec::with_capacity(n as usize);
+            for i in 1..=n {
+                let other = spec.reseeded(i);
+                run(&other)?;
+                reseeded.push(evaluate_spec(&other, &args.out, &baselines, args.quick)?.checks);
+            }
+            report::checks::tally_seeds(
+                &mut evaluated.checks,
+                &report::checks::seed_dependent(spec),
+                &reseeded,
+            );
+        }
+        summaries.push(render_spec(spec, &evaluated, &args.out, &args.reports)?);
+        let checks = evaluated.checks;
         if checks.is_empty() {
             println!("NONE {}: the spec states no checks", spec.name);
         }
         for c in &checks {
-            let verdict = match (c.passed, c.refuted) {
-                (true, false) => "PASS",
-                (true, true) => "NOT REPRODUCED",
-                (false, _) => "FAIL",
-            };
-            println!("{verdict} {}: {} — {}", spec.name, c.description, c.detail);
+            let verdict = c.verdict();
+            let seeds = c
+                .seeds_text()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            println!(
+                "{verdict} {}: {}{seeds} — {}",
+                spec.name, c.description, c.detail
+            );
             let _ = writeln!(
                 markdown,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {verdict}{seeds} | {} |",
                 spec.name,
                 c.description.replace('|', "\\|"),
-                verdict,
                 c.detail.replace('|', "\\|")
             );
-            match (c.passed, c.refuted) {
+            match (c.ok(), c.refuted) {
                 (true, false) => passed += 1,
                 (true, true) => refuted += 1,
                 (false, _) => failed += 1,
             }
         }
+        junit.push((spec.name.clone(), checks));
     }
     write_index(&summaries, &args.reports)?;
     let totals = format!(
@@ -290,11 +431,20 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
     if let Some(path) = &args.markdown {
         std::fs::write(path, markdown).with_context(|| format!("writing {}", path.display()))?;
     }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report::junit::junit_xml(&junit))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(failed == 0)
 }
 
 pub fn baseline(command: &BaselineCommand, registry: &Registry) -> Result<()> {
-    let BaselineCommand::Save { name, out, quick } = command;
+    let BaselineCommand::Save {
+        name,
+        out,
+        baselines,
+        quick,
+    } = command;
     let dir = out.join(name);
     let spec_file = dir.join("spec.yaml");
     if !spec_file.exists() {
@@ -314,7 +464,7 @@ pub fn baseline(command: &BaselineCommand, registry: &Registry) -> Result<()> {
     )
     .map_err(|e| UserError::new(e.to_string()))?;
     let agg = aggregate(&dir, Some(&trial_ids(&spec, &dir)?), spec.report.interval)?;
-    let path = baseline_path(out, name, *quick);
+    let path = baseline_path(baselines, name, *quick);
     save_baseline(&agg, &path)?;
     println!(
         "{}: {} groups × {} metrics",

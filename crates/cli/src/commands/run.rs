@@ -170,7 +170,12 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
         totals.failed += summary.failed;
     }
     if !args.dry_run && !args.no_report && args.shard.is_none() {
-        crate::commands::report::render_all(&args.out, &args.reports, registry)?;
+        crate::commands::report::render_all(
+            &args.out,
+            &args.reports,
+            std::path::Path::new(crate::commands::report::DEFAULT_BASELINES),
+            registry,
+        )?;
     }
     if !args.dry_run && specs.len() > 1 {
         eprintln!(
