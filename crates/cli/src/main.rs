@@ -1,6 +1,24 @@
 //! The `subbench` command. A thin layer: parse arguments, call the libraries, turn errors into
 //! one line on stderr and an exit code (2 for the user's mistakes, 1 for failures).
 
+/// `println!` for the command's output, without the panic on a closed pipe: `subbench list |
+/// head -1` closes stdout early, and `check A B C | head -1` must still run every spec, write
+/// its reports and exit with its own code. Output that nobody reads any more is dropped.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` likewise.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod commands;
 mod matrix_file;
 mod registry;
@@ -31,10 +49,12 @@ enum Command {
     Validate(commands::run::ValidateArgs),
     /// List the methods a spec can name, with their parameters.
     List(commands::run::ListArgs),
-    /// Combine the shard stores of a cluster run into the spec's store.
-    Merge(commands::run::MergeArgs),
-    /// Print a Slurm array script that runs a spec in shards and merges them.
-    Slurm(commands::run::SlurmArgs),
+    /// Fold the finished shards of a cluster run into the spec's store.
+    Merge(commands::slurm::MergeArgs),
+    /// Show which shards of a cluster run are merged, done, running, incomplete or missing.
+    Status(commands::slurm::StatusArgs),
+    /// Run a spec as a Slurm array job plus a merge job (print the script, or --submit it).
+    Slurm(commands::slurm::SlurmArgs),
     /// Render HTML pages (figures, tables, checks, provenance) for every stored spec.
     Report(commands::report::ReportArgs),
     /// Print the aggregated table of one store.
@@ -76,9 +96,35 @@ fn stop_on_signals() {
     });
 }
 
+/// Help and version as clap prints them; a bad flag or value as ONE line, exit code 2 (clap's
+/// own rendering adds a usage block and a hint after a blank line).
+fn command_line_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.to_string();
+    let line: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    eprintln!("{}", line.join(" "));
+    ExitCode::from(2)
+}
+
 fn main() -> ExitCode {
     subspace::reexec_with_better_blas_kernels();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return command_line_error(e),
+    };
     subspace::force_single_threaded_blas();
     let registry = registry::registry();
     if matches!(cli.command, Command::Run(_) | Command::Check(_)) {
@@ -96,8 +142,9 @@ fn main() -> ExitCode {
             commands::run::validate(args, &registry).map(|_| ExitCode::SUCCESS)
         }
         Command::List(args) => commands::run::list(args, &registry).map(|_| ExitCode::SUCCESS),
-        Command::Merge(args) => commands::run::merge(args).map(|_| ExitCode::SUCCESS),
-        Command::Slurm(args) => commands::run::slurm(args, &registry).map(|_| ExitCode::SUCCESS),
+        Command::Merge(args) => commands::slurm::merge(args).map(|_| ExitCode::SUCCESS),
+        Command::Status(args) => commands::slurm::status(args).map(|_| ExitCode::SUCCESS),
+        Command::Slurm(args) => commands::slurm::slurm(args, &registry).map(|_| ExitCode::SUCCESS),
         Command::Report(args) => {
             commands::report::report(args, &registry).map(|_| ExitCode::SUCCESS)
         }

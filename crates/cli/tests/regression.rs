@@ -139,6 +139,131 @@ fn bootstrap_intervals_with_nothing_swept() {
     assert!(text.contains("2 passed, 0 failed"), "{text}");
 }
 
+/// Run subbench with stdout a pipe that is closed after the first line, as `| head -1` does.
+fn run_with_stdout_closed_early(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
+        .current_dir(dir)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here: the pipe's read end closes.
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `subbench list | head -1` panicked on the closed pipe, and `check A B | head -1` stopped
+/// after the first spec.
+#[test]
+fn a_closed_stdout_neither_panics_nor_stops_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, err) = run_with_stdout_closed_early(d, &["list"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for name in ["one", "two"] {
+        write(
+            d,
+            &format!("{name}.yaml"),
+            &format!(
+                "name: {name}\ntitle: T\npaper: test\nclaim: c\nmethod: test.quadratic\nseeds: 2\n\
+                 sweep:\n  grid:\n    x: [1, 2, 3]\nmetrics: {{value: {{}}}}\n\
+                 expect:\n  - trend: {{metric: value, along: x, monotone: increasing}}\n"
+            ),
+        );
+    }
+    let (code, err) = run_with_stdout_closed_early(d, &["check", "one.yaml", "two.yaml"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        d.join("reports/two.html").exists(),
+        "the second spec was checked"
+    );
+}
+
+/// `--seeds 4294967295 --dry-run` aborted on a 2 TB allocation, `--seeds` bypassed the trial
+/// limit, and `--seeds 0` wrote an empty store.
+#[test]
+fn seeds_on_the_command_line_obey_the_specs_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "s.yaml",
+        "name: s\ntitle: T\npaper: test\nclaim: c\nmethod: test.quadratic\n\
+         sweep:\n  grid:\n    x: {range: [0, 100]}\n",
+    );
+    for (seeds, needle) in [
+        ("4294967295", "from 1 to 100000"),
+        ("0", "from 1 to 100000"),
+        ("20000", "--allow-large"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
+            .current_dir(d)
+            .args(["run", "s.yaml", "--dry-run", "--seeds", seeds])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{err}");
+    }
+    assert!(!d.join("results").exists());
+}
+
+/// A `provenance.json` that did not parse (one stray comma) was silently replaced by one entry:
+/// the run history was lost without a word.
+#[test]
+fn a_corrupt_provenance_file_is_kept_aside_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "p.yaml",
+        "name: p\ntitle: T\npaper: test\nclaim: c\nmethod: test.quadratic\nparams: {x: 1}\n",
+    );
+    run_ok(d, &["run", "p.yaml", "--no-report"]);
+    run_ok(d, &["run", "p.yaml", "--no-report", "--force"]);
+    let path = d.join("results/p/provenance.json");
+    let history = fs::read_to_string(&path).unwrap();
+    let broken = history.replacen('{', "{,", 1);
+    fs::write(&path, &broken).unwrap();
+    let text = run_ok(d, &["run", "p.yaml", "--no-report", "--force"]);
+    let aside: Vec<_> = fs::read_dir(d.join("results/p"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("provenance.corrupt-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "{text}");
+    assert_eq!(
+        fs::read_to_string(&aside[0]).unwrap(),
+        broken,
+        "kept byte for byte"
+    );
+    assert!(
+        text.contains("warning:")
+            && text.contains(&*aside[0].file_name().unwrap().to_string_lossy()),
+        "{text}"
+    );
+    let fresh: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(fresh["runs"].as_array().unwrap().len(), 1);
+}
+
 mod external {
     use std::fs;
 

@@ -44,8 +44,23 @@ impl fmt::Display for SpecError {
                 write!(f, ":{column}")?;
             }
         }
-        write!(f, ": {}", self.message)
+        // One line whatever the spec holds: a value quoted in the message (a name with a
+        // newline in it, found by the fuzzer) must not break it into two.
+        write!(f, ": {}", one_line(&self.message))
     }
+}
+
+/// `text` with line breaks and other control characters written as escapes (`\n`, `\u{1b}`).
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl std::error::Error for SpecError {}
@@ -131,6 +146,13 @@ mod tests {
             " (did you mean `sweep`?)"
         );
         assert_eq!(did_you_mean("zzzzzz", ["seeds", "sweep"]), "");
+    }
+
+    /// Found by the spec fuzzer: a name with a newline in it made the error two lines.
+    #[test]
+    fn a_quoted_value_with_a_newline_keeps_the_error_on_one_line() {
+        let e = SpecError::new("s.yaml", "name `a\nb\u{1b}` is not allowed");
+        assert_eq!(e.to_string(), "s.yaml: name `a\\nb\\u{1b}` is not allowed");
     }
 
     #[test]

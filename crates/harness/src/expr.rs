@@ -35,7 +35,20 @@ impl Expr {
     /// Parse `text`; the error says where and what was expected.
     pub fn parse(text: &str) -> Result<Expr, String> {
         let tokens = tokenize(text)?;
-        let mut parser = Parser { tokens, pos: 0 };
+        // Parsing, evaluation and drop recurse over the tree: bounded sizes keep every one of
+        // them far from the stack's end (10,000 nested parentheses or a 60,000-term `^` chain
+        // aborted the process).
+        if tokens.len() > MAX_TOKENS {
+            return Err(format!(
+                "the expression has {} tokens; at most {MAX_TOKENS} are accepted",
+                tokens.len()
+            ));
+        }
+        let mut parser = Parser {
+            tokens,
+            pos: 0,
+            depth: 0,
+        };
         let expr = parser.sum()?;
         match parser.tokens.get(parser.pos) {
             None => Ok(expr),
@@ -160,12 +173,29 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
     Ok(tokens)
 }
 
+/// Longest expression accepted, in tokens (numbers, names, operators, parentheses).
+const MAX_TOKENS: usize = 1_000;
+/// Deepest nesting accepted (parentheses, calls, unary minus, `^` chains).
+const MAX_DEPTH: usize = 100;
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Current nesting of recursive rules.
+    depth: usize,
 }
 
 impl Parser {
+    fn enter(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!(
+                "the expression is nested more than {MAX_DEPTH} levels deep"
+            ));
+        }
+        Ok(())
+    }
+
     fn peek_symbol(&self, c: char) -> bool {
         self.tokens.get(self.pos) == Some(&Token::Symbol(c))
     }
@@ -189,6 +219,13 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, String> {
+        self.enter()?;
+        let result = self.unary_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, String> {
         if self.peek_symbol('-') {
             self.pos += 1;
             return Ok(Expr::Negate(Box::new(self.unary()?)));
@@ -259,6 +296,24 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 10,000 nested parentheses or a 60,000-term `^` chain overflowed the stack (an abort, not
+    /// an error): sizes are bounded, and everything below the bounds parses.
+    #[test]
+    fn deep_or_long_expressions_are_errors_not_stack_overflows() {
+        let deep = format!("{}x{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(Expr::parse(&deep).unwrap_err().contains("tokens"));
+        let nested = format!("{}x{}", "(".repeat(150), ")".repeat(150));
+        assert!(Expr::parse(&nested).unwrap_err().contains("levels deep"));
+        let chain = vec!["2"; 60_000].join("^");
+        assert!(Expr::parse(&chain).is_err());
+        let negations = format!("{}x", "-".repeat(500));
+        assert!(Expr::parse(&negations).unwrap_err().contains("levels deep"));
+        let fine = format!("{}x{}", "(".repeat(40), ")".repeat(40));
+        assert_eq!(eval(&fine, &[("x", 3.0)]), 3.0);
+        let long_sum = vec!["x"; 400].join(" + ");
+        assert_eq!(eval(&long_sum, &[("x", 1.0)]), 400.0);
+    }
 
     fn eval(text: &str, vars: &[(&str, f64)]) -> f64 {
         let vars = vars.iter().map(|(k, v)| (k.to_string(), *v)).collect();

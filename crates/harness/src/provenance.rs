@@ -39,11 +39,7 @@ pub fn record_run(
     summary: &RunSummary,
 ) -> Result<(), HarnessError> {
     let path = dir.join("provenance.json");
-    let mut runs: Vec<Json> = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Json>(&t).ok())
-        .and_then(|v| v.get("runs").and_then(Json::as_array).cloned())
-        .unwrap_or_default();
+    let mut runs = runs_to_append_to(&path)?;
     let spec_dir = spec.file.parent().unwrap_or(Path::new("."));
     let (commit, dirty) = git_state(spec_dir);
     runs.push(json!({
@@ -69,6 +65,80 @@ pub fn record_run(
         "method_codes": spec.codes,
     }));
     write_json(&path, &json!({ "spec": spec.name, "runs": runs }))
+}
+
+/// The run history in `path`, to append a run to. A file that is not a provenance document (one
+/// stray comma) is never overwritten: it is renamed `provenance.corrupt-<unix seconds>.json`
+/// beside it, a warning names both files, and the history starts again.
+fn runs_to_append_to(path: &Path) -> Result<Vec<Json>, HarnessError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(HarnessError::store(path, e)),
+    };
+    let parsed = serde_json::from_str::<Json>(&text)
+        .ok()
+        .and_then(|v| v.get("runs").and_then(Json::as_array).cloned());
+    if let Some(runs) = parsed {
+        return Ok(runs);
+    }
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let aside = path.with_file_name(format!("provenance.corrupt-{stamp}.json"));
+    std::fs::rename(path, &aside).map_err(|e| HarnessError::store(path, e))?;
+    eprintln!(
+        "warning: {} is not a provenance file (unreadable JSON or no `runs` list); kept as {} and a new history is started",
+        path.display(),
+        aside.display()
+    );
+    Ok(Vec::new())
+}
+
+/// The run entries of `dir/provenance.json` (a shard's, before it is merged).
+pub fn run_entries(dir: &Path) -> Vec<Json> {
+    std::fs::read_to_string(dir.join("provenance.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Json>(&t).ok())
+        .and_then(|v| v.get("runs").and_then(Json::as_array).cloned())
+        .unwrap_or_default()
+}
+
+/// The `merge` objects of the merge entries of `dir/provenance.json`, oldest first.
+pub fn merge_entries(dir: &Path) -> Vec<Json> {
+    run_entries(dir)
+        .into_iter()
+        .filter_map(|run| run.get("merge").cloned())
+        .collect()
+}
+
+/// Append the runs of the shards a merge folded (each once, however often a merge that was
+/// interrupted before removing its shards is repeated) and an entry for the merge itself.
+pub fn record_merge(
+    dir: &Path,
+    spec: &str,
+    shard_runs: Vec<Json>,
+    merge: Json,
+    build: &BuildInfo,
+    started: SystemTime,
+) -> Result<(), HarnessError> {
+    let mut runs = runs_to_append_to(&dir.join("provenance.json"))?;
+    for run in shard_runs {
+        if !runs.contains(&run) {
+            runs.push(run);
+        }
+    }
+    runs.push(json!({
+        "merge": merge,
+        "subbench_version": build.version,
+        "hostname": hostname(),
+        "started": rfc3339(started),
+        "ended": rfc3339(SystemTime::now()),
+    }));
+    write_json(
+        &dir.join("provenance.json"),
+        &json!({ "spec": spec, "runs": runs }),
+    )
 }
 
 fn git_state(dir: &Path) -> (Option<String>, Option<bool>) {

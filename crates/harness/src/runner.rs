@@ -3,7 +3,7 @@
 //! complete. A trial that errors, panics, diverges or overruns is recorded and the sweep goes on.
 
 use std::cell::Cell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +19,7 @@ use crate::method::{MethodError, Registry, TrialContext, TrialRng};
 use crate::provenance::{record_run, BuildInfo, RunTimes};
 use crate::spec::Spec;
 use crate::spec_external::{is_current, ORIGIN_FILE};
-use crate::store::{Status, Store, TrialRecord};
+use crate::store::{ShardInfo, Status, Store, TrialRecord};
 use crate::trial::Trial;
 
 /// One of `count` slices of a sweep (1-based index), for cluster array jobs.
@@ -205,8 +205,9 @@ pub fn run_spec(
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
     let store = Store::new(out, &spec.name, options.shard.map(|s| (s.index, s.count)));
-    let trials: Vec<(u64, Trial)> = spec
-        .trials(options.seeds)
+    let all_trials = spec.trials(options.seeds);
+    let sweep_trials = all_trials.len();
+    let trials: Vec<(u64, Trial)> = all_trials
         .into_iter()
         .enumerate()
         .map(|(i, t)| (i as u64, t))
@@ -216,27 +217,42 @@ pub fn run_spec(
                 .is_none_or(|s| t.shard(s.count) == s.index - 1)
         })
         .collect();
+    // One writer per store: a second `subbench run` of the same spec into the same folder would
+    // only duplicate work. The lock is released when this process ends, however it ends. It is
+    // taken before the store is read, so that what is read stays true while this run writes (a
+    // merge removes a shard's folder only while holding its lock).
+    let _writer = if options.dry_run {
+        None
+    } else {
+        Some(store.lock_for_writing()?)
+    };
     // A stored trial is reused when it succeeded with the method's current code; one computed
     // by other code is stale and runs again (same id and seed, so results stay comparable).
-    let (mut stale, mut unversioned) = (0, 0);
+    let mut stale_ids: HashMap<String, bool> = HashMap::new();
     let stored_ok: HashSet<String> = if options.force {
         HashSet::new()
     } else {
         let wanted: HashSet<&str> = trials.iter().map(|(_, t)| t.id.as_str()).collect();
+        let mut records = store.load()?;
+        // A shard rerun after a merge (a requeued array task) resumes from the merged store.
+        if let Some(root) = store.shard_root() {
+            records.extend(Store::at(&root).load()?);
+        }
         let mut ok = HashSet::new();
-        for record in store.load()? {
+        for record in records {
             if record.status != Status::Ok || !wanted.contains(record.trial_id.as_str()) {
                 continue;
             }
             if is_current(&record, &spec.codes) {
                 ok.insert(record.trial_id);
             } else {
-                stale += 1;
-                unversioned += usize::from(record.method_code.is_empty());
+                stale_ids.insert(record.trial_id, record.method_code.is_empty());
             }
         }
+        stale_ids.retain(|id, _| !ok.contains(id));
         ok
     };
+    let stale = stale_ids.len();
     let todo: Vec<&(u64, Trial)> = trials
         .iter()
         .filter(|(_, t)| !stored_ok.contains(&t.id))
@@ -251,10 +267,23 @@ pub fn run_spec(
     if options.dry_run {
         return Ok(summary);
     }
-    // One writer per store: a second `subbench run` of the same spec into the same folder would
-    // only duplicate work. The lock is released when this process ends, however it ends.
-    let _writer = store.lock_for_writing()?;
+    let shard_info = |complete: bool| {
+        options.shard.map(|s| ShardInfo {
+            spec: spec.name.clone(),
+            spec_hash: spec.hash.clone(),
+            index: s.index,
+            count: s.count,
+            seeds: options.seeds.unwrap_or(spec.seeds),
+            slice_trials: trials.len(),
+            sweep_trials,
+            complete,
+        })
+    };
+    if let Some(info) = shard_info(false) {
+        store.write_shard_info(&info)?;
+    }
     if stale > 0 {
+        let unversioned = stale_ids.values().filter(|&&u| u).count();
         progress.stale(spec, stale, unversioned);
     }
     progress.start(spec, todo.len(), summary.stored);
@@ -326,7 +355,7 @@ pub fn run_spec(
     if let Some(e) = write_error {
         return Err(kept(e));
     }
-    store.consolidate().map_err(kept)?;
+    let stored = store.consolidate().map_err(kept)?;
     if stop_requested() {
         return Err(HarnessError::Interrupted {
             spec: spec.name.clone(),
@@ -361,6 +390,17 @@ pub fn run_spec(
         },
         &summary,
     )?;
+    // Last, and only when every trial of the slice is stored (in this shard, or merged before):
+    // the mark that lets `merge` fold this shard.
+    if let Some(info) = shard_info(true) {
+        let stored: HashSet<&str> = stored.iter().map(|r| r.trial_id.as_str()).collect();
+        if trials
+            .iter()
+            .all(|(_, t)| stored.contains(t.id.as_str()) || stored_ok.contains(&t.id))
+        {
+            store.write_shard_info(&info)?;
+        }
+    }
     progress.finish(&summary);
     Ok(summary)
 }

@@ -5,8 +5,13 @@
 //! under `parts/`, each written to a temporary name and renamed into place (a rename is atomic, so
 //! a reader sees a whole part or none). `consolidate` folds the parts into the main files, again by
 //! atomic rename, under an exclusive lock so that two processes never overwrite each other's work.
-//! A killed run therefore loses only the trials in flight. A shard of a cluster run is a store of
-//! its own under `shards/`, which [`merge`] folds into the main one.
+//! A killed run therefore loses only the trials in flight.
+//!
+//! A shard of a cluster run is a store of its own under `shards/III-of-NNN/`, with a `shard.json`
+//! that its writer rewrites with `complete: true` after the last trial of its slice is
+//! consolidated, under the shard's writer lock. [`merge`] folds only shards that say so and whose
+//! writer lock is free, holding that lock until the folder is gone; every other shard is left as
+//! it is and named. Merges are serialized by `.merge.lock` in the spec's folder.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File};
@@ -84,6 +89,10 @@ const PARTS: &str = "parts";
 const SHARDS: &str = "shards";
 const PART_TRIALS: &str = ".trials.parquet";
 const PART_CURVES: &str = ".curves.parquet";
+const SHARD_INFO: &str = "shard.json";
+const WRITER_LOCK: &str = ".writer.lock";
+const MERGE_LOCK: &str = ".merge.lock";
+const CONSOLIDATE_LOCK: &str = ".lock";
 
 impl Store {
     /// The store of spec `name` under `out`, or of one shard of it. Nothing is created yet.
@@ -110,23 +119,49 @@ impl Store {
 
     /// Every stored trial: the main file plus any parts not yet consolidated, one row per trial
     /// id (an `ok` row wins over a failed one; among equals, the later one), in trial order.
+    ///
+    /// Safe while another process writes or consolidates the store: the reader shares the
+    /// consolidation lock, and a part that a first consolidation removed mid-read (before that
+    /// lock existed) makes it read again.
     pub fn load(&self) -> Result<Vec<TrialRecord>> {
-        let (records, _) = self.load_with_parts()?;
-        Ok(records)
+        let lock = File::open(self.dir.join(CONSOLIDATE_LOCK)).ok();
+        if let Some(lock) = &lock {
+            let path = self.dir.join(CONSOLIDATE_LOCK);
+            lock.lock_shared()
+                .map_err(|e| HarnessError::store(&path, e))?;
+        }
+        Ok(self.load_with_parts()?.0)
     }
 
+    /// Main file plus parts, read again when a part vanished mid-read (a first consolidation,
+    /// which no lock excluded, folded it into the main file meanwhile).
     fn load_with_parts(&self) -> Result<(Vec<TrialRecord>, Vec<PathBuf>)> {
+        let mut attempt = 0;
+        loop {
+            match self.try_load_with_parts() {
+                Ok(loaded) => return Ok(loaded),
+                Err((_, true)) if attempt < 20 => attempt += 1,
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+
+    /// The error, and whether one of the parts it was reading is gone.
+    fn try_load_with_parts(
+        &self,
+    ) -> std::result::Result<(Vec<TrialRecord>, Vec<PathBuf>), (HarnessError, bool)> {
         let mut all = Vec::new();
         let main = self.dir.join(TRIALS);
         if main.exists() {
-            let curves = read_curves(&self.dir.join(CURVES))?;
-            all.extend(read_trials(&main, &curves)?);
+            let curves = read_curves(&self.dir.join(CURVES)).map_err(|e| (e, false))?;
+            all.extend(read_trials(&main, &curves).map_err(|e| (e, false))?);
         }
-        let parts = self.part_files()?;
+        let parts = self.part_files().map_err(|e| (e, false))?;
         for part in &parts {
             let curves_path = part_curves_path(part);
-            let curves = read_curves(&curves_path)?;
-            all.extend(read_trials(part, &curves)?);
+            let vanished = |e| (e, !part.exists() || !curves_path.exists());
+            let curves = read_curves(&curves_path).map_err(vanished)?;
+            all.extend(read_trials(part, &curves).map_err(vanished)?);
         }
         Ok((deduplicate(all), parts))
     }
@@ -148,7 +183,38 @@ impl Store {
 
     /// Create the folder, prove it is writable, and take the store's writer lock. Errors are the
     /// user's to fix (a read-only or full disk, another run in progress), so they are usage errors.
+    ///
+    /// A shard's lock is also taken, briefly, by `merge` and `status` (while the spec's merge lock
+    /// is held); a shard writer that meets them waits for them and tries again, so that a task
+    /// starting during a merge runs instead of failing. The merge may have removed the folder
+    /// meanwhile (it folded a finished slice): it is created again and the run resumes from the
+    /// merged store.
     pub fn lock_for_writing(&self) -> Result<File> {
+        let (mut attempts, mut retried_without_merge) = (0, false);
+        loop {
+            let refused = match self.try_lock_for_writing() {
+                Ok(lock) => return Ok(lock),
+                Err(refused) => refused,
+            };
+            let Some(root) = self.shard_root() else {
+                return Err(refused);
+            };
+            attempts += 1;
+            if attempts > 100 {
+                return Err(refused);
+            }
+            // No merge now: it may have ended between our attempt and this look, so one more
+            // attempt; a lock still held then is another writer's.
+            if !wait_for_merge(&root) {
+                if retried_without_merge {
+                    return Err(refused);
+                }
+                retried_without_merge = true;
+            }
+        }
+    }
+
+    fn try_lock_for_writing(&self) -> Result<File> {
         let usage = |what: String| HarnessError::Usage(format!("{}: {what}", self.dir.display()));
         fs::create_dir_all(&self.dir)
             .map_err(|e| usage(format!("cannot create the results folder: {e}")))?;
@@ -159,7 +225,7 @@ impl Store {
             ))
         })?;
         let _ = fs::remove_file(&probe);
-        let path = self.dir.join(".writer.lock");
+        let path = self.dir.join(WRITER_LOCK);
         let lock = File::create(&path)
             .map_err(|e| usage(format!("cannot create {}: {e}", path.display())))?;
         match lock.try_lock() {
@@ -169,6 +235,23 @@ impl Store {
             )),
             Err(std::fs::TryLockError::Error(e)) => Err(usage(format!("cannot lock {}: {e}", path.display()))),
         }
+    }
+
+    /// The spec's folder when this store is a shard (`<root>/shards/III-of-NNN`), with the
+    /// shard's index and count.
+    pub fn shard_root(&self) -> Option<PathBuf> {
+        parse_shard_name(self.dir.file_name()?.to_str()?)?;
+        let shards = self.dir.parent()?;
+        if shards.file_name()? != SHARDS {
+            return None;
+        }
+        shards.parent().map(Path::to_path_buf)
+    }
+
+    /// Record what this shard's writer is doing (see [`ShardInfo`]); atomic.
+    pub fn write_shard_info(&self, info: &ShardInfo) -> Result<()> {
+        let value = serde_json::to_value(info).map_err(|e| HarnessError::store(&self.dir, e))?;
+        write_json(&self.dir.join(SHARD_INFO), &value)
     }
 
     /// Persist a batch of finished trials now (one part file, atomically).
@@ -207,15 +290,17 @@ impl Store {
     /// parts are removed only after the main files that contain them are in place).
     pub fn consolidate(&self) -> Result<Vec<TrialRecord>> {
         fs::create_dir_all(&self.dir).map_err(|e| HarnessError::store(&self.dir, e))?;
-        let lock_path = self.dir.join(".lock");
+        let lock_path = self.dir.join(CONSOLIDATE_LOCK);
         let lock = File::create(&lock_path).map_err(|e| HarnessError::store(&lock_path, e))?;
         lock.lock()
             .map_err(|e| HarnessError::store(&lock_path, e))?;
         let (records, parts) = self.load_with_parts()?;
         self.write_all(&records)?;
+        // The trials part first: it is the commit point, so a reader never finds a trials part
+        // whose curves are gone (a curves part alone is an orphan, removed later).
         for part in parts {
-            let _ = fs::remove_file(part_curves_path(&part));
             let _ = fs::remove_file(&part);
+            let _ = fs::remove_file(part_curves_path(&part));
         }
         self.remove_orphans();
         drop(lock);
@@ -255,32 +340,509 @@ impl Store {
     }
 }
 
-/// Fold every shard store under `dir/shards/` into the store at `dir`; returns the merged trials.
-pub fn merge(dir: &Path) -> Result<Vec<TrialRecord>> {
+/// What a shard's writer says about its slice, in `shards/III-of-NNN/shard.json`: written with
+/// `complete: false` as soon as the run holds the shard's writer lock, and with `complete: true`
+/// once every trial of the slice is stored (after its last part is consolidated, the spec copied
+/// and the run's provenance written), still under that lock.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShardInfo {
+    pub spec: String,
+    pub spec_hash: String,
+    pub index: u32,
+    pub count: u32,
+    /// Repetitions per point (the spec's `seeds`, or `--seeds`).
+    pub seeds: u32,
+    /// Trials in this shard's slice, and in the whole sweep.
+    pub slice_trials: usize,
+    pub sweep_trials: usize,
+    pub complete: bool,
+}
+
+/// Where one shard of a cluster run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardState {
+    /// Folded into the spec's store (its folder is gone).
+    Merged,
+    /// Its writer finished the whole slice; the next merge folds it.
+    Done,
+    /// Its writer holds the shard's lock.
+    Running,
+    /// Not running and not finished: killed, cancelled, out of disk, or stopped by --fail-fast.
+    Incomplete,
+    /// No folder and no earlier merge: never started.
+    Missing,
+}
+
+impl ShardState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShardState::Merged => "merged",
+            ShardState::Done => "done",
+            ShardState::Running => "running",
+            ShardState::Incomplete => "incomplete",
+            ShardState::Missing => "missing",
+        }
+    }
+}
+
+/// One shard in a [`ClusterReport`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardReport {
+    pub index: u32,
+    pub state: ShardState,
+    /// Trials of this slice that are stored: in the shard's folder, or in the spec's store once
+    /// merged.
+    pub stored: usize,
+    /// Trials in the slice, when known (from `shard.json` or an earlier merge).
+    pub expected: Option<usize>,
+}
+
+/// The state of a cluster run: what [`merge`] did and what [`cluster_status`] sees.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterReport {
+    pub dir: PathBuf,
+    /// Shards in the sweep; 0 when the store has never had shards (a one-process run).
+    pub count: u32,
+    /// Trials in the whole sweep, when known.
+    pub sweep_trials: Option<usize>,
+    /// One entry per shard, 1 to `count`.
+    pub shards: Vec<ShardReport>,
+    /// Trials in the spec's own store.
+    pub merged_trials: usize,
+    /// The shards this call folded.
+    pub folded: Vec<u32>,
+}
+
+impl ClusterReport {
+    /// Every shard of the sweep is merged: the spec's store is the whole sweep.
+    pub fn is_whole(&self) -> bool {
+        self.count > 0 && self.shards.iter().all(|s| s.state == ShardState::Merged)
+    }
+
+    /// `III-of-NNN` of the shards in `state`.
+    pub fn names(&self, state: ShardState) -> Vec<String> {
+        self.shards
+            .iter()
+            .filter(|s| s.state == state)
+            .map(|s| shard_name(s.index, self.count))
+            .collect()
+    }
+}
+
+/// The folder name of shard `index` of `count`.
+pub fn shard_name(index: u32, count: u32) -> String {
+    format!("{index:03}-of-{count:03}")
+}
+
+/// `III-of-NNN` → (index, count), with 1 ≤ index ≤ count.
+fn parse_shard_name(name: &str) -> Option<(u32, u32)> {
+    let (i, n) = name.split_once("-of-")?;
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(i) || !digits(n) {
+        return None;
+    }
+    let (index, count) = (i.parse().ok()?, n.parse().ok()?);
+    (1..=count).contains(&index).then_some((index, count))
+}
+
+/// Which shard of `count` a trial id belongs to (0-based; the runner's split, see
+/// `Trial::shard`).
+fn slice_of(trial_id: &str, count: u32) -> Option<u32> {
+    u64::from_str_radix(trial_id, 16)
+        .ok()
+        .map(|id| (id % u64::from(count)) as u32)
+}
+
+/// When a merge or status holds `root`'s merge lock, wait until it is done and say so; `false`
+/// when none does (or the store has no merge lock yet).
+fn wait_for_merge(root: &Path) -> bool {
+    let Ok(lock) = File::open(root.join(MERGE_LOCK)) else {
+        return false;
+    };
+    match lock.try_lock_shared() {
+        Ok(()) => false,
+        Err(_) => {
+            let _ = lock.lock_shared();
+            true
+        }
+    }
+}
+
+/// Whether a shard's writer is running; when not, the shard's lock, held by the caller.
+enum Writer {
+    Running,
+    Free(Option<File>),
+}
+
+fn probe_writer(shard: &Path, create: bool) -> Result<Writer> {
+    let path = shard.join(WRITER_LOCK);
+    let file = if create {
+        File::create(&path)
+    } else {
+        match File::open(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Writer::Free(None)),
+            other => other,
+        }
+    }
+    .map_err(|e| HarnessError::store(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Writer::Free(Some(file))),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(Writer::Running),
+        Err(std::fs::TryLockError::Error(e)) => Err(HarnessError::store(&path, e)),
+    }
+}
+
+/// The identity of a sweep: shards of different identities never make one whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Sweep {
+    count: u32,
+    spec_hash: String,
+    seeds: u32,
+    sweep_trials: usize,
+}
+
+impl Sweep {
+    fn of(info: &ShardInfo) -> Sweep {
+        Sweep {
+            count: info.count,
+            spec_hash: info.spec_hash.clone(),
+            seeds: info.seeds,
+            sweep_trials: info.sweep_trials,
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "shards": self.count,
+            "spec_hash": self.spec_hash,
+            "seeds": self.seeds,
+            "sweep_trials": self.sweep_trials,
+        })
+    }
+}
+
+/// An earlier merge, as recorded in `provenance.json`.
+struct PastMerge {
+    sweep: Sweep,
+    folded: BTreeMap<u32, usize>,
+}
+
+fn past_merges(dir: &Path) -> Vec<PastMerge> {
+    crate::provenance::merge_entries(dir)
+        .into_iter()
+        .filter_map(|m| {
+            let sweep = Sweep {
+                count: u32::try_from(m.get("shards")?.as_u64()?).ok()?,
+                spec_hash: m.get("spec_hash")?.as_str()?.to_string(),
+                seeds: u32::try_from(m.get("seeds")?.as_u64()?).ok()?,
+                sweep_trials: usize::try_from(m.get("sweep_trials")?.as_u64()?).ok()?,
+            };
+            let folded = m
+                .get("folded")?
+                .as_object()?
+                .iter()
+                .filter_map(|(k, v)| Some((k.parse().ok()?, usize::try_from(v.as_u64()?).ok()?)))
+                .collect();
+            Some(PastMerge { sweep, folded })
+        })
+        .collect()
+}
+
+/// A shard folder present under `shards/`.
+struct PresentShard {
+    index: u32,
+    count: u32,
+    dir: PathBuf,
+    info: Option<ShardInfo>,
+}
+
+/// Refuse what is not a spec's store, and shards that cannot belong to one sweep; nothing is
+/// touched before these checks pass.
+fn present_shards(dir: &Path) -> Result<Vec<PresentShard>> {
+    let usage = |what: String| HarnessError::Usage(format!("{}: {what}", dir.display()));
+    if !dir.is_dir() {
+        return Err(usage("no such results folder".into()));
+    }
+    let is_store = [TRIALS, PARTS, SHARDS, "spec.yaml", "provenance.json"]
+        .iter()
+        .any(|f| dir.join(f).exists());
+    if !is_store {
+        return Err(usage(
+            "not a result store (it has no trials.parquet, spec.yaml or shards/); give one spec's folder, e.g. results/NAME".into(),
+        ));
+    }
     let shards_dir = dir.join(SHARDS);
-    let mut shard_dirs: Vec<PathBuf> = fs::read_dir(&shards_dir)
-        .map_err(|e| {
-            HarnessError::Usage(format!(
-                "{}: no shard results to merge ({e})",
-                shards_dir.display()
-            ))
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
+    if !shards_dir.exists() {
+        return Ok(Vec::new());
+    }
+    let mut shards = Vec::new();
+    let entries = fs::read_dir(&shards_dir).map_err(|e| HarnessError::store(&shards_dir, e))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !path.is_dir() {
+            continue;
+        }
+        let Some((index, count)) = parse_shard_name(&name) else {
+            return Err(HarnessError::Usage(format!(
+                "{}: not a shard folder (shard folders are named III-of-NNN, as `subbench run --shard I/N` writes them); move it out of shards/",
+                path.display()
+            )));
+        };
+        let info = fs::read_to_string(path.join(SHARD_INFO))
+            .ok()
+            .and_then(|t| serde_json::from_str::<ShardInfo>(&t).ok());
+        if let Some(info) = &info {
+            if (info.index, info.count) != (index, count) {
+                return Err(HarnessError::Usage(format!(
+                    "{}: its shard.json is for shard {} of {}, not {index} of {count}; it was moved or renamed",
+                    path.display(),
+                    info.index,
+                    info.count
+                )));
+            }
+        }
+        shards.push(PresentShard {
+            index,
+            count,
+            dir: path,
+            info,
+        });
+    }
+    shards.sort_by_key(|s| (s.count, s.index));
+    let counts: BTreeSet<u32> = shards.iter().map(|s| s.count).collect();
+    if counts.len() > 1 {
+        let examples: Vec<String> = counts
+            .iter()
+            .filter_map(|c| shards.iter().find(|s| s.count == *c))
+            .map(|s| shard_name(s.index, s.count))
+            .collect();
+        return Err(HarnessError::Usage(format!(
+            "{}: holds shards of different shard counts ({}); they cannot be one sweep: move one set out of shards/",
+            shards_dir.display(),
+            examples.join(", ")
+        )));
+    }
+    let with_info: Vec<(&PresentShard, &ShardInfo)> = shards
+        .iter()
+        .filter_map(|s| s.info.as_ref().map(|i| (s, i)))
         .collect();
-    shard_dirs.sort();
+    if let Some((first, first_info)) = with_info.first() {
+        for (other, info) in &with_info[1..] {
+            let what = if info.spec_hash != first_info.spec_hash {
+                "different specs (the spec file changed between them)"
+            } else if info.seeds != first_info.seeds || info.sweep_trials != first_info.sweep_trials
+            {
+                "different --seeds"
+            } else {
+                continue;
+            };
+            return Err(HarnessError::Usage(format!(
+                "{}: shards {} and {} ran {what}; rerun the shards of the old spec, or move them out of shards/",
+                shards_dir.display(),
+                shard_name(first.index, first.count),
+                shard_name(other.index, other.count)
+            )));
+        }
+    }
+    Ok(shards)
+}
+
+/// Fold every finished shard under `dir/shards/` into the store at `dir`, with its provenance and
+/// the spec, and remove its folder. A shard whose writer is running, or that has not finished its
+/// slice, is neither folded nor touched. Two merges of one store take turns.
+pub fn merge(dir: &Path, build: &crate::provenance::BuildInfo) -> Result<ClusterReport> {
+    survey(dir, Some(build))
+}
+
+/// The state of a cluster run without changing anything.
+pub fn cluster_status(dir: &Path) -> Result<ClusterReport> {
+    survey(dir, None)
+}
+
+fn survey(dir: &Path, fold: Option<&crate::provenance::BuildInfo>) -> Result<ClusterReport> {
+    let started = std::time::SystemTime::now();
+    present_shards(dir)?;
+    // Serialize merges (and keep a merge from removing a shard while `status` reads it). A
+    // read-only store can still be looked at, without the lock.
+    let lock_path = dir.join(MERGE_LOCK);
+    let merge_lock = match File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+    {
+        Ok(lock) => {
+            lock.lock()
+                .map_err(|e| HarnessError::store(&lock_path, e))?;
+            Some(lock)
+        }
+        Err(e) if fold.is_some() => return Err(HarnessError::store(&lock_path, e)),
+        Err(_) => None,
+    };
+    // Again under the lock: an earlier merge may have removed shards meanwhile.
+    let shards = present_shards(dir)?;
+    let past = past_merges(dir);
+    let sweep = shards
+        .iter()
+        .filter_map(|s| s.info.as_ref())
+        .max_by_key(|i| i.complete)
+        .map(Sweep::of)
+        .or_else(|| past.last().map(|m| m.sweep.clone()));
+    let Some(sweep) = sweep else {
+        if fold.is_some() || !shards.is_empty() {
+            return Err(HarnessError::Usage(format!(
+                "{}: nothing to merge: no shard under shards/ has started, and no shards were merged before (run the spec with --shard I/N first)",
+                dir.display()
+            )));
+        }
+        return Ok(ClusterReport {
+            dir: dir.to_path_buf(),
+            count: 0,
+            sweep_trials: None,
+            shards: Vec::new(),
+            merged_trials: Store::at(dir).load()?.len(),
+            folded: Vec::new(),
+        });
+    };
+
+    let mut states: BTreeMap<u32, (ShardState, usize, Option<usize>)> = BTreeMap::new();
+    let mut to_fold: Vec<(&PresentShard, File)> = Vec::new();
+    for shard in &shards {
+        let expected = shard.info.as_ref().map(|i| i.slice_trials);
+        let state = match probe_writer(&shard.dir, fold.is_some())? {
+            Writer::Running => ShardState::Running,
+            Writer::Free(lock) => {
+                // The writer may have finished between listing and locking: read again.
+                let info = fs::read_to_string(shard.dir.join(SHARD_INFO))
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<ShardInfo>(&t).ok());
+                match info {
+                    Some(info) if info.complete && Sweep::of(&info) == sweep => {
+                        if let (Some(lock), Some(_)) = (lock, fold) {
+                            to_fold.push((shard, lock));
+                        }
+                        ShardState::Done
+                    }
+                    _ => ShardState::Incomplete,
+                }
+            }
+        };
+        let stored = Store::at(&shard.dir).load()?.len();
+        states.insert(shard.index, (state, stored, expected));
+    }
+
     let main = Store::at(dir);
-    let mut batch = Vec::new();
-    for shard in &shard_dirs {
-        batch.extend(Store::at(shard).load()?);
+    let mut folded = Vec::new();
+    if let Some(build) = fold {
+        if !to_fold.is_empty() {
+            let mut batch = Vec::new();
+            for (shard, _) in &to_fold {
+                batch.extend(Store::at(&shard.dir).load()?);
+            }
+            main.append(&batch)?;
+            main.consolidate()?;
+            let spec_copy = to_fold[0].0.dir.join("spec.yaml");
+            if spec_copy.exists() {
+                let target = dir.join("spec.yaml");
+                let text = fs::read(&spec_copy).map_err(|e| HarnessError::store(&spec_copy, e))?;
+                write_atomically(&target, |file| {
+                    file.write_all(&text)
+                        .map_err(|e| HarnessError::store(&target, e))
+                })?;
+            }
+            let mut shard_runs = Vec::new();
+            for (shard, _) in &to_fold {
+                for mut run in crate::provenance::run_entries(&shard.dir) {
+                    if let Some(object) = run.as_object_mut() {
+                        object.insert("shard".into(), shard_name(shard.index, shard.count).into());
+                    }
+                    shard_runs.push(run);
+                }
+            }
+            let mut entry = sweep.to_json();
+            entry["folded"] = to_fold
+                .iter()
+                .map(|(s, _)| {
+                    let slice = s.info.as_ref().map_or(0, |i| i.slice_trials);
+                    (s.index.to_string(), serde_json::Value::from(slice))
+                })
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+            let spec_name = to_fold[0]
+                .0
+                .info
+                .as_ref()
+                .map(|i| i.spec.clone())
+                .unwrap_or_default();
+            crate::provenance::record_merge(dir, &spec_name, shard_runs, entry, build, started)?;
+            // Only now that the spec's store holds them: the shards' folders go, each while its
+            // lock is held, so that no writer starts in a folder being removed.
+            for (shard, lock) in to_fold {
+                fs::remove_dir_all(&shard.dir).map_err(|e| HarnessError::store(&shard.dir, e))?;
+                drop(lock);
+                folded.push(shard.index);
+                if let Some(s) = states.get_mut(&shard.index) {
+                    s.0 = ShardState::Merged;
+                }
+            }
+            let _ = fs::remove_dir(dir.join(SHARDS)); // only when empty
+        }
     }
-    main.append(&batch)?;
-    let merged = main.consolidate()?;
-    for shard in shard_dirs {
-        fs::remove_dir_all(&shard).map_err(|e| HarnessError::store(&shard, e))?;
+
+    let merged_records = main.load()?;
+    let mut merged_per_slice: HashMap<u32, usize> = HashMap::new();
+    for record in &merged_records {
+        if let Some(slice) = slice_of(&record.trial_id, sweep.count) {
+            *merged_per_slice.entry(slice + 1).or_default() += 1;
+        }
     }
-    let _ = fs::remove_dir(&shards_dir);
-    Ok(merged)
+    let mut earlier: BTreeMap<u32, usize> = BTreeMap::new();
+    for m in past.iter().filter(|m| m.sweep == sweep) {
+        earlier.extend(m.folded.iter().map(|(k, v)| (*k, *v)));
+    }
+    let reports = (1..=sweep.count)
+        .map(|index| {
+            let in_main = merged_per_slice.get(&index).copied().unwrap_or(0);
+            match states.get(&index) {
+                Some(&(ShardState::Merged, _, expected)) => ShardReport {
+                    index,
+                    state: ShardState::Merged,
+                    stored: in_main,
+                    expected,
+                },
+                Some(&(state, stored, expected)) => ShardReport {
+                    index,
+                    state,
+                    stored,
+                    expected: expected.or_else(|| earlier.get(&index).copied()),
+                },
+                None => match earlier.get(&index) {
+                    Some(&expected) => ShardReport {
+                        index,
+                        state: ShardState::Merged,
+                        stored: in_main,
+                        expected: Some(expected),
+                    },
+                    None => ShardReport {
+                        index,
+                        state: ShardState::Missing,
+                        stored: 0,
+                        expected: None,
+                    },
+                },
+            }
+        })
+        .collect();
+    drop(merge_lock);
+    Ok(ClusterReport {
+        dir: dir.to_path_buf(),
+        count: sweep.count,
+        sweep_trials: Some(sweep.sweep_trials),
+        shards: reports,
+        merged_trials: merged_records.len(),
+        folded,
+    })
 }
 
 fn part_curves_path(trials_part: &Path) -> PathBuf {
@@ -727,23 +1289,193 @@ mod tests {
         let _ = &mut frame;
     }
 
+    /// Records of shard `index` of `count` (ids in its slice, as the runner splits them).
+    fn slice(index: u32, count: u32, per_shard: u64) -> Vec<TrialRecord> {
+        (0..per_shard)
+            .map(|k| {
+                let n = k * u64::from(count) + u64::from(index - 1);
+                record(&format!("{n:016x}"), n, Status::Ok, n as f64)
+            })
+            .collect()
+    }
+
+    fn info(index: u32, count: u32, per_shard: u64, complete: bool) -> ShardInfo {
+        ShardInfo {
+            spec: "s".into(),
+            spec_hash: "h".into(),
+            index,
+            count,
+            seeds: 1,
+            slice_trials: per_shard as usize,
+            sweep_trials: (per_shard * u64::from(count)) as usize,
+            complete,
+        }
+    }
+
+    /// A shard store as a run leaves it: its trials, its spec, its provenance, `shard.json`.
+    fn shard(root: &Path, index: u32, count: u32, per_shard: u64, complete: bool) -> Store {
+        let store = Store::new(root, "s", Some((index, count)));
+        let lock = store.lock_for_writing().unwrap();
+        store.append(&slice(index, count, per_shard)).unwrap();
+        store.consolidate().unwrap();
+        fs::write(store.dir().join("spec.yaml"), "name: s\n").unwrap();
+        write_json(
+            &store.dir().join("provenance.json"),
+            &serde_json::json!({"spec": "s", "runs": [{"hostname": format!("node{index}")}]}),
+        )
+        .unwrap();
+        store
+            .write_shard_info(&info(index, count, per_shard, complete))
+            .unwrap();
+        drop(lock);
+        store
+    }
+
+    fn build() -> crate::provenance::BuildInfo {
+        crate::provenance::BuildInfo::default()
+    }
+
+    fn states(report: &ClusterReport) -> Vec<ShardState> {
+        report.shards.iter().map(|s| s.state).collect()
+    }
+
     #[test]
-    fn shards_merge_into_the_main_store() {
+    fn shards_merge_into_a_complete_store() {
         let dir = tempfile::tempdir().unwrap();
-        Store::new(dir.path(), "s", Some((1, 2)))
-            .append(&[record("b", 1, Status::Ok, 1.0)])
-            .unwrap();
-        Store::new(dir.path(), "s", Some((2, 2)))
-            .append(&[record("a", 0, Status::Ok, 2.0)])
-            .unwrap();
-        let merged = merge(&dir.path().join("s")).unwrap();
+        let root = dir.path().join("s");
+        shard(dir.path(), 2, 2, 3, true);
+        shard(dir.path(), 1, 2, 3, true);
+        let report = merge(&root, &build()).unwrap();
+        assert!(report.is_whole(), "{report:?}");
+        assert_eq!(report.folded, [1, 2]);
+        let mut all = slice(1, 2, 3);
+        all.extend(slice(2, 2, 3));
+        all.sort_by_key(|r| r.order);
+        assert_eq!(Store::at(&root).load().unwrap(), all);
+        assert!(!root.join("shards").exists());
         assert_eq!(
-            merged
-                .iter()
-                .map(|r| r.trial_id.as_str())
-                .collect::<Vec<_>>(),
-            ["a", "b"]
+            fs::read_to_string(root.join("spec.yaml")).unwrap(),
+            "name: s\n"
         );
-        assert!(!dir.path().join("s/shards").exists());
+        let runs = crate::provenance::run_entries(&root);
+        let hosts: Vec<_> = runs.iter().filter_map(|r| r.get("hostname")).collect();
+        assert_eq!(
+            runs.len(),
+            3,
+            "one entry per shard run plus the merge: {runs:?}"
+        );
+        assert!(hosts.contains(&&serde_json::json!("node1")));
+        assert_eq!(runs[2]["merge"]["shards"], 2);
+        // A second merge has nothing to fold and still knows the store is whole.
+        let again = merge(&root, &build()).unwrap();
+        assert!(again.is_whole() && again.folded.is_empty(), "{again:?}");
+        assert_eq!(cluster_status(&root).unwrap().merged_trials, 6);
+    }
+
+    #[test]
+    fn a_running_or_unfinished_shard_is_neither_folded_nor_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("s");
+        shard(dir.path(), 1, 4, 2, true);
+        let running = shard(dir.path(), 2, 4, 2, true);
+        let writer = running.lock_for_writing().unwrap();
+        shard(dir.path(), 3, 4, 2, false);
+        let report = merge(&root, &build()).unwrap();
+        use ShardState::*;
+        assert_eq!(states(&report), [Merged, Running, Incomplete, Missing]);
+        assert!(!report.is_whole());
+        assert_eq!(report.merged_trials, 2);
+        assert_eq!(Store::at(running.dir()).load().unwrap().len(), 2);
+        assert_eq!(
+            Store::new(dir.path(), "s", Some((3, 4)))
+                .load()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            states(&cluster_status(&root).unwrap()),
+            [Merged, Running, Incomplete, Missing]
+        );
+        drop(writer);
+        shard(dir.path(), 3, 4, 2, true);
+        shard(dir.path(), 4, 4, 2, true);
+        assert_eq!(
+            states(&cluster_status(&root).unwrap()),
+            [Merged, Done, Done, Done]
+        );
+        let report = merge(&root, &build()).unwrap();
+        assert!(report.is_whole(), "{report:?}");
+        assert_eq!(Store::at(&root).load().unwrap().len(), 8);
+    }
+
+    #[test]
+    fn shards_that_cannot_be_one_sweep_are_refused_and_nothing_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("s");
+        shard(dir.path(), 1, 2, 2, true);
+        shard(dir.path(), 1, 3, 2, true);
+        let e = merge(&root, &build()).unwrap_err().to_string();
+        assert!(
+            e.contains("different shard counts") && e.contains("shards"),
+            "{e}"
+        );
+        assert!(root.join("shards/001-of-002").exists() && root.join("shards/001-of-003").exists());
+        fs::remove_dir_all(root.join("shards/001-of-003")).unwrap();
+        let other = shard(dir.path(), 2, 2, 2, true);
+        let mut changed = info(2, 2, 2, true);
+        changed.spec_hash = "changed".into();
+        other.write_shard_info(&changed).unwrap();
+        let e = merge(&root, &build()).unwrap_err();
+        assert!(
+            e.is_user_error() && e.to_string().contains("different specs"),
+            "{e}"
+        );
+        assert!(root.join("shards/001-of-002/trials.parquet").exists());
+        fs::create_dir_all(root.join("shards/stray")).unwrap();
+        let e = merge(&root, &build()).unwrap_err().to_string();
+        assert!(
+            e.contains("stray") && e.contains("not a shard folder"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_folder_that_is_not_a_store_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = merge(dir.path(), &build()).unwrap_err();
+        assert!(
+            e.is_user_error() && e.to_string().contains("not a result store"),
+            "{e}"
+        );
+        let e = merge(&dir.path().join("nowhere"), &build()).unwrap_err();
+        assert!(e.to_string().contains("no such results folder"), "{e}");
+        assert!(
+            fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "nothing written"
+        );
+    }
+
+    #[test]
+    fn concurrent_merges_take_turns_and_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("s");
+        for index in 1..=6 {
+            shard(dir.path(), index, 6, 5, true);
+        }
+        std::thread::scope(|scope| {
+            let merges: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| merge(&root, &build()).unwrap()))
+                .collect();
+            let folded: Vec<u32> = merges
+                .into_iter()
+                .flat_map(|m| m.join().unwrap().folded)
+                .collect();
+            let mut sorted = folded.clone();
+            sorted.sort();
+            assert_eq!(sorted, [1, 2, 3, 4, 5, 6], "each shard folded exactly once");
+        });
+        assert_eq!(Store::at(&root).load().unwrap().len(), 30);
+        assert!(merge(&root, &build()).unwrap().is_whole());
     }
 }

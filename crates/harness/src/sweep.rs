@@ -322,6 +322,17 @@ fn integer_range(name: &str, start: f64, stop: f64, step: f64) -> Result<Vec<Val
             format!("`{name}`: range takes integers and a non-zero step"),
         ));
     }
+    // Integers beyond 2^53 are not exact in the YAML's floating point, and start + i·step
+    // near i64's limits would overflow.
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if [start, stop, step].iter().any(|x| x.abs() > EXACT) {
+        return Err(err(
+            Some(name),
+            format!(
+                "`{name}`: range bounds and step are integers of magnitude at most 2^53 = {EXACT}"
+            ),
+        ));
+    }
     let n = ((stop - start) / step).ceil().max(0.0);
     if n > MAX_GENERATED {
         return Err(err(
@@ -408,6 +419,15 @@ mod tests {
     fn lists_of_lists_are_list_values() {
         let s = sweep("grid: {spectrum: [[3, 1], [2, 1]]}").unwrap();
         assert_eq!(s.grid["spectrum"][0], Value::List(vec![3.0, 1.0]));
+    }
+
+    /// `range: [9.2e18, 9.4e18, 1.0e17]` overflowed i64 in start + i·step (a panic with overflow
+    /// checks, a silent wrap without).
+    #[test]
+    fn a_range_near_the_integer_limits_is_an_error_not_an_overflow() {
+        let e = sweep("grid: {x: {range: [9.2e18, 9.4e18, 1.0e17]}}").unwrap_err();
+        assert!(e.message.contains("2^53"), "{}", e.message);
+        assert!(sweep("grid: {x: {range: [-9007199254740992, -9007199254740990]}}").is_ok());
     }
 
     #[test]

@@ -94,19 +94,19 @@ pub fn angles(args: &AnglesArgs) -> Result<()> {
         if let Some((u, v)) = &result.vectors {
             object["vectors"] = json!({ "a": columns(u), "b": columns(v) });
         }
-        println!("{object}");
+        say!("{object}");
         return Ok(());
     }
     for theta in &result.angles {
         // `{:?}` is Rust's shortest representation that parses back to the same f64.
-        println!("{theta:?}");
+        say!("{theta:?}");
     }
     if let Some((u, v)) = &result.vectors {
         for (label, m) in [("a", u), ("b", v)] {
-            println!("# principal vectors in {label}, one column per angle");
+            say!("# principal vectors in {label}, one column per angle");
             for row in m.rows() {
                 let cells: Vec<String> = row.iter().map(|x| format!("{x:?}")).collect();
-                println!("{}", cells.join(","));
+                say!("{}", cells.join(","));
             }
         }
     }
@@ -122,10 +122,10 @@ pub fn distance(args: &DistanceArgs) -> Result<()> {
     let result = angles_of_files(&args.a, &args.b, false)?;
     let angles = result.angles.as_slice().expect("contiguous");
     match metric {
-        Some(metric) => println!("{:?}", metric.from_angles(angles)),
+        Some(metric) => say!("{:?}", metric.from_angles(angles)),
         None => {
             for metric in Distance::ALL {
-                println!("{} {:?}", metric.name(), metric.from_angles(angles));
+                say!("{} {:?}", metric.name(), metric.from_angles(angles));
             }
         }
     }

@@ -3,4 +3,5 @@
 pub mod angles;
 pub mod report;
 pub mod run;
+pub mod slurm;
 pub mod states;

@@ -175,7 +175,7 @@ fn render_spec(
 /// Pages for every store under `results` that has its spec, plus the index.
 pub fn report(args: &ReportArgs, registry: &Registry) -> Result<()> {
     let summaries = render_all(&args.results, &args.out, &args.baselines, registry)?;
-    println!(
+    say!(
         "{} spec pages and {} written",
         summaries.len(),
         args.out.join("index.html").display()
@@ -218,7 +218,7 @@ pub fn summary(args: &SummaryArgs) -> Result<()> {
     let agg = aggregate(&args.dir, None, Default::default())
         .map_err(|e| UserError::new(e.to_string()))?;
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&agg)?),
+        Format::Json => say!("{}", serde_json::to_string_pretty(&agg)?),
         Format::Csv | Format::Md => {
             let sep = if matches!(args.format, Format::Csv) {
                 ","
@@ -276,7 +276,7 @@ pub fn summary(args: &SummaryArgs) -> Result<()> {
                 }
                 let _ = writeln!(out, "{}", wrap(cells));
             }
-            print!("{out}");
+            say_raw!("{out}");
         }
     }
     Ok(())
@@ -395,7 +395,7 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
         summaries.push(render_spec(spec, &evaluated, &args.out, &args.reports)?);
         let checks = evaluated.checks;
         if checks.is_empty() {
-            println!("NONE {}: the spec states no checks", spec.name);
+            say!("NONE {}: the spec states no checks", spec.name);
         }
         for c in &checks {
             let verdict = c.verdict();
@@ -403,9 +403,11 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
                 .seeds_text()
                 .map(|s| format!(" ({s})"))
                 .unwrap_or_default();
-            println!(
+            say!(
                 "{verdict} {}: {}{seeds} — {}",
-                spec.name, c.description, c.detail
+                spec.name,
+                c.description,
+                c.detail
             );
             let _ = writeln!(
                 markdown,
@@ -427,7 +429,7 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
         "{passed} passed, {failed} failed, {refuted} claims of the papers not reproduced (as the specs say)"
     );
     let _ = writeln!(markdown, "\n{totals}");
-    println!("{totals}");
+    say!("{totals}");
     if let Some(path) = &args.markdown {
         std::fs::write(path, markdown).with_context(|| format!("writing {}", path.display()))?;
     }
@@ -466,7 +468,7 @@ pub fn baseline(command: &BaselineCommand, registry: &Registry) -> Result<()> {
     let agg = aggregate(&dir, Some(&trial_ids(&spec, &dir)?), spec.report.interval)?;
     let path = baseline_path(baselines, name, *quick);
     save_baseline(&agg, &path)?;
-    println!(
+    say!(
         "{}: {} groups × {} metrics",
         path.display(),
         agg.groups.len(),

@@ -1,4 +1,4 @@
-//! `subbench run`, `validate`, `list`, `merge` and `slurm`: the harness from the command line.
+//! `subbench run`, `validate` and `list`: the harness from the command line.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -84,29 +84,6 @@ pub struct ListArgs {
     pub external: Vec<PathBuf>,
 }
 
-#[derive(Debug, Args)]
-pub struct MergeArgs {
-    /// A spec's results folder, e.g. results/attack-rank-one.
-    pub dir: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct SlurmArgs {
-    /// The spec to run on the cluster.
-    pub spec: PathBuf,
-    /// Number of array tasks.
-    #[arg(long)]
-    pub shards: u32,
-    #[arg(long, default_value = "results")]
-    pub out: PathBuf,
-    /// Wall-time limit per task (Slurm syntax).
-    #[arg(long, default_value = "04:00:00")]
-    pub time: String,
-    /// Cores per task.
-    #[arg(long, default_value_t = 8)]
-    pub cpus: u32,
-}
-
 pub fn build_info() -> BuildInfo {
     BuildInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -140,6 +117,31 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
     if args.jobs == Some(0) {
         return Err(UserError::new("--jobs must be at least 1").into());
     }
+    // `--seeds` obeys the limits a spec's `seeds:` does: 4294967295 seeds aborted a dry run on
+    // a 2 TB allocation, and 0 wrote an empty store.
+    if let Some(seeds) = args.seeds {
+        if !(1..=100_000).contains(&seeds) {
+            return Err(UserError::new(format!(
+                "--seeds {seeds}: the number of repetitions per point is from 1 to 100000"
+            ))
+            .into());
+        }
+        if let Some(spec) = specs
+            .iter()
+            .find(|s| s.points.len().saturating_mul(seeds as usize) > harness::spec::MAX_TRIALS)
+        {
+            if !args.allow_large {
+                return Err(UserError::new(format!(
+                    "{}: --seeds {seeds} makes {} trials ({} points × {seeds}); the limit is {}: use fewer seeds or pass --allow-large",
+                    spec.file.display(),
+                    spec.points.len().saturating_mul(seeds as usize),
+                    spec.points.len(),
+                    harness::spec::MAX_TRIALS
+                ))
+                .into());
+            }
+        }
+    }
     let progress = TerminalProgress::new();
     let mut any_failed = false;
     let started = Instant::now();
@@ -155,7 +157,7 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
         )
         .map_err(harness_error)?;
         if args.dry_run {
-            println!(
+            say!(
                 "{}: {} trials, {} stored, {} to run",
                 spec.name,
                 summary.total,
@@ -202,7 +204,7 @@ pub fn validate(args: &ValidateArgs, registry: &Registry) -> Result<()> {
     )
     .map_err(harness_error)?;
     for spec in &specs {
-        println!(
+        say!(
             "ok {}: {} ({} points × {} seeds = {} trials)",
             spec.file.display(),
             spec.name,
@@ -251,13 +253,13 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
             Some(m) => m.as_ref(),
             None => registry.get(id).map_err(UserError::new)?,
         };
-        println!("{}  {}", method.id(), method.summary());
-        println!("parameters:");
+        say!("{}  {}", method.id(), method.summary());
+        say!("parameters:");
         for p in method.params() {
             let default = p.default_value().map_or("required".to_string(), |v| {
                 format!("default {}", v.canonical())
             });
-            println!(
+            say!(
                 "  {:<16} {} ({default})\n  {:<16} {}",
                 p.name,
                 p.accepted(),
@@ -265,14 +267,14 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
                 p.doc
             );
         }
-        println!("metrics:");
+        say!("metrics:");
         for m in method.metrics() {
-            println!("  {:<16} {}", m.name, m.doc);
+            say!("  {:<16} {}", m.name, m.doc);
         }
         if !method.curves().is_empty() {
-            println!("curves:");
+            say!("curves:");
             for m in method.curves() {
-                println!("  {:<16} {}", m.name, m.doc);
+                say!("  {:<16} {}", m.name, m.doc);
             }
         }
         return Ok(());
@@ -286,7 +288,7 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
         } else {
             ""
         };
-        println!(
+        say!(
             "{:<28} {}{kind}\n{:<28} params: {}",
             method.id(),
             method.summary(),
@@ -295,53 +297,8 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
         );
     }
     if !any {
-        println!("no methods are registered in this build");
+        say!("no methods are registered in this build");
     }
-    Ok(())
-}
-
-pub fn merge(args: &MergeArgs) -> Result<()> {
-    let merged = harness::store::merge(&args.dir).map_err(harness_error)?;
-    println!(
-        "{}: {} trials after merging",
-        args.dir.display(),
-        merged.len()
-    );
-    Ok(())
-}
-
-pub fn slurm(args: &SlurmArgs, registry: &Registry) -> Result<()> {
-    if args.shards == 0 {
-        return Err(UserError::new("--shards must be at least 1").into());
-    }
-    let specs = load_specs(
-        std::slice::from_ref(&args.spec),
-        registry,
-        LoadOptions::default(),
-    )
-    .map_err(harness_error)?;
-    let spec: &Spec = &specs[0];
-    let (spec_path, out) = (args.spec.display(), args.out.display());
-    print!(
-        "#!/bin/bash\n\
-         # Runs spec `{name}` as {n} array tasks, then merges the shards.\n\
-         # Submit with: sbatch this-file.sh\n\
-         #SBATCH --job-name=subbench-{name}\n\
-         #SBATCH --array=1-{n}\n\
-         #SBATCH --cpus-per-task={cpus}\n\
-         #SBATCH --time={time}\n\
-         #SBATCH --output=subbench-{name}-%a.log\n\
-         set -euo pipefail\n\
-         subbench run '{spec_path}' --out '{out}' --jobs \"$SLURM_CPUS_PER_TASK\" --shard \"$SLURM_ARRAY_TASK_ID/{n}\"\n\
-         # The last task to finish merges; merging is idempotent and locked, so a race is harmless.\n\
-         if [ \"$(ls -d '{out}/{name}/shards'/*-of-* 2>/dev/null | wc -l)\" -eq {n} ]; then\n\
-         \x20   subbench merge '{out}/{name}' || true\n\
-         fi\n",
-        name = spec.name,
-        n = args.shards,
-        cpus = args.cpus,
-        time = args.time,
-    );
     Ok(())
 }
 

@@ -67,7 +67,7 @@ pub fn write(args: &WriteStatesArgs) -> Result<()> {
     }
     let world = World::new(generator, &mut ChaCha8Rng::seed_from_u64(args.seed));
     write_states(&States::Synthetic(Box::new(world)), &args.out).map_err(UserError::new)?;
-    println!(
+    say!(
         "wrote {} and {}",
         args.out.join("states.npy").display(),
         args.out.join("labels.csv").display()
