@@ -6,12 +6,17 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", justfile_directory() / "target")
 bin := CARGO_TARGET_DIR / "debug" / "subbench"
+# The Python environment the external methods (methods/external/*) run in. Their manifests say
+# `python3`, found on PATH: the recipes that run specs put this environment's bin/ first.
+venv := CARGO_TARGET_DIR / "external-venv"
+with_venv := "PATH=" + venv / "bin" + ":$PATH"
 
 # List the recipes.
 default:
     @just --list
 
-# Install what a fresh Debian/Ubuntu machine lacks (OpenBLAS, pkg-config). Idempotent.
+# Install what a fresh Debian/Ubuntu machine lacks (OpenBLAS, pkg-config; Python 3 with venv for
+# the external methods and their tests). Idempotent.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -19,6 +24,8 @@ setup:
     for pkg in libopenblas-dev pkg-config; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
+    # Any python3 with venv will do (pyenv, conda...); Debian's needs python3-venv beside it.
+    python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3 python3-venv)
     [ ${#missing[@]} -eq 0 ] && exit 0
     if [ "$(id -u)" -eq 0 ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
@@ -68,16 +75,30 @@ bench-reference: build
 states: build
     {{bin}} write-states results/shifcon-states --seed 1 --sentences 600
 
+# The Python environment of the external methods: methods/external/*/requirements.txt (pinned),
+# made once under the target folder and remade when a requirements file changes.
+venv: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    stamp="$(cat methods/external/*/requirements.txt | sha256sum | cut -c1-16)"
+    if [ "$(cat {{venv}}/.requirements 2>/dev/null)" != "$stamp" ]; then
+        rm -rf {{venv}}
+        python3 -m venv {{venv}}
+        reqs=(); for r in methods/external/*/requirements.txt; do reqs+=(-r "$r"); done
+        {{venv}}/bin/pip install --quiet --disable-pip-version-check "${reqs[@]}"
+        echo "$stamp" > {{venv}}/.requirements
+    fi
+
 # Regenerate every table and figure of the papers (full size), then evaluate every claim under
 # the spec's seed and four derived ones (a claim that holds under only some is FRAGILE).
-reproduce: build states
-    {{bin}} run specs --out results --reports reports
-    {{bin}} check specs --reseed 4 --out results --reports reports --markdown reports/check.md --junit reports/check.xml
+reproduce: build states venv
+    {{with_venv}} {{bin}} run specs --out results --reports reports
+    {{with_venv}} {{bin}} check specs --reseed 4 --out results --reports reports --markdown reports/check.md --junit reports/check.xml
 
 # The papers' claims as regression checks on the reduced (`quick:`) sweeps, as CI runs them.
-check: build states
+check: build states venv
     mkdir -p reports/quick
-    {{bin}} check specs --quick --out results --reports reports/quick --markdown reports/quick/check.md --junit reports/quick/check.xml
+    {{with_venv}} {{bin}} check specs --quick --out results --reports reports/quick --markdown reports/quick/check.md --junit reports/quick/check.xml
 
 # Compile every LaTeX table of a reports folder with plain pdflatex and booktabs.
 latex DIR="reports/quick":
@@ -86,3 +107,10 @@ latex DIR="reports/quick":
 # Render the HTML report of every stored result.
 report: build
     {{bin}} report results --out reports
+
+# The cost of the external-method protocol: criterion (one no-op Python trial), then a whole run
+# of 10,000 no-op trials with --jobs 2 (store included), timed from empty.
+bench-external: build
+    cargo bench --profile dev -p external
+    rm -rf {{CARGO_TARGET_DIR}}/bench-noop
+    time {{bin}} run crates/external/benches/noop/sweep.yaml --out {{CARGO_TARGET_DIR}}/bench-noop --jobs 2 --no-report

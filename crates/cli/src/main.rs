@@ -72,6 +72,30 @@ enum Command {
     WriteStates(commands::states::WriteStatesArgs),
 }
 
+/// Ctrl-C or SIGTERM during `run`/`check`: no new trial starts, external workers are killed (so
+/// their trials end now), every finished trial is stored, and subbench exits with 130. A second
+/// signal exits at once (finished trials are on disk already; only unwritten ones are lost).
+fn stop_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        let mut first = true;
+        for signal in signals.forever() {
+            if !first {
+                std::process::exit(128 + signal);
+            }
+            first = false;
+            harness::request_stop();
+            external::kill_all_workers();
+            eprintln!(
+                "interrupted: stopping the workers and storing the finished trials (again to quit at once)"
+            );
+        }
+    });
+}
+
 /// Help and version as clap prints them; a bad flag or value as ONE line, exit code 2 (clap's
 /// own rendering adds a usage block and a hint after a blank line).
 fn command_line_error(e: clap::Error) -> ExitCode {
@@ -103,6 +127,9 @@ fn main() -> ExitCode {
     };
     subspace::force_single_threaded_blas();
     let registry = registry::registry();
+    if matches!(cli.command, Command::Run(_) | Command::Check(_)) {
+        stop_on_signals();
+    }
     let outcome = match &cli.command {
         Command::Run(args) => commands::run::run(args, &registry).map(|all_ok| {
             if all_ok {
@@ -144,6 +171,11 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             if e.downcast_ref::<UserError>().is_some() {
                 ExitCode::from(2)
+            } else if matches!(
+                e.downcast_ref::<harness::HarnessError>(),
+                Some(harness::HarnessError::Interrupted { .. })
+            ) {
+                ExitCode::from(130)
             } else {
                 ExitCode::FAILURE
             }

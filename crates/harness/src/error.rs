@@ -77,6 +77,9 @@ pub enum HarnessError {
     /// A usage mistake that is not inside a spec file (a bad `--shard`, a missing results folder).
     #[error("{0}")]
     Usage(String),
+    /// The user stopped the run (Ctrl-C, SIGTERM); every finished trial is stored.
+    #[error("{spec}: interrupted; the {kept} trials that finished are stored and the next run resumes from them")]
+    Interrupted { spec: String, kept: usize },
     /// The result store could not be read or written.
     #[error("result store {path}: {message}")]
     Store { path: PathBuf, message: String },

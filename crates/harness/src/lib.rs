@@ -14,6 +14,7 @@ pub mod param;
 pub mod provenance;
 pub mod runner;
 pub mod spec;
+pub mod spec_external;
 pub mod store;
 pub mod sweep;
 /// Test-only methods; compiled always (so that toggling them never recompiles this crate and its
@@ -24,10 +25,11 @@ pub mod value;
 
 pub use error::{HarnessError, SpecError};
 pub use method::{
-    check_trial_memory, Method, MethodError, MetricSpec, Outcome, Registry, TrialRng,
+    check_trial_memory, ExternalLoader, Method, MethodError, MetricSpec, Outcome, Registry,
+    TrialContext, TrialRng,
 };
 pub use param::{Fallback, ParamKind, ParamSpec, Params};
-pub use runner::{run_spec, Progress, RunOptions, RunSummary, Shard};
+pub use runner::{request_stop, run_spec, stop_requested, Progress, RunOptions, RunSummary, Shard};
 pub use spec::{load_specs, Spec};
 pub use store::{Status, Store, TrialRecord};
 pub use trial::Trial;

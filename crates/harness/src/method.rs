@@ -2,12 +2,15 @@
 //! (parameters, random generator) → metrics and curves. It never reads the clock for results,
 //! never touches files and never prints; that is what makes a trial reproducible and cacheable.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 
-use crate::error::did_you_mean;
+use crate::error::{did_you_mean, SpecError};
 use crate::param::{ParamSpec, Params};
 
 /// The generator every trial gets, seeded from the trial's id alone.
@@ -54,6 +57,22 @@ pub enum MethodError {
     /// An iterative method blew up; recorded with status `diverged`, not dropped.
     #[error("diverged: {0}")]
     Diverged(String),
+    /// The method itself stopped the trial at its deadline (an external worker is killed at the
+    /// spec's `timeout`); recorded with status `timeout`.
+    #[error("timeout: {0}")]
+    Timeout(String),
+}
+
+/// What the runner tells a method about the trial it runs, beyond parameters and generator.
+#[derive(Debug, Clone, Copy)]
+pub struct TrialContext<'a> {
+    /// The trial's id (16 hex digits).
+    pub trial_id: &'a str,
+    /// The trial's 64-bit seed (the generator is seeded from it).
+    pub seed: u64,
+    /// When the spec's `timeout` expires. Built-in methods are timed when they return (threads
+    /// cannot be killed); a method that can stop itself (an external worker process) does so.
+    pub deadline: Option<Instant>,
 }
 
 /// The memory one trial may plan to use. Trials run side by side and an allocation failure
@@ -91,12 +110,49 @@ pub trait Method: Send + Sync {
         Ok(())
     }
     fn run(&self, params: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError>;
+
+    /// [`Method::run`] with the trial's context; what the runner calls. Methods that run
+    /// elsewhere than in this process (external workers) override it to receive the trial's id
+    /// and seed and to enforce the deadline; built-in methods keep the default.
+    fn run_trial(
+        &self,
+        _trial: &TrialContext<'_>,
+        params: &Params,
+        rng: &mut TrialRng,
+    ) -> Result<Outcome, MethodError> {
+        self.run(params, rng)
+    }
+
+    /// The identity of the code that computes this method's results, when the method knows it
+    /// itself (an external method: the blake3 of its manifest and files). `None` for built-in
+    /// methods: the registry then uses the identity of the crate that registered them (see
+    /// [`Registry::with_code`]). Stored with every trial; a stored trial whose identity differs
+    /// from the current one is stale and is recomputed.
+    fn code(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Turns a manifest file into a method (set by the binary: the harness does not know how
+/// external methods run). Gets the registry to refuse ids that collide with built-in methods.
+pub type ExternalLoader =
+    dyn Fn(&Path, &Registry) -> Result<Arc<dyn Method>, SpecError> + Send + Sync;
+
+struct Entry {
+    method: Box<dyn Method>,
+    code: String,
 }
 
 /// Every method the binary knows, by id.
 #[derive(Default)]
 pub struct Registry {
-    methods: Vec<Box<dyn Method>>,
+    methods: Vec<Entry>,
+    /// The code identity given to methods registered inside [`Registry::with_code`].
+    registering_code: Option<String>,
+    external_loader: Option<Box<ExternalLoader>>,
+    /// Manifests loaded so far, by canonical path: every spec naming a manifest shares one method
+    /// (and so one pool of worker processes), and the manifest is read and hashed once.
+    external: Mutex<HashMap<PathBuf, Arc<dyn Method>>>,
 }
 
 impl Registry {
@@ -104,28 +160,75 @@ impl Registry {
         Self::default()
     }
 
-    /// Add a method; ids must be unique (a duplicate is a programming error).
+    /// Add a method; ids must be unique (a duplicate is a programming error). Its code identity
+    /// is its own [`Method::code`], else the one of the enclosing [`Registry::with_code`], else
+    /// empty (a method without identity: its stored trials are never stale).
     pub fn register(&mut self, method: Box<dyn Method>) {
         assert!(
             self.find(method.id()).is_none(),
             "method {} registered twice",
             method.id()
         );
-        self.methods.push(method);
-        self.methods.sort_by_key(|m| m.id());
+        let code = method
+            .code()
+            .or_else(|| self.registering_code.clone())
+            .unwrap_or_default();
+        self.methods.push(Entry { method, code });
+        self.methods.sort_by_key(|e| e.method.id());
+    }
+
+    /// Register the methods of one crate, giving them that crate's code identity (the binary
+    /// derives it at build time from the crate's sources).
+    pub fn with_code(&mut self, code: &str, register: impl FnOnce(&mut Registry)) {
+        let previous = self.registering_code.replace(code.to_string());
+        register(self);
+        self.registering_code = previous;
     }
 
     pub fn find(&self, id: &str) -> Option<&dyn Method> {
         self.methods
             .iter()
-            .find(|m| m.id() == id)
-            .map(|m| m.as_ref())
+            .find(|e| e.method.id() == id)
+            .map(|e| e.method.as_ref())
+    }
+
+    /// The code identity of a registered method (see [`Registry::register`]).
+    pub fn code(&self, id: &str) -> Option<&str> {
+        self.methods
+            .iter()
+            .find(|e| e.method.id() == id)
+            .map(|e| e.code.as_str())
+    }
+
+    /// How manifests named by a spec's `external:` become methods.
+    pub fn set_external_loader(&mut self, loader: Box<ExternalLoader>) {
+        self.external_loader = Some(loader);
+    }
+
+    /// The external method of a manifest file, loaded once per process.
+    pub fn load_external(&self, manifest: &Path) -> Result<Arc<dyn Method>, SpecError> {
+        let loader = self.external_loader.as_ref().ok_or_else(|| {
+            SpecError::new(
+                manifest,
+                "this build of subbench cannot run external methods",
+            )
+        })?;
+        let key = std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf());
+        if let Some(method) = self.external.lock().expect("not poisoned").get(&key) {
+            return Ok(method.clone());
+        }
+        let method = loader(manifest, self)?;
+        self.external
+            .lock()
+            .expect("not poisoned")
+            .insert(key, method.clone());
+        Ok(method)
     }
 
     /// The method, or a message listing what exists (with a suggestion).
     pub fn get(&self, id: &str) -> Result<&dyn Method, String> {
         self.find(id).ok_or_else(|| {
-            let ids: Vec<&str> = self.methods.iter().map(|m| m.id()).collect();
+            let ids: Vec<&str> = self.methods.iter().map(|e| e.method.id()).collect();
             let known = if ids.is_empty() {
                 "no methods are registered in this build".to_string()
             } else {
@@ -139,6 +242,6 @@ impl Registry {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &dyn Method> {
-        self.methods.iter().map(|m| m.as_ref())
+        self.methods.iter().map(|e| e.method.as_ref())
     }
 }

@@ -61,6 +61,9 @@ pub fn record_run(
         "trials_stored_before": summary.stored,
         "trials_ran": summary.ran,
         "trials_failed": summary.failed,
+        "trials_stale": summary.stale,
+        // The code identity of every method the run used (see `Method::code`).
+        "method_codes": spec.codes,
     }));
     write_json(&path, &json!({ "spec": spec.name, "runs": runs }))?;
     Ok(warning)

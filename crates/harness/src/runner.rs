@@ -3,7 +3,7 @@
 //! complete. A trial that errors, panics, diverges or overruns is recorded and the sweep goes on.
 
 use std::cell::Cell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,9 +15,10 @@ use rand::SeedableRng;
 use rayon::prelude::*;
 
 use crate::error::HarnessError;
-use crate::method::{MethodError, Registry, TrialRng};
+use crate::method::{MethodError, Registry, TrialContext, TrialRng};
 use crate::provenance::{record_run, BuildInfo, RunTimes};
 use crate::spec::Spec;
+use crate::spec_external::{is_current, ORIGIN_FILE};
 use crate::store::{ShardInfo, Status, Store, TrialRecord};
 use crate::trial::Trial;
 
@@ -67,6 +68,22 @@ pub trait Progress: Sync {
     fn start(&self, spec: &Spec, to_run: usize, stored: usize);
     fn trial_done(&self, record: &TrialRecord);
     fn finish(&self, summary: &RunSummary);
+    /// Stored trials of the spec whose method's code identity changed (`unversioned` of them
+    /// were stored before code identities existed): they run again.
+    fn stale(&self, _spec: &Spec, _stale: usize, _unversioned: usize) {}
+}
+
+/// Set when the user interrupts (Ctrl-C, SIGTERM): no trial starts any more, the trials in
+/// flight end (external workers are killed by the binary), and whatever finished is stored.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Ask every running sweep to stop (called from the binary's signal handler).
+pub fn request_stop() {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
 }
 
 /// What a run did.
@@ -79,6 +96,8 @@ pub struct RunSummary {
     pub stored: usize,
     pub ran: usize,
     pub failed: usize,
+    /// Stored trials recomputed because their method's code identity changed.
+    pub stale: usize,
     pub elapsed: Duration,
     /// What the user must be told about the store (e.g. a provenance file kept aside).
     pub warnings: Vec<String>,
@@ -104,13 +123,22 @@ fn install_quiet_panic_hook() {
 
 /// Run one trial to a record; never panics.
 pub fn execute(trial: &Trial, order: u64, spec: &Spec, registry: &Registry) -> TrialRecord {
-    let method = registry
-        .find(&trial.method)
+    let method = spec
+        .method(registry, &trial.method)
         .expect("methods are validated before running");
     let mut rng = TrialRng::seed_from_u64(trial.seed);
     let started = Instant::now();
+    let context = TrialContext {
+        trial_id: &trial.id,
+        seed: trial.seed,
+        deadline: spec
+            .timeout
+            .map(|limit| started + Duration::from_secs_f64(limit)),
+    };
     IN_TRIAL.with(|f| f.set(true));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| method.run(&trial.params, &mut rng)));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        method.run_trial(&context, &trial.params, &mut rng)
+    }));
     IN_TRIAL.with(|f| f.set(false));
     let elapsed_s = started.elapsed().as_secs_f64();
 
@@ -125,6 +153,7 @@ pub fn execute(trial: &Trial, order: u64, spec: &Spec, registry: &Registry) -> T
         },
         Ok(Err(MethodError::Diverged(m))) => (Status::Diverged, Some(m), Default::default()),
         Ok(Err(MethodError::Failed(m))) => (Status::Error, Some(m), Default::default()),
+        Ok(Err(MethodError::Timeout(m))) => (Status::Timeout, Some(m), Default::default()),
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&str>()
@@ -154,6 +183,7 @@ pub fn execute(trial: &Trial, order: u64, spec: &Spec, registry: &Registry) -> T
         order,
         spec: spec.name.clone(),
         method: trial.method.clone(),
+        method_code: spec.codes.get(&trial.method).cloned().unwrap_or_default(),
         rep: trial.rep,
         seed: trial.seed,
         status,
@@ -198,22 +228,33 @@ pub fn run_spec(
     } else {
         Some(store.lock_for_writing()?)
     };
+    // A stored trial is reused when it succeeded with the method's current code; one computed
+    // by other code is stale and runs again (same id and seed, so results stay comparable).
+    let mut stale_ids: HashMap<String, bool> = HashMap::new();
     let stored_ok: HashSet<String> = if options.force {
         HashSet::new()
     } else {
-        let ok_ids = |records: Vec<TrialRecord>| {
-            records
-                .into_iter()
-                .filter(|r| r.status == Status::Ok)
-                .map(|r| r.trial_id)
-        };
-        let mut ids: HashSet<String> = ok_ids(store.load()?).collect();
+        let wanted: HashSet<&str> = trials.iter().map(|(_, t)| t.id.as_str()).collect();
+        let mut records = store.load()?;
         // A shard rerun after a merge (a requeued array task) resumes from the merged store.
         if let Some(root) = store.shard_root() {
-            ids.extend(ok_ids(Store::at(&root).load()?));
+            records.extend(Store::at(&root).load()?);
         }
-        ids
+        let mut ok = HashSet::new();
+        for record in records {
+            if record.status != Status::Ok || !wanted.contains(record.trial_id.as_str()) {
+                continue;
+            }
+            if is_current(&record, &spec.codes) {
+                ok.insert(record.trial_id);
+            } else {
+                stale_ids.insert(record.trial_id, record.method_code.is_empty());
+            }
+        }
+        stale_ids.retain(|id, _| !ok.contains(id));
+        ok
     };
+    let stale = stale_ids.len();
     let todo: Vec<&(u64, Trial)> = trials
         .iter()
         .filter(|(_, t)| !stored_ok.contains(&t.id))
@@ -222,6 +263,7 @@ pub fn run_spec(
         spec: spec.name.clone(),
         total: trials.len(),
         stored: trials.len() - todo.len(),
+        stale,
         ..Default::default()
     };
     if options.dry_run {
@@ -242,6 +284,10 @@ pub fn run_spec(
     if let Some(info) = shard_info(false) {
         store.write_shard_info(&info)?;
     }
+    if stale > 0 {
+        let unversioned = stale_ids.values().filter(|&&u| u).count();
+        progress.stale(spec, stale, unversioned);
+    }
     progress.start(spec, todo.len(), summary.stored);
     install_quiet_panic_hook();
 
@@ -260,10 +306,15 @@ pub fn run_spec(
             pool.install(|| {
                 todo.par_iter()
                     .for_each_with(sender, |sender, (order, trial)| {
-                        if stop.load(Ordering::Relaxed) {
+                        if stop.load(Ordering::Relaxed) || stop_requested() {
                             return;
                         }
                         let record = execute(trial, *order, spec, registry);
+                        // A trial cut short by the interrupt (its worker killed) did not fail:
+                        // it is not stored, and runs next time.
+                        if record.status != Status::Ok && stop_requested() {
+                            return;
+                        }
                         if record.status != Status::Ok && options.fail_fast {
                             stop.store(true, Ordering::Relaxed);
                         }
@@ -307,11 +358,27 @@ pub fn run_spec(
         return Err(kept(e));
     }
     let stored = store.consolidate().map_err(kept)?;
+    if stop_requested() {
+        return Err(HarnessError::Interrupted {
+            spec: spec.name.clone(),
+            kept: summary.ran,
+        });
+    }
     // The spec travels with its results, so that `subbench report results/` needs nothing else:
     // the text that was loaded and hashed, not the file as it is now (an edit during a long run
     // would be stored, and a half-written one would break every later report).
     let copy = store.dir().join("spec.yaml");
     crate::store::write_text(&copy, &spec.text)?;
+    // The copy's `external:` paths are relative to the original spec's folder.
+    if !spec.external.0.is_empty() {
+        let origin = store.dir().join(ORIGIN_FILE);
+        let folder = std::fs::canonicalize(&spec.file)
+            .ok()
+            .and_then(|f| f.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        std::fs::write(&origin, format!("{}\n", folder.display()))
+            .map_err(|e| HarnessError::store(&origin, e))?;
+    }
     summary.elapsed = started.elapsed();
     let warning = record_run(
         store.dir(),

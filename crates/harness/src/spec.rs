@@ -9,8 +9,9 @@ use serde::Deserialize;
 
 use crate::error::{did_you_mean, HarnessError, SpecError};
 use crate::locate::{locate, locate_under};
-use crate::method::Registry;
+use crate::method::{Method, Registry};
 use crate::param::{ParamKind, Params};
+use crate::spec_external::{load_externals, ExternalMethods, SpecMethods};
 use crate::sweep::{Point, Sweep};
 use crate::trial::Trial;
 use crate::value::Value;
@@ -262,6 +263,9 @@ struct RawSpec {
     refuted: Vec<CheckSpec>,
     #[serde(default)]
     quick: Option<QuickSpec>,
+    /// Manifests of external methods, relative to the spec file (see `spec_external`).
+    #[serde(default)]
+    external: Vec<String>,
 }
 
 /// Overrides for `--quick` (CI): fewer seeds, smaller parameters, a smaller sweep.
@@ -276,9 +280,9 @@ struct QuickSpec {
     sweep: Option<serde_norway::Value>,
 }
 
-const FIELDS: [&str; 16] = [
+const FIELDS: [&str; 17] = [
     "name", "title", "paper", "claim", "evidence", "method", "seeds", "seed", "timeout", "params",
-    "sweep", "metrics", "report", "expect", "refuted", "quick",
+    "sweep", "metrics", "report", "expect", "refuted", "quick", "external",
 ];
 
 fn default_true() -> bool {
@@ -324,6 +328,11 @@ pub struct Spec {
     pub expect: Vec<CheckSpec>,
     /// Checks of claims that do not reproduce (expected to fail).
     pub refuted: Vec<CheckSpec>,
+    /// The methods of the manifests in `external:`.
+    pub external: ExternalMethods,
+    /// The current code identity of every method the spec runs (method id → identity): a stored
+    /// trial with another identity is stale, recomputed by `run` and left out of reports.
+    pub codes: BTreeMap<String, String>,
 }
 
 impl Spec {
@@ -337,6 +346,11 @@ impl Spec {
             }
         }
         trials
+    }
+
+    /// A method the spec names: one of its external methods or a built-in one.
+    pub fn method<'a>(&'a self, registry: &'a Registry, id: &str) -> Option<&'a dyn Method> {
+        self.external.find(id).or_else(|| registry.find(id))
     }
 
     /// The spec under its `i`-th derived root seed (`i ≥ 1`), for `check --reseed`: the same
@@ -488,8 +502,9 @@ fn resolve_input_file(value: &Value) -> Result<String, String> {
     if path.is_empty() {
         return Ok(String::new());
     }
-    let hash = crate::input::hash_regular(Path::new(path))
-        .map_err(|why| format!("cannot read `{path}` (relative to the folder subbench runs in): {why}"))?;
+    let hash = crate::input::hash_regular(Path::new(path)).map_err(|why| {
+        format!("cannot read `{path}` (relative to the folder subbench runs in): {why}")
+    })?;
     Ok(hash.to_hex()[..16].to_string())
 }
 
@@ -523,6 +538,11 @@ pub fn parse_spec(
         }
     }
     let at = |path: &[&str]| locate(text, path);
+    let external = load_externals(file, text, &raw.external, registry)?;
+    let registry = &SpecMethods {
+        registry,
+        external: &external,
+    };
 
     if !valid_name(&raw.name) {
         return Err(fail(
@@ -1053,6 +1073,10 @@ pub fn parse_spec(
         }
     }
 
+    let codes = methods
+        .iter()
+        .map(|id| (id.to_string(), registry.code(id)))
+        .collect();
     Ok(Spec {
         file: file.to_path_buf(),
         hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
@@ -1073,13 +1097,15 @@ pub fn parse_spec(
         report: raw.report,
         expect: raw.expect,
         refuted: raw.refuted,
+        external,
+        codes,
     })
 }
 
 /// `[a-z0-9][a-z0-9_-]*`, at most 100 characters: safe as a folder name on every system.
 /// `metrics:` left out: every metric that every method of the spec declares, in the first
 /// method's order, labelled by its name and with no direction (declarations carry none).
-fn default_metrics(methods: &[&str], registry: &Registry) -> IndexMap<String, MetricDecl> {
+fn default_metrics(methods: &[&str], registry: &SpecMethods<'_>) -> IndexMap<String, MetricDecl> {
     let declared = |id: &str| -> Vec<&'static str> {
         registry
             .get(id)

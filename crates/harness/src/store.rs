@@ -63,6 +63,9 @@ pub struct TrialRecord {
     pub order: u64,
     pub spec: String,
     pub method: String,
+    /// The code identity of the method that computed the trial (see `Method::code`); empty for
+    /// trials stored before code identities existed (they are stale).
+    pub method_code: String,
     pub rep: u32,
     pub seed: u64,
     pub status: Status,
@@ -977,6 +980,7 @@ fn trials_frame(records: &[TrialRecord]) -> Result<DataFrame> {
         ),
         Column::new("spec".into(), text(&|r| &r.spec)),
         Column::new("method".into(), text(&|r| &r.method)),
+        Column::new("method_code".into(), text(&|r| &r.method_code)),
         Column::new(
             "rep".into(),
             records.iter().map(|r| r.rep).collect::<Vec<u32>>(),
@@ -1134,6 +1138,8 @@ fn read_trials(path: &Path, curves: &CurveMap) -> Result<Vec<TrialRecord>> {
         text("status")?,
         text("error")?,
     );
+    // Stores written before code identities have no such column: their trials read as stale.
+    let codes = df.column("method_code").ok().and_then(|c| c.str().ok());
     let order = df.column("order").and_then(|c| c.u64()).map_err(&e)?;
     let reps = df.column("rep").and_then(|c| c.u32()).map_err(&e)?;
     let seeds = df.column("seed").and_then(|c| c.u64()).map_err(&e)?;
@@ -1144,6 +1150,7 @@ fn read_trials(path: &Path, curves: &CurveMap) -> Result<Vec<TrialRecord>> {
             order: order.get(i).unwrap_or_default(),
             spec: specs.get(i).unwrap_or_default().to_string(),
             method: methods.get(i).unwrap_or_default().to_string(),
+            method_code: codes.and_then(|c| c.get(i)).unwrap_or_default().to_string(),
             rep: reps.get(i).unwrap_or_default(),
             seed: seeds.get(i).unwrap_or_default(),
             status: statuses
@@ -1219,6 +1226,7 @@ mod tests {
             order,
             spec: "s".into(),
             method: "test.quadratic".into(),
+            method_code: "c0de".into(),
             rep: 0,
             seed: 42,
             status,
@@ -1279,6 +1287,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(store.load().unwrap().len(), 1);
+    }
+
+    /// Stores written before the `method_code` column existed still load; their trials carry an
+    /// empty code identity, which the runner treats as stale.
+    #[test]
+    fn a_store_without_the_method_code_column_reads_as_unversioned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.parquet");
+        let mut frame = trials_frame(&[record("a", 0, Status::Ok, 1.0)]).unwrap();
+        let mut old = frame.drop("method_code").unwrap();
+        write_parquet(&path, &mut old, false).unwrap();
+        let loaded = read_trials(&path, &HashMap::new()).unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].method_code, "");
+        assert_eq!(loaded[0].metrics["value"], 1.0);
+        assert!(frame.column("method_code").is_ok());
+        let _ = &mut frame;
     }
 
     /// Records of shard `index` of `count` (ids in its slice, as the runner splits them).

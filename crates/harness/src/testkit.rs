@@ -86,6 +86,11 @@ impl Method for Quadratic {
             doc: "value/(1 + step)",
         }]
     }
+    /// A test build can change this method's code identity without recompiling (the
+    /// stale-trial tests set `SUBBENCH_TESTKIT_CODE`); otherwise it has the testkit's identity.
+    fn code(&self) -> Option<String> {
+        std::env::var("SUBBENCH_TESTKIT_CODE").ok()
+    }
     fn check(&self, p: &Params) -> Result<(), String> {
         if p.float("x") == 13.0 && p.float("noise") > 0.0 {
             return Err("x = 13 is unlucky with noise (constraint check for tests)".into());

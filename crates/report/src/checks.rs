@@ -800,6 +800,7 @@ mod tests {
                         order: 0,
                         spec: "s".into(),
                         method: "test.quadratic".into(),
+                        method_code: String::new(),
                         rep: rep as u32,
                         seed: 0,
                         status: Status::Ok,

@@ -100,9 +100,16 @@ pub enum BaselineCommand {
     },
 }
 
-/// The ids of the trials the spec (as loaded) consists of.
-fn trial_ids(spec: &Spec) -> HashSet<String> {
-    spec.trials(None).into_iter().map(|t| t.id).collect()
+/// The ids of the trials the spec (as loaded) consists of whose stored record was computed by
+/// the methods' current code: reports never mix code identities.
+fn trial_ids(spec: &Spec, dir: &Path) -> Result<HashSet<String>> {
+    let ids = spec.trials(None).into_iter().map(|t| t.id).collect();
+    let records = Store::at(dir).load().map_err(harness_error)?;
+    Ok(harness::spec_external::current_ids(
+        &ids,
+        &spec.codes,
+        &records,
+    ))
 }
 
 /// `BASELINES/NAME.parquet`, or `NAME.quick.parquet` for the `--quick` variant: the two runs
@@ -125,7 +132,7 @@ struct Evaluated {
 /// Aggregate the trials of `spec` (as loaded: its points and root seed) and evaluate its checks.
 fn evaluate_spec(spec: &Spec, out: &Path, baselines: &Path, quick: bool) -> Result<Evaluated> {
     let dir = Store::new(out, &spec.name, None).dir().to_path_buf();
-    let ids = trial_ids(spec);
+    let ids = trial_ids(spec, &dir)?;
     let agg = aggregate(&dir, Some(&ids), spec.report.interval)?;
     let records: Vec<_> = Store::at(&dir)
         .load()
@@ -154,7 +161,7 @@ fn render_spec(
     reports: &Path,
 ) -> Result<SpecSummary> {
     let dir = Store::new(out, &spec.name, None).dir().to_path_buf();
-    let curves = aggregate_curves(&dir, Some(&trial_ids(spec)))?;
+    let curves = aggregate_curves(&dir, Some(&trial_ids(spec, &dir)?))?;
     Ok(write_spec_report(
         spec,
         &evaluated.agg,
@@ -237,7 +244,10 @@ pub fn render_all(
 pub fn summary(args: &SummaryArgs, registry: &Registry) -> Result<()> {
     let spec_file = args.dir.join("spec.yaml");
     let spec = load_spec(&spec_file, registry, LoadOptions::default()).ok();
-    let ids = spec.as_ref().map(trial_ids);
+    let ids = match &spec {
+        Some(spec) => Some(trial_ids(spec, &args.dir)?),
+        None => None,
+    };
     let interval = spec.as_ref().map(|s| s.report.interval).unwrap_or_default();
     let agg =
         aggregate(&args.dir, ids.as_ref(), interval).map_err(|e| UserError::new(e.to_string()))?;
@@ -509,7 +519,7 @@ pub fn baseline(command: &BaselineCommand, registry: &Registry) -> Result<()> {
         },
     )
     .map_err(|e| UserError::new(e.to_string()))?;
-    let agg = aggregate(&dir, Some(&trial_ids(&spec)), spec.report.interval)?;
+    let agg = aggregate(&dir, Some(&trial_ids(&spec, &dir)?), spec.report.interval)?;
     let path = baseline_path(baselines, name, *quick);
     save_baseline(&agg, &path)?;
     say!(

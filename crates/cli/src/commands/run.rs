@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -77,6 +78,10 @@ pub struct ValidateArgs {
 pub struct ListArgs {
     /// Show one method in full.
     pub method: Option<String>,
+    /// Also list the external methods of these manifests, or of the manifests these specs name
+    /// in `external:`.
+    #[arg(long, num_args = 1..)]
+    pub external: Vec<PathBuf>,
 }
 
 pub fn build_info() -> BuildInfo {
@@ -211,9 +216,43 @@ pub fn validate(args: &ValidateArgs, registry: &Registry) -> Result<()> {
     Ok(())
 }
 
+/// The external methods `list --external` names: manifests directly, or a spec's `external:`.
+fn external_methods(
+    paths: &[PathBuf],
+    registry: &Registry,
+) -> Result<Vec<std::sync::Arc<dyn harness::Method>>> {
+    let mut methods: Vec<std::sync::Arc<dyn harness::Method>> = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UserError::new(format!("{}: cannot read: {e}", path.display())))?;
+        let is_manifest = text.lines().any(|l| l.starts_with("command:"));
+        if is_manifest {
+            methods.push(
+                registry
+                    .load_external(path)
+                    .map_err(|e| UserError::new(e.to_string()))?,
+            );
+        } else {
+            let specs = load_specs(std::slice::from_ref(path), registry, LoadOptions::default())
+                .map_err(harness_error)?;
+            for spec in specs {
+                methods.extend(spec.external.0.iter().cloned());
+            }
+        }
+    }
+    methods.dedup_by(|a, b| a.id() == b.id());
+    Ok(methods)
+}
+
 pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
+    let external = external_methods(&args.external, registry)?;
+    let mut all: Vec<&dyn harness::Method> = registry.iter().collect();
+    all.extend(external.iter().map(|m| m.as_ref()));
     if let Some(id) = &args.method {
-        let method = registry.get(id).map_err(UserError::new)?;
+        let method = match external.iter().find(|m| m.id() == id) {
+            Some(m) => m.as_ref(),
+            None => registry.get(id).map_err(UserError::new)?,
+        };
         say!("{}  {}", method.id(), method.summary());
         say!("parameters:");
         for p in method.params() {
@@ -232,14 +271,25 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
         for m in method.metrics() {
             say!("  {:<16} {}", m.name, m.doc);
         }
+        if !method.curves().is_empty() {
+            say!("curves:");
+            for m in method.curves() {
+                say!("  {:<16} {}", m.name, m.doc);
+            }
+        }
         return Ok(());
     }
     let mut any = false;
-    for method in registry.iter() {
+    for method in all {
         any = true;
         let params: Vec<&str> = method.params().iter().map(|p| p.name).collect();
+        let kind = if external.iter().any(|m| m.id() == method.id()) {
+            " (external)"
+        } else {
+            ""
+        };
         say!(
-            "{:<28} {}\n{:<28} params: {}",
+            "{:<28} {}{kind}\n{:<28} params: {}",
             method.id(),
             method.summary(),
             "",
@@ -257,6 +307,7 @@ pub struct TerminalProgress {
     bar: Mutex<Option<ProgressBar>>,
     plain: Mutex<(Instant, Instant, usize, usize, usize)>, // started, last line, done, failed, total
     is_terminal: bool,
+    told_unversioned: AtomicBool,
 }
 
 impl TerminalProgress {
@@ -266,11 +317,29 @@ impl TerminalProgress {
             bar: Mutex::new(None),
             plain: Mutex::new((now, now, 0, 0, 0)),
             is_terminal: std::io::stderr().is_terminal(),
+            told_unversioned: AtomicBool::new(false),
         }
     }
 }
 
 impl Progress for TerminalProgress {
+    fn stale(&self, spec: &Spec, stale: usize, unversioned: usize) {
+        // Said once per process: after an upgrade every store is in this state.
+        if unversioned > 0 && !self.told_unversioned.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "{}: {unversioned} stored trials predate code identities (no method_code column): they are stale and run again, as are those of every such store",
+                spec.name
+            );
+        }
+        if stale > unversioned {
+            eprintln!(
+                "{}: {} stored trials are stale (their method's code changed): they run again",
+                spec.name,
+                stale - unversioned
+            );
+        }
+    }
+
     fn start(&self, spec: &Spec, to_run: usize, stored: usize) {
         eprintln!(
             "{}: {} trials to run, {} already stored",
@@ -315,8 +384,13 @@ impl Progress for TerminalProgress {
         if let Some(bar) = self.bar.lock().expect("not poisoned").take() {
             bar.finish_and_clear();
         }
+        let stale = if summary.stale > 0 {
+            format!(", {} of them stale", summary.stale)
+        } else {
+            String::new()
+        };
         eprintln!(
-            "{}: {} trials ({} stored before, {} ran, {} failed) in {:.1} s",
+            "{}: {} trials ({} stored before, {} ran{stale}, {} failed) in {:.1} s",
             summary.spec,
             summary.total,
             summary.stored,

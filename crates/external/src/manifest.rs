@@ -1,0 +1,528 @@
+//! The manifest of an external method: a YAML file, validated into declarations the harness
+//! checks spec values against exactly as it checks built-in ones.
+//!
+//! The harness's declarations are `&'static` (built-in methods declare them as constants). A
+//! manifest's are built once per process (the registry caches loaded manifests by path) and
+//! leaked to `'static`: a few hundred bytes per manifest, for the life of the process, and the
+//! built-in declarations stay the plain constants every method crate writes.
+
+use std::path::{Path, PathBuf};
+
+use harness::locate::locate;
+use harness::{Fallback, MetricSpec, ParamKind, ParamSpec, Registry, SpecError, Value};
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// Manifests are a page of YAML.
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+const FIELDS: &[&str] = &[
+    "id", "summary", "command", "files", "params", "metrics", "curves",
+];
+const PARAM_FIELDS: &[&str] = &["type", "range", "choices", "default", "doc"];
+const TYPES: &[&str] = &["int", "float", "bool", "choice", "float_list", "file"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    id: String,
+    summary: String,
+    command: Vec<String>,
+    #[serde(default)]
+    files: Vec<String>,
+    #[serde(default)]
+    params: IndexMap<String, RawParam>,
+    metrics: IndexMap<String, String>,
+    #[serde(default)]
+    curves: IndexMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParam {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    range: Option<[f64; 2]>,
+    #[serde(default)]
+    choices: Option<Vec<String>>,
+    #[serde(default)]
+    default: Option<Value>,
+    #[serde(default)]
+    doc: String,
+}
+
+/// A validated manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub file: PathBuf,
+    /// The manifest's folder: the worker's working directory.
+    pub dir: PathBuf,
+    pub id: &'static str,
+    pub summary: &'static str,
+    /// argv; the program resolved (a path with `/` is relative to the manifest's folder, a bare
+    /// name is looked up on `PATH` when the worker starts, as a shell would).
+    pub command: Vec<String>,
+    pub params: &'static [ParamSpec],
+    pub metrics: &'static [MetricSpec],
+    pub curves: &'static [MetricSpec],
+    /// blake3 of the manifest's bytes and of every file in `files` (16 hex digits).
+    pub code: String,
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// Read and validate the manifest at `path`; `registry` holds the ids it must not take.
+pub fn load_manifest(path: &Path, registry: &Registry) -> Result<Manifest, SpecError> {
+    let fail = |m: String| SpecError::new(path, m);
+    let size = std::fs::metadata(path)
+        .map_err(|e| fail(format!("cannot read the manifest: {e}")))?
+        .len();
+    if size > MAX_MANIFEST_BYTES {
+        return Err(fail(format!(
+            "the manifest is {size} bytes; at most {MAX_MANIFEST_BYTES} are accepted"
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| fail("not UTF-8 text; save the manifest as UTF-8".into()))?;
+    let manifest = parse_manifest(path, &text)?;
+    if registry.find(manifest.id).is_some() {
+        return Err(fail(format!(
+            "id `{}` is a built-in method's; choose another (e.g. prefix it with your library's name)",
+            manifest.id
+        ))
+        .at(locate(&text, &["id"])));
+    }
+    Ok(manifest)
+}
+
+/// Validate a manifest's text (`path` locates its folder and names it in messages).
+pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, SpecError> {
+    let fail = |m: String, place: Option<(usize, usize)>| SpecError::new(path, m).at(place);
+    let at = |keys: &[&str]| locate(text, keys);
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(fail(
+            format!("the manifest is empty; it needs {}", FIELDS[..6].join(", ")),
+            None,
+        ));
+    }
+    let raw: RawManifest = serde_norway::from_str(text).map_err(|e| {
+        let place = e.location().map(|l| (l.line(), l.column()));
+        fail(yaml_message(&e.to_string()), place)
+    })?;
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+
+    let valid_id = {
+        let mut parts = raw.id.split('.');
+        raw.id.contains('.')
+            && parts.all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            })
+    };
+    if !valid_id {
+        return Err(fail(
+            format!(
+                "id `{}` is not accepted: use `library.method`, lowercase letters, digits and `_` (e.g. scipy.subspace_angles)",
+                raw.id
+            ),
+            at(&["id"]),
+        ));
+    }
+    if raw.summary.trim().is_empty() {
+        return Err(fail(
+            "`summary` is empty; one line for `subbench list`".into(),
+            at(&["summary"]),
+        ));
+    }
+
+    // The command: argv, the program found now so that a typo is an error before anything runs.
+    let Some(program) = raw.command.first() else {
+        return Err(fail(
+            "`command` is empty; give the argv that starts the worker, e.g. [python3, worker.py]"
+                .into(),
+            at(&["command"]),
+        ));
+    };
+    let mut command = raw.command.clone();
+    if program.contains('/') {
+        let resolved = dir.join(program);
+        if !resolved.is_file() {
+            return Err(fail(
+                format!(
+                    "command: no program `{program}` (a path with `/` is relative to the manifest's folder)"
+                ),
+                at(&["command"]),
+            ));
+        }
+        command[0] = std::fs::canonicalize(&resolved)
+            .unwrap_or(resolved)
+            .display()
+            .to_string();
+    } else if find_on_path(program).is_none() {
+        return Err(fail(
+            format!("command: `{program}` is not on PATH; install it, or give a path relative to the manifest's folder"),
+            at(&["command"]),
+        ));
+    }
+
+    // The files that define the code, hashed with the manifest into the code identity.
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"subbench-external-v1\n");
+    hasher.update(&(text.len() as u64).to_le_bytes());
+    hasher.update(text.as_bytes());
+    for file in &raw.files {
+        let bytes = std::fs::read(dir.join(file)).map_err(|e| {
+            fail(
+                format!("files: cannot read `{file}` (relative to the manifest's folder): {e}"),
+                line_of(text, file).or(at(&["files"])),
+            )
+        })?;
+        hasher.update(file.as_bytes());
+        hasher.update(&(bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    let code = hasher.finalize().to_hex()[..16].to_string();
+
+    let mut params = Vec::new();
+    for (name, p) in &raw.params {
+        params.push(param(name, p).map_err(|(m, key)| {
+            let mut keys = vec!["params", name.as_str()];
+            keys.extend(key);
+            fail(
+                format!("params: `{name}`: {m}"),
+                at(&keys).or(at(&["params", name])),
+            )
+        })?);
+    }
+    if raw.metrics.is_empty() {
+        return Err(fail(
+            "`metrics` is empty; declare what the worker returns, e.g. `metrics: {error: \"…\"}`"
+                .into(),
+            at(&["metrics"]),
+        ));
+    }
+    for (section, names) in [("metrics", &raw.metrics), ("curves", &raw.curves)] {
+        for name in names.keys() {
+            if !valid_name(name) {
+                return Err(fail(
+                    format!("{section}: name `{name}` is not accepted: use lowercase letters, digits and `_`"),
+                    at(&[section, name]),
+                ));
+            }
+        }
+    }
+    for name in raw.params.keys() {
+        if !valid_name(name) || name.ends_with("_blake3") {
+            return Err(fail(
+                format!("params: name `{name}` is not accepted: use lowercase letters, digits and `_` (not ending in `_blake3`)"),
+                at(&["params", name]),
+            ));
+        }
+    }
+    let metric_specs = |m: &IndexMap<String, String>| -> &'static [MetricSpec] {
+        let v: Vec<MetricSpec> = m
+            .iter()
+            .map(|(name, doc)| MetricSpec {
+                name: leak(name.clone()),
+                doc: leak(doc.clone()),
+            })
+            .collect();
+        Box::leak(v.into_boxed_slice())
+    };
+    Ok(Manifest {
+        file: path.to_path_buf(),
+        dir,
+        id: leak(raw.id.clone()),
+        summary: leak(raw.summary.clone()),
+        command,
+        params: Box::leak(params.into_boxed_slice()),
+        metrics: metric_specs(&raw.metrics),
+        curves: metric_specs(&raw.curves),
+        code,
+    })
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// One parameter declaration; the error names the offending key.
+fn param(name: &str, p: &RawParam) -> Result<ParamSpec, (String, Option<&'static str>)> {
+    if !TYPES.contains(&p.kind.as_str()) {
+        return Err((
+            format!("unknown type `{}`; accepted: {}", p.kind, TYPES.join(", ")),
+            Some("type"),
+        ));
+    }
+    let numeric = matches!(p.kind.as_str(), "int" | "float" | "float_list");
+    if p.range.is_some() && !numeric {
+        return Err((
+            format!(
+                "`range` applies to int, float and float_list parameters, not {}",
+                p.kind
+            ),
+            Some("range"),
+        ));
+    }
+    if p.choices.is_some() && p.kind != "choice" {
+        return Err((
+            "`choices` applies to choice parameters only".into(),
+            Some("choices"),
+        ));
+    }
+    let [low, high] = p.range.unwrap_or([f64::NEG_INFINITY, f64::INFINITY]);
+    if low.is_nan() || high.is_nan() || low > high {
+        return Err((
+            format!("`range` is [low, high] with low ≤ high; got [{low}, {high}]"),
+            Some("range"),
+        ));
+    }
+    let kind = match p.kind.as_str() {
+        "int" => {
+            let integral = |x: f64| x.is_infinite() || (x.fract() == 0.0 && x.abs() < 9.0e15);
+            if !integral(low) || !integral(high) {
+                return Err((
+                    format!("an int parameter's `range` has integer bounds; got [{low}, {high}]"),
+                    Some("range"),
+                ));
+            }
+            let clamp = |x: f64| {
+                if x == f64::NEG_INFINITY {
+                    i64::MIN
+                } else if x == f64::INFINITY {
+                    i64::MAX
+                } else {
+                    x as i64
+                }
+            };
+            ParamKind::Int {
+                min: clamp(low),
+                max: clamp(high),
+            }
+        }
+        "float" => ParamKind::Float {
+            min: low,
+            max: high,
+        },
+        "float_list" => ParamKind::FloatList {
+            min: low,
+            max: high,
+        },
+        "bool" => ParamKind::Bool,
+        "file" => ParamKind::File,
+        "choice" => {
+            let choices = p.choices.as_ref().filter(|c| !c.is_empty()).ok_or((
+                "a choice parameter needs `choices: [a, b, …]`".to_string(),
+                Some("type"),
+            ))?;
+            let names: Vec<&'static str> = choices.iter().map(|c| leak(c.clone())).collect();
+            ParamKind::Choice(Box::leak(names.into_boxed_slice()))
+        }
+        other => {
+            return Err((
+                format!("unknown type `{other}`; accepted: {}", TYPES.join(", ")),
+                Some("type"),
+            ))
+        }
+    };
+    let mut spec = ParamSpec {
+        name: leak(name.to_string()),
+        kind,
+        default: Fallback::Required,
+        doc: leak(p.doc.clone()),
+    };
+    if let Some(value) = &p.default {
+        let checked = spec
+            .check(value)
+            .map_err(|m| (format!("the default is refused: {m}"), Some("default")))?;
+        spec.default = match checked {
+            Value::Int(i) => Fallback::Int(i),
+            Value::Float(x) => Fallback::Float(x),
+            Value::Bool(b) => Fallback::Bool(b),
+            Value::Str(s) => Fallback::Str(leak(s)),
+            Value::List(v) => Fallback::List(Box::leak(v.into_boxed_slice())),
+        };
+    }
+    Ok(spec)
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The first line (and column) where `needle` is written, 1-based.
+fn line_of(text: &str, needle: &str) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .find_map(|(i, line)| line.find(needle).map(|c| (i + 1, c + 1)))
+}
+
+/// The parser's message without its own place (printed in front), saying what is accepted.
+fn yaml_message(message: &str) -> String {
+    let text = match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    };
+    let text = text
+        .replace(
+            "expected struct RawManifest",
+            &format!(
+                "expected a mapping of manifest fields ({})",
+                FIELDS.join(", ")
+            ),
+        )
+        .replace(
+            "expected struct RawParam",
+            &format!(
+                "expected a parameter declaration {{{}}}",
+                PARAM_FIELDS.join(", ")
+            ),
+        );
+    // serde_norway puts the path of the offending mapping first ("params.n: unknown field …").
+    let (path, text) = match text
+        .find("unknown field `")
+        .or(text.find("missing field `"))
+    {
+        Some(i) => (text[..i].to_string(), text[i..].to_string()),
+        None => (String::new(), text),
+    };
+    if let Some(rest) = text.strip_prefix("unknown field `") {
+        let wrong = rest.split('`').next().unwrap_or("");
+        // Parameter fields and manifest fields share no names, so the expected list tells which.
+        let accepted = if text.contains("`type`") {
+            PARAM_FIELDS
+        } else {
+            FIELDS
+        };
+        return format!("unknown field `{wrong}`; accepted: {}", accepted.join(", "));
+    }
+    if let Some(rest) = text.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or("");
+        return format!("{path}missing field `{field}`; a manifest needs id, summary, command and metrics, and a parameter needs type");
+    }
+    format!("{path}{text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("w.py"), "print()").unwrap();
+        parse_manifest(&dir.path().join("m.yaml"), text).map_err(|e| {
+            e.to_string()
+                .split_once("m.yaml")
+                .map(|(_, r)| r.to_string())
+                .unwrap()
+        })
+    }
+
+    const GOOD: &str = "id: lib.m\nsummary: s\ncommand: [sh, w.py]\nfiles: [w.py]\nparams:\n  n: {type: int, range: [1, 10], default: 3, doc: d}\n  a: {type: float_list, range: [0, 2], default: [1.5, 1.0e-10]}\n  k: {type: choice, choices: [x, y], default: x}\n  b: {type: bool, default: false}\n  f: {type: file, default: \"\"}\nmetrics:\n  e: \"error\"\n";
+
+    #[test]
+    fn a_valid_manifest_gives_declarations_and_a_code_identity() {
+        let m = parse(GOOD).unwrap();
+        assert_eq!(m.id, "lib.m");
+        assert_eq!(m.params.len(), 5);
+        assert_eq!(m.params[0].kind, ParamKind::Int { min: 1, max: 10 });
+        assert_eq!(m.params[1].default, Fallback::List(&[1.5, 1e-10]));
+        assert_eq!(m.code.len(), 16);
+        assert_ne!(m.code, parse(&GOOD.replace("error", "err")).unwrap().code);
+    }
+
+    #[test]
+    fn every_mistake_names_its_line_and_what_is_accepted() {
+        let cases = [
+            (
+                GOOD.replace("type: int", "type: integer"),
+                ":6:",
+                "unknown type `integer`; accepted: int, float",
+            ),
+            (
+                GOOD.replace("default: 3", "default: 30"),
+                ":6:",
+                "default is refused",
+            ),
+            (
+                GOOD.replace("summary: s", "summary: s\nflavour: x"),
+                ":3:",
+                "unknown field `flavour`; accepted: id, summary",
+            ),
+            (
+                GOOD.replace("doc: d}", "doc: d, step: 2}"),
+                ":6:",
+                "unknown field `step`; accepted: type, range",
+            ),
+            (
+                GOOD.replace("[sh, w.py]", "[]"),
+                ":3:",
+                "`command` is empty",
+            ),
+            (
+                GOOD.replace("[sh, w.py]", "[no-such-program-xyz]"),
+                ":3:",
+                "not on PATH",
+            ),
+            (
+                GOOD.replace("[sh, w.py]", "[./nothere.sh]"),
+                ":3:",
+                "no program `./nothere.sh`",
+            ),
+            (
+                GOOD.replace("files: [w.py]", "files: [w.py, gone.py]"),
+                ":4:",
+                "cannot read `gone.py`",
+            ),
+            (
+                GOOD.replace("id: lib.m", "id: Lib"),
+                ":1:",
+                "id `Lib` is not accepted",
+            ),
+            (
+                GOOD.replace("choices: [x, y], ", ""),
+                ":8:",
+                "needs `choices",
+            ),
+            (
+                GOOD.replace("range: [1, 10]", "range: [10, 1]"),
+                ":6:",
+                "low ≤ high",
+            ),
+            (
+                GOOD.replace("type: bool,", "type: bool, range: [0, 1],"),
+                ":9:",
+                "`range` applies to",
+            ),
+            (
+                GOOD.replace("metrics:\n  e: \"error\"\n", ""),
+                "",
+                "missing field `metrics`",
+            ),
+        ];
+        for (text, line, wanted) in cases {
+            let e = parse(&text).unwrap_err();
+            assert!(
+                e.starts_with(line) && e.contains(wanted),
+                "{e} (wanted {line} {wanted})"
+            );
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+}
