@@ -71,17 +71,20 @@ impl Moments {
         }
     }
 
-    /// ½‖Y − X Wᵀ‖²_F / n = ½ tr(W Σ Wᵀ) − ⟨C, W⟩ + ½‖Y‖²/n, with W = B A.
+    /// ½‖Y − X Wᵀ‖²_F / n = ½ tr(W Σ Wᵀ) − ⟨C, W⟩ + ½‖Y‖²/n, with W = B A, evaluated through
+    /// r × r and d × r products: tr(W Σ Wᵀ) = ⟨BᵀB, A Σ Aᵀ⟩ and ⟨C, W⟩ = ⟨B, C Aᵀ⟩.
     pub fn loss(&self, b: &Array2<f64>, a: &Array2<f64>) -> f64 {
-        let w = b.dot(a);
-        let quadratic: f64 = (&w.dot(&self.sigma) * &w).sum();
-        0.5 * quadratic - (&self.cross * &w).sum() + self.half_y2
+        let quadratic: f64 = (&b.t().dot(b) * &a.dot(&self.sigma).dot(&a.t())).sum();
+        0.5 * quadratic - (b * &self.cross.dot(&a.t())).sum() + self.half_y2
     }
 
-    /// (∂/∂B, ∂/∂A) of [`Moments::loss`]: with G = W Σ − C, (G Aᵀ, Bᵀ G).
+    /// (∂/∂B, ∂/∂A) of [`Moments::loss`]: with G = W Σ − C, (G Aᵀ, Bᵀ G), evaluated as
+    /// B (A Σ Aᵀ) − C Aᵀ and (BᵀB)(A Σ) − Bᵀ C (three r·d² products, no d × d temporary).
     pub fn gradients(&self, b: &Array2<f64>, a: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
-        let g = b.dot(&a.dot(&self.sigma)) - &self.cross;
-        (g.dot(&a.t()), b.t().dot(&g))
+        let a_sigma = a.dot(&self.sigma);
+        let grad_b = b.dot(&a_sigma.dot(&a.t())) - self.cross.dot(&a.t());
+        let grad_a = b.t().dot(b).dot(&a_sigma) - b.t().dot(&self.cross);
+        (grad_b, grad_a)
     }
 }
 
@@ -120,16 +123,29 @@ pub fn federated<R: Rng + ?Sized>(
         Federated::FedSa => personal_b[i].clone(),
         _ => b.clone(),
     };
+    let frozen: Vec<(Array2<f64>, Array2<f64>)> = match kind {
+        Federated::Ffa => moments
+            .iter()
+            .map(|m| (a.dot(&m.sigma).dot(&a.t()), m.cross.dot(&a.t())))
+            .collect(),
+        _ => Vec::new(),
+    };
     for round in 0..schedule.rounds {
         let mut sum_b = Array2::<f64>::zeros((d_out, rank));
         let mut sum_a = Array2::<f64>::zeros((rank, d_in));
         for (i, m) in moments.iter().enumerate() {
             let mut b_i = user_b(&b, &personal_b, i);
             let mut a_i = a.clone();
-            for _ in 0..schedule.local_steps {
-                let (gb, ga) = m.gradients(&b_i, &a_i);
-                b_i.scaled_add(-schedule.lr, &gb);
-                if kind != Federated::Ffa {
+            if let Some((hessian, target)) = frozen.get(i) {
+                // FFA: A is fixed, so ∂/∂B = B (A Σ Aᵀ) − C Aᵀ with both products precomputed.
+                for _ in 0..schedule.local_steps {
+                    let gb = b_i.dot(hessian) - target;
+                    b_i.scaled_add(-schedule.lr, &gb);
+                }
+            } else {
+                for _ in 0..schedule.local_steps {
+                    let (gb, ga) = m.gradients(&b_i, &a_i);
+                    b_i.scaled_add(-schedule.lr, &gb);
                     a_i.scaled_add(-schedule.lr, &ga);
                 }
             }

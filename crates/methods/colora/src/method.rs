@@ -33,7 +33,7 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "grouping", kind: ParamKind::Choice(&["joint", "per_cluster"]), default: Fallback::Str("joint"), doc: "colora over all users at once, or per cluster (knowing the clusters)" },
     ParamSpec { name: "iters", kind: ParamKind::Int { min: 1, max: 10_000 }, default: Fallback::Int(30), doc: "alternating least-squares rounds" },
     ParamSpec { name: "personal", kind: ParamKind::Choice(&Block::NAMES), default: Fallback::Str("full"), doc: "shape of the personal block Sᵢ of colora, local, global and oracle: full r×r, diagonal, or one scalar per user" },
-    ParamSpec { name: "truth_block", kind: ParamKind::Choice(&Block::NAMES), default: Fallback::Str("full"), doc: "shape of the ground truth Sᵢ* = N(0,1) + 2I: full, its diagonal, or its (1,1) entry times I" },
+    ParamSpec { name: "truth_block", kind: ParamKind::Choice(&Block::NAMES), default: Fallback::Str("full"), doc: "shape of the ground truth Sᵢ*: full G + 2I (G Gaussian), diagonal with entries 2·exp(Gⱼⱼ/2), or scalar 2·exp(G₁₁/2)·I" },
     ParamSpec { name: "rounds", kind: ParamKind::Int { min: 1, max: 100_000 }, default: Fallback::Int(ROUNDS), doc: "federated: communication rounds" },
     ParamSpec { name: "local_steps", kind: ParamKind::Int { min: 1, max: 10_000 }, default: Fallback::Int(LOCAL_STEPS), doc: "federated: gradient steps per user per round" },
     ParamSpec { name: "lr", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(LR), doc: "federated: step size of the users' gradient steps" },
@@ -42,9 +42,9 @@ const PARAMS: &[ParamSpec] = &[
 /// Federated defaults (see specs/colora/federated.yaml and the crate's doc for how they were
 /// chosen: the smallest schedule after which every baseline's training loss has plateaued over
 /// the spec's sweep).
-const ROUNDS: i64 = 300;
+const ROUNDS: i64 = 600;
 const LOCAL_STEPS: i64 = 5;
-const LR: f64 = 0.02;
+const LR: f64 = 0.05;
 
 const METRICS: &[MetricSpec] = &[
     MetricSpec {

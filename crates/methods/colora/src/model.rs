@@ -79,13 +79,18 @@ impl Block {
         }
     }
 
-    /// The nearest matrix of this shape's pattern: `s` itself, its diagonal, or its (1, 1)
-    /// entry times I.
-    pub fn restrict(self, s: &Array2<f64>) -> Array2<f64> {
+    /// A ground truth of this shape from a Gaussian draw `g` (r × r): full `g + 2I` (the
+    /// PAPERS.md model), diagonal with entries `2·exp(gⱼⱼ/2)`, scalar `2·exp(g₁₁/2)·I`. The
+    /// shaped entries are positive and log-normal around 2 (the full model's diagonal): never
+    /// near zero, which would make a user's ΔWᵢ* and its relative error degenerate; of one sign,
+    /// so the users' mean update, CoLoRA's spectral start, does not cancel; and spread, since a
+    /// diagonal model identifies B's columns only through how the entries' ratios vary.
+    pub fn truth(self, g: &Array2<f64>) -> Array2<f64> {
+        let positive = |v: f64| 2.0 * (v / 2.0).exp();
         match self {
-            Block::Full => s.clone(),
-            Block::Diagonal => Array2::from_diag(&s.diag()),
-            Block::Scalar => Array2::eye(s.nrows()) * s[(0, 0)],
+            Block::Full => g + &(Array2::<f64>::eye(g.nrows()) * 2.0),
+            Block::Diagonal => Array2::from_diag(&g.diag().mapv(positive)),
+            Block::Scalar => Array2::eye(g.nrows()) * positive(g[(0, 0)]),
         }
     }
 }
@@ -131,9 +136,7 @@ impl ProblemSpec {
             let cluster = i % self.clusters;
             let b = tilted(&shared_b[cluster], self.theta, rng)?;
             let at = tilted(&shared_at[cluster], self.theta, rng)?;
-            let s_i = self
-                .truth_block
-                .restrict(&(gaussian_matrix(r, r, rng) + Array2::<f64>::eye(r) * 2.0));
+            let s_i = self.truth_block.truth(&gaussian_matrix(r, r, rng));
             let truth = b.dot(&s_i).dot(&at.t());
             let (x, y) = self.sample(&truth, self.samples, sqrt_sigma.as_ref(), rng);
             users.push(User {
