@@ -6,8 +6,8 @@ mod federated;
 mod method;
 mod model;
 
-pub use method::{register, Regression};
 pub use federated::{federated, plateau, Federated, FederatedFit, Moments, Schedule};
+pub use method::{register, Regression};
 pub use model::{
     colora, oracle, relative_errors, shaped_block, Block, Fit, Problem, ProblemSpec, User,
 };

@@ -39,9 +39,9 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "lr", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(LR), doc: "federated: step size of the users' gradient steps" },
 ];
 
-/// Federated defaults (see specs/colora/federated.yaml and the crate's doc for how they were
-/// chosen: the smallest schedule after which every baseline's training loss has plateaued over
-/// the spec's sweep).
+/// Federated defaults; `federated`'s module doc says how they were chosen (the shortest
+/// schedule after which every baseline's error and training loss stop moving over
+/// specs/colora/federated.yaml's sweep).
 const ROUNDS: i64 = 600;
 const LOCAL_STEPS: i64 = 5;
 const LR: f64 = 0.05;
@@ -96,7 +96,12 @@ fn spec(p: &Params) -> ProblemSpec {
 /// cluster trains one shared adapter per cluster). Frozen ones (FFA-LoRA's A, the oracle's
 /// B*, A*) do not count.
 fn parameter_count(estimator: &str, p: &Params, block: Block, groups: usize) -> usize {
-    let (d_in, d_out, r, k) = (p.usize("d_in"), p.usize("d_out"), p.usize("rank"), p.usize("users"));
+    let (d_in, d_out, r, k) = (
+        p.usize("d_in"),
+        p.usize("d_out"),
+        p.usize("rank"),
+        p.usize("users"),
+    );
     let shared = (d_in + d_out) * r;
     let personal = block.parameters(r);
     match estimator {
@@ -217,8 +222,7 @@ impl Method for Regression {
                         truth: members[0].truth.clone(),
                         cluster: 0,
                     };
-                    let single =
-                        colora(std::slice::from_ref(&stacked), rank, iters, block, None);
+                    let single = colora(std::slice::from_ref(&stacked), rank, iters, block, None);
                     Fit {
                         updates: vec![single.updates[0].clone(); members.len()],
                         b: single.b,
@@ -274,7 +278,10 @@ impl Method for Regression {
             mse += residual.iter().map(|v| v * v).sum::<f64>() / (200 * spec.d_out) as f64;
         }
         let mut outcome = Outcome::new()
-            .metric("params", parameter_count(estimator, p, block, groups.len()) as f64)
+            .metric(
+                "params",
+                parameter_count(estimator, p, block, groups.len()) as f64,
+            )
             .metric("rel_error", mean)
             .metric("rel_error_worst", worst)
             .metric("subspace_dist", dist_sum / groups.len() as f64)

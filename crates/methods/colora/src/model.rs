@@ -327,14 +327,23 @@ pub fn colora(
 /// Least squares for a diagonal or scalar Sᵢ in Y ≈ Z Sᵢᵀ Bᵀ (any B): with columns zⱼ of Z and
 /// bⱼ of B, Y ≈ Σⱼ sⱼ zⱼ bⱼᵀ, whose normal equations are G s = h with G = (ZᵀZ) ∘ (BᵀB) and
 /// hⱼ = zⱼᵀ Y bⱼ; one scalar solves (1ᵀG1) s = 1ᵀh.
-pub fn shaped_block(z: &Array2<f64>, y: &Array2<f64>, b: &Array2<f64>, block: Block) -> Array2<f64> {
+pub fn shaped_block(
+    z: &Array2<f64>,
+    y: &Array2<f64>,
+    b: &Array2<f64>,
+    block: Block,
+) -> Array2<f64> {
     let r = z.ncols();
     let gram = &z.t().dot(z) * &b.t().dot(b);
     let h: Array1<f64> = z.t().dot(&y.dot(b)).diag().to_owned();
     match block {
         Block::Scalar => {
             let denominator = gram.sum();
-            let s = if denominator > 0.0 { h.sum() / denominator } else { 0.0 };
+            let s = if denominator > 0.0 {
+                h.sum() / denominator
+            } else {
+                0.0
+            };
             Array2::eye(r) * s
         }
         _ => {
@@ -418,7 +427,10 @@ mod tests {
         let problem = spec(400, 0.1, 0.0)
             .draw(&mut ChaCha8Rng::seed_from_u64(2))
             .unwrap();
-        let (mean, _) = relative_errors(&problem.users, &oracle(&problem.users, &problem, Block::Full).updates);
+        let (mean, _) = relative_errors(
+            &problem.users,
+            &oracle(&problem.users, &problem, Block::Full).updates,
+        );
         assert!(mean < 0.02 && mean > 1e-4, "{mean}");
     }
 
@@ -431,8 +443,11 @@ mod tests {
             let fit = colora(&problem.users, 2, 200, block, None);
             let worst = relative_errors(&problem.users, &fit.updates).1;
             assert!(worst < 1e-7, "{block:?}: {worst}");
-            let oracle_worst =
-                relative_errors(&problem.users, &oracle(&problem.users, &problem, block).updates).1;
+            let oracle_worst = relative_errors(
+                &problem.users,
+                &oracle(&problem.users, &problem, block).updates,
+            )
+            .1;
             assert!(oracle_worst < 1e-12, "{block:?} oracle: {oracle_worst}");
         }
     }
@@ -447,12 +462,15 @@ mod tests {
             gaussian_matrix(7, 3, &mut rng),
             gaussian_matrix(15, 7, &mut rng),
         );
-        let design = Array2::from_shape_fn((15 * 7, 3), |(row, j)| z[(row / 7, j)] * b[(row % 7, j)]);
+        let design =
+            Array2::from_shape_fn((15 * 7, 3), |(row, j)| z[(row / 7, j)] * b[(row % 7, j)]);
         let target = Array2::from_shape_fn((15 * 7, 1), |(row, _)| y[(row / 7, row % 7)]);
         let brute = lstsq(&design, &target);
         let diagonal = shaped_block(&z, &y, &b, Block::Diagonal);
         for j in 0..3 {
-            assert!((diagonal[(j, j)] - brute[(j, 0)]).abs() < 1e-12 * brute[(j, 0)].abs().max(1.0));
+            assert!(
+                (diagonal[(j, j)] - brute[(j, 0)]).abs() < 1e-12 * brute[(j, 0)].abs().max(1.0)
+            );
         }
         let summed = design.sum_axis(Axis(1)).insert_axis(Axis(1));
         let brute_scalar = lstsq(&summed, &target)[(0, 0)];

@@ -206,7 +206,11 @@ mod tests {
         let within = centred.t().dot(&centred) / 98.0;
         let fisher = within.inv().unwrap().dot(&diff);
         let v = d.directions.column(0).to_owned();
-        assert!((cosine(&v, &fisher) - 1.0).abs() < 1e-12, "{}", cosine(&v, &fisher));
+        assert!(
+            (cosine(&v, &fisher) - 1.0).abs() < 1e-12,
+            "{}",
+            cosine(&v, &fisher)
+        );
         assert!((v.dot(&within.dot(&v)) - 1.0).abs() < 1e-12);
         // Class 0 projects below the mean, so class 1 above.
         assert!(d.means.row(0).dot(&v) < d.means.row(1).dot(&v));
@@ -223,7 +227,11 @@ mod tests {
         assert!(c > 0.9995, "{c}");
         // λ = (n0 n1/n²)·Δᵀ Σ⁻¹ Δ = Δᵀ Σ⁻¹ Δ / 4 in population.
         let lambda = delta.dot(&truth) / 4.0;
-        assert!((d.ratios[0] - lambda).abs() < 0.05 * lambda, "{} vs {lambda}", d.ratios[0]);
+        assert!(
+            (d.ratios[0] - lambda).abs() < 0.05 * lambda,
+            "{} vs {lambda}",
+            d.ratios[0]
+        );
     }
 
     #[test]
@@ -250,9 +258,15 @@ mod tests {
             sv[0] / sv[sv.len() - 1]
         };
         let err = (&(&p1 - &p0) - &shift.insert_axis(Axis(0))).norm_max();
-        assert!(err < 1e2 * f64::EPSILON * cond * cond * p0.norm_max(), "{err}, cond {cond}");
+        assert!(
+            err < 1e2 * f64::EPSILON * cond * cond * p0.norm_max(),
+            "{err}, cond {cond}"
+        );
         for (a, b) in before.ratios.iter().zip(&after.ratios) {
-            assert!((a - b).abs() < 1e2 * f64::EPSILON * cond * cond * a, "{a} vs {b}");
+            assert!(
+                (a - b).abs() < 1e2 * f64::EPSILON * cond * cond * a,
+                "{a} vs {b}"
+            );
         }
         assert_eq!(before.classify(rows.view()), after.classify(mapped.view()));
     }
@@ -270,13 +284,20 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let rows = gaussian_matrix(6, 10, &mut rng);
         let labels = [0, 0, 0, 1, 1, 1];
-        assert!(lda(rows.view(), &labels, 2, 1, 0.0).unwrap_err().contains("lda_shrinkage"));
+        assert!(lda(rows.view(), &labels, 2, 1, 0.0)
+            .unwrap_err()
+            .contains("lda_shrinkage"));
         assert!(lda(rows.view(), &labels, 2, 1, 0.1).is_ok());
-        assert!(lda(rows.view(), &[0, 0, 0, 0, 0, 0], 2, 1, 0.1).unwrap_err().contains("no rows"));
+        assert!(lda(rows.view(), &[0, 0, 0, 0, 0, 0], 2, 1, 0.1)
+            .unwrap_err()
+            .contains("no rows"));
     }
 
     #[test]
     fn the_first_rows_of_each_class_are_kept_in_order() {
-        assert_eq!(first_per_class(&[0, 1, 0, 1, 0, 2], 3, 2), vec![0, 1, 2, 3, 5]);
+        assert_eq!(
+            first_per_class(&[0, 1, 0, 1, 0, 2], 3, 2),
+            vec![0, 1, 2, 3, 5]
+        );
     }
 }
