@@ -138,3 +138,70 @@ fn missing_and_malformed_state_files_are_user_errors() {
         &["half.yaml", "`states` and `labels` go together"],
     );
 }
+
+/// The LDA picture runs on states read from files, records its points for the `embedding`
+/// figure, and the authors' one-layer offset (vectors of states[L] added at states[L − 1]) is a
+/// parameter of the loaded path only, with its bounds checked before anything runs.
+#[test]
+fn the_lda_picture_reads_files_and_the_shift_offset_belongs_to_loaded_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_states(d, "5");
+    let lda = r#"name: lda
+title: LDA
+paper: shifcon
+claim: the picture
+method: shifcon.lda
+seeds: 1
+params: {states: states/states.npy, labels: states/labels.csv, layer: 3, points: 5}
+sweep:
+  grid:
+    shift: [none, toward]
+    shift_offset: [0, 1]
+metrics:
+  lda_accuracy: {}
+  pictured_layer: {}
+report:
+  figures:
+    - {kind: embedding, x: lda_x, y: lda_y, z: language, where: {shift: none, shift_offset: 0}}
+expect:
+  - agreement: {metric: pictured_layer, expr: "layer - shift_offset"}
+  - threshold: {metric: lda_accuracy, where: {shift: toward, shift_offset: 0}, below: 0.3}
+"#;
+    fs::write(d.join("lda.yaml"), lda).unwrap();
+    let out = subbench(d, &["check", "lda.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let figure = fs::read_to_string(d.join("reports/lda-figure-1.svg")).unwrap();
+    for l in 0..6 {
+        assert!(
+            figure.contains(&format!("language {l}")),
+            "language {l} is drawn"
+        );
+    }
+
+    // On the synthetic model the offset means nothing: refused, one line.
+    fs::write(
+        d.join("synthetic.yaml"),
+        lda.replace("states: states/states.npy, labels: states/labels.csv, ", "")
+            .replace("name: lda", "name: synthetic"),
+    )
+    .unwrap();
+    assert_user_error(
+        &subbench(d, &["validate", "synthetic.yaml"]),
+        &["synthetic.yaml", "`shift_offset` applies to loaded states"],
+    );
+    // Below layer 0.
+    fs::write(
+        d.join("low.yaml"),
+        lda.replace("layer: 3", "layer: 0")
+            .replace("name: lda", "name: low"),
+    )
+    .unwrap();
+    assert_user_error(
+        &subbench(d, &["validate", "low.yaml"]),
+        &[
+            "low.yaml",
+            "`layer` 0 minus `shift_offset` 1 is below the first layer 0",
+        ],
+    );
+}

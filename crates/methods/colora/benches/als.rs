@@ -20,6 +20,7 @@ fn als(c: &mut Criterion) {
             clusters: 1,
             noise: 0.1,
             condition: 1.0,
+            truth_block: colora::Block::Full,
         };
         let problem = spec
             .draw(&mut ChaCha8Rng::seed_from_u64(4))
@@ -28,7 +29,7 @@ fn als(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::from_parameter(format!("d{d}")),
             &problem,
-            |bench, p| bench.iter(|| colora::colora(&p.users, 3, 1, None)),
+            |bench, p| bench.iter(|| colora::colora(&p.users, 3, 1, colora::Block::Full, None)),
         );
     }
     group.finish();

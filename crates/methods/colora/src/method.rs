@@ -8,7 +8,8 @@ use harness::{
 };
 use subspace::{principal_angles, Distance};
 
-use crate::model::{colora, oracle, relative_errors, Fit, ProblemSpec, User};
+use crate::federated::{federated, plateau, Federated, Schedule};
+use crate::model::{colora, oracle, relative_errors, Block, Fit, ProblemSpec, User};
 
 /// Register the methods of this paper.
 pub fn register(registry: &mut Registry) {
@@ -28,10 +29,22 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "clusters", kind: ParamKind::Int { min: 1, max: 100 }, default: Fallback::Int(1), doc: "users come from this many clusters with unrelated subspaces" },
     ParamSpec { name: "noise", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(0.1), doc: "noise σ" },
     ParamSpec { name: "condition", kind: ParamKind::Float { min: 1.0, max: 1e8 }, default: Fallback::Float(1.0), doc: "condition number of the input covariance Σ (1: isotropic x ~ N(0, I))" },
-    ParamSpec { name: "estimator", kind: ParamKind::Choice(&["colora", "local", "global", "oracle"]), default: Fallback::Str("colora"), doc: "colora (shared B, A + personal Sᵢ), local (each user alone), global (one adapter), oracle (knows B*, A*)" },
+    ParamSpec { name: "estimator", kind: ParamKind::Choice(&["colora", "local", "global", "oracle", "fedavg_lora", "ffa_lora", "fedsa_lora"]), default: Fallback::Str("colora"), doc: "colora (shared B, A + personal Sᵢ), local (each user alone), global (one adapter), oracle (knows B*, A*); federated gradient baselines: fedavg_lora (B, A averaged), ffa_lora (A frozen, B averaged), fedsa_lora (A averaged, B per user)" },
     ParamSpec { name: "grouping", kind: ParamKind::Choice(&["joint", "per_cluster"]), default: Fallback::Str("joint"), doc: "colora over all users at once, or per cluster (knowing the clusters)" },
     ParamSpec { name: "iters", kind: ParamKind::Int { min: 1, max: 10_000 }, default: Fallback::Int(30), doc: "alternating least-squares rounds" },
+    ParamSpec { name: "personal", kind: ParamKind::Choice(&Block::NAMES), default: Fallback::Str("full"), doc: "shape of the personal block Sᵢ of colora, local, global and oracle: full r×r, diagonal, or one scalar per user" },
+    ParamSpec { name: "truth_block", kind: ParamKind::Choice(&Block::NAMES), default: Fallback::Str("full"), doc: "shape of the ground truth Sᵢ*: full G + 2I (G Gaussian), diagonal with entries 2·exp(Gⱼⱼ/2), or scalar 2·exp(G₁₁/2)·I" },
+    ParamSpec { name: "rounds", kind: ParamKind::Int { min: 1, max: 100_000 }, default: Fallback::Int(ROUNDS), doc: "federated: communication rounds" },
+    ParamSpec { name: "local_steps", kind: ParamKind::Int { min: 1, max: 10_000 }, default: Fallback::Int(LOCAL_STEPS), doc: "federated: gradient steps per user per round" },
+    ParamSpec { name: "lr", kind: ParamKind::Float { min: 0.0, max: 100.0 }, default: Fallback::Float(LR), doc: "federated: step size of the users' gradient steps" },
 ];
+
+/// Federated defaults; `federated`'s module doc says how they were chosen (the shortest
+/// schedule after which every baseline's error and training loss stop moving over
+/// specs/colora/federated.yaml's sweep).
+const ROUNDS: i64 = 600;
+const LOCAL_STEPS: i64 = 5;
+const LR: f64 = 0.05;
 
 const METRICS: &[MetricSpec] = &[
     MetricSpec {
@@ -52,7 +65,15 @@ const METRICS: &[MetricSpec] = &[
     },
     MetricSpec {
         name: "rate",
-        doc: "geometric convergence rate of the error curve (colora)",
+        doc: "geometric convergence rate of the error curve (colora, federated)",
+    },
+    MetricSpec {
+        name: "params",
+        doc: "trained parameters, all users together",
+    },
+    MetricSpec {
+        name: "plateau",
+        doc: "federated: relative decrease of the users' mean training loss over the last fifth of the rounds (≈ 0: converged)",
     },
 ];
 
@@ -67,6 +88,31 @@ fn spec(p: &Params) -> ProblemSpec {
         clusters: p.usize("clusters"),
         noise: p.float("noise"),
         condition: p.float("condition"),
+        truth_block: Block::from_name(p.str("truth_block")).expect("validated choice"),
+    }
+}
+
+/// Trained parameters of `estimator` over `users` users in `groups` groups (colora per
+/// cluster trains one shared adapter per cluster). Frozen ones (FFA-LoRA's A, the oracle's
+/// B*, A*) do not count.
+fn parameter_count(estimator: &str, p: &Params, block: Block, groups: usize) -> usize {
+    let (d_in, d_out, r, k) = (
+        p.usize("d_in"),
+        p.usize("d_out"),
+        p.usize("rank"),
+        p.usize("users"),
+    );
+    let shared = (d_in + d_out) * r;
+    let personal = block.parameters(r);
+    match estimator {
+        "colora" => groups * shared + k * personal,
+        "local" => k * (shared + personal),
+        "global" => shared + personal,
+        "oracle" => k * personal,
+        "fedavg_lora" => shared,
+        "ffa_lora" => d_out * r,
+        "fedsa_lora" => d_in * r + k * d_out * r,
+        other => unreachable!("validated estimator {other}"),
     }
 }
 
@@ -125,7 +171,9 @@ impl Method for Regression {
         let pooled = d_in * r;
         harness::check_trial_memory(
             "colora",
-            8.0 * (3.0 * p.float("users") * p.float("samples") * (d_in + d_out) + pooled * pooled),
+            8.0 * (3.0 * p.float("users") * p.float("samples") * (d_in + d_out)
+                + pooled * pooled
+                + p.float("users") * d_in * (d_in + d_out)),
         )
     }
     fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
@@ -134,6 +182,9 @@ impl Method for Regression {
             .draw(rng)
             .map_err(|e| MethodError::Failed(e.to_string()))?;
         let (rank, iters) = (p.usize("rank"), p.usize("iters"));
+        let block = Block::from_name(p.str("personal")).expect("validated choice");
+        let estimator = p.str("estimator");
+        let mut train_loss: Option<Vec<f64>> = None;
         let users = &problem.users;
         // Fit per group; each group's users keep their order in `updates`.
         let groups: Vec<Vec<usize>> = match (p.str("estimator"), p.str("grouping")) {
@@ -153,8 +204,8 @@ impl Method for Regression {
         let mut dist_sum = 0.0;
         for group in &groups {
             let members: Vec<User> = group.iter().map(|&i| users[i].clone()).collect();
-            let fit: Fit = match p.str("estimator") {
-                "oracle" => oracle(&members, &problem),
+            let fit: Fit = match estimator {
+                "oracle" => oracle(&members, &problem, block),
                 "global" => {
                     // One adapter for everyone: stack all data as a single task.
                     let stacked = User {
@@ -171,14 +222,32 @@ impl Method for Regression {
                         truth: members[0].truth.clone(),
                         cluster: 0,
                     };
-                    let single = colora(std::slice::from_ref(&stacked), rank, iters, None);
+                    let single = colora(std::slice::from_ref(&stacked), rank, iters, block, None);
                     Fit {
                         updates: vec![single.updates[0].clone(); members.len()],
                         b: single.b,
                         curve: Vec::new(),
                     }
                 }
-                _ => colora(&members, rank, iters, Some(&members)),
+                "fedavg_lora" | "ffa_lora" | "fedsa_lora" => {
+                    let schedule = Schedule {
+                        rounds: p.usize("rounds"),
+                        local_steps: p.usize("local_steps"),
+                        lr: p.float("lr"),
+                    };
+                    let kind = Federated::from_name(estimator).expect("federated estimator");
+                    let out = federated(&members, rank, kind, schedule, Some(&members), rng)
+                        .map_err(|d| {
+                            MethodError::Diverged(format!(
+                                "training loss {} after round {} (lower `lr`)",
+                                d.loss,
+                                d.round + 1
+                            ))
+                        })?;
+                    train_loss = Some(out.train_loss);
+                    out.fit
+                }
+                _ => colora(&members, rank, iters, block, Some(&members)),
             };
             for (k, &i) in group.iter().enumerate() {
                 updates[i] = fit.updates[k].clone();
@@ -209,10 +278,17 @@ impl Method for Regression {
             mse += residual.iter().map(|v| v * v).sum::<f64>() / (200 * spec.d_out) as f64;
         }
         let mut outcome = Outcome::new()
+            .metric(
+                "params",
+                parameter_count(estimator, p, block, groups.len()) as f64,
+            )
             .metric("rel_error", mean)
             .metric("rel_error_worst", worst)
             .metric("subspace_dist", dist_sum / groups.len() as f64)
             .metric("test_mse", mse / users.len() as f64);
+        if let Some(losses) = &train_loss {
+            outcome = outcome.metric("plateau", plateau(losses));
+        }
         if !curve_sum.is_empty() {
             outcome = outcome.metric("rate", convergence_rate(&curve_sum)).curve(
                 "rel_error",

@@ -42,6 +42,57 @@ pub struct ProblemSpec {
     /// Condition number κ of the input covariance Σ (eigenvalues log-spaced in [1, κ], random
     /// eigenvectors); 1 is isotropic.
     pub condition: f64,
+    /// Shape of the ground-truth personal block Sᵢ*.
+    pub truth_block: Block,
+}
+
+/// Shape of a personal block Sᵢ (r × r): the paper's parameter count O(dr + kr²) says full, a
+/// summary's "personalized per-task scalars" says one scalar [summary, PAPERS.md §3].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    /// Any r × r matrix: r² parameters per user.
+    Full,
+    /// A diagonal matrix: r parameters per user.
+    Diagonal,
+    /// A multiple of the identity: one parameter per user.
+    Scalar,
+}
+
+impl Block {
+    pub const NAMES: [&'static str; 3] = ["full", "diagonal", "scalar"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "full" => Some(Self::Full),
+            "diagonal" => Some(Self::Diagonal),
+            "scalar" => Some(Self::Scalar),
+            _ => None,
+        }
+    }
+
+    /// Parameters of one block of rank `r`.
+    pub fn parameters(self, r: usize) -> usize {
+        match self {
+            Block::Full => r * r,
+            Block::Diagonal => r,
+            Block::Scalar => 1,
+        }
+    }
+
+    /// A ground truth of this shape from a Gaussian draw `g` (r × r): full `g + 2I` (the
+    /// PAPERS.md model), diagonal with entries `2·exp(gⱼⱼ/2)`, scalar `2·exp(g₁₁/2)·I`. The
+    /// shaped entries are positive and log-normal around 2 (the full model's diagonal): never
+    /// near zero, which would make a user's ΔWᵢ* and its relative error degenerate; of one sign,
+    /// so the users' mean update, CoLoRA's spectral start, does not cancel; and spread, since a
+    /// diagonal model identifies B's columns only through how the entries' ratios vary.
+    pub fn truth(self, g: &Array2<f64>) -> Array2<f64> {
+        let positive = |v: f64| 2.0 * (v / 2.0).exp();
+        match self {
+            Block::Full => g + &(Array2::<f64>::eye(g.nrows()) * 2.0),
+            Block::Diagonal => Array2::from_diag(&g.diag().mapv(positive)),
+            Block::Scalar => Array2::eye(g.nrows()) * positive(g[(0, 0)]),
+        }
+    }
 }
 
 /// `orth(cos θ · base + sin θ · P)` with P a random orthonormal frame of the same shape.
@@ -85,7 +136,7 @@ impl ProblemSpec {
             let cluster = i % self.clusters;
             let b = tilted(&shared_b[cluster], self.theta, rng)?;
             let at = tilted(&shared_at[cluster], self.theta, rng)?;
-            let s_i = gaussian_matrix(r, r, rng) + Array2::<f64>::eye(r) * 2.0;
+            let s_i = self.truth_block.truth(&gaussian_matrix(r, r, rng));
             let truth = b.dot(&s_i).dot(&at.t());
             let (x, y) = self.sample(&truth, self.samples, sqrt_sigma.as_ref(), rng);
             users.push(User {
@@ -154,9 +205,17 @@ fn lstsq(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
 }
 
 /// CoLoRA by alternating least squares over a group of users sharing (B, A): spectral start,
-/// then `iters` rounds of S-step (per user), A-step (pooled Kronecker system), B-step (pooled),
-/// re-orthonormalising B and absorbing its factor into every S_i.
-pub fn colora(users: &[User], rank: usize, iters: usize, truth_users: Option<&[User]>) -> Fit {
+/// then `iters` rounds of S-step (per user), A-step (pooled Kronecker system), B-step (pooled).
+/// A full block re-orthonormalises B and absorbs its triangular factor into every S_i; a
+/// diagonal or scalar block, which that factor would not keep in shape, normalises B's columns
+/// and absorbs their norms into the rows of A instead (a diagonal commutes with S_i).
+pub fn colora(
+    users: &[User],
+    rank: usize,
+    iters: usize,
+    block: Block,
+    truth_users: Option<&[User]>,
+) -> Fit {
     let (d_in, d_out) = (users[0].x.ncols(), users[0].y.ncols());
     // Spectral start: top-r singular vectors of Σ YᵢᵀXᵢ / N.
     let total: usize = users.iter().map(|u| u.x.nrows()).sum();
@@ -180,14 +239,22 @@ pub fn colora(users: &[User], rank: usize, iters: usize, truth_users: Option<&[U
         // S-step: with B orthonormal, ‖Yᵢ − Zᵢ Sᵢᵀ Bᵀ‖ = ‖Yᵢ B − Zᵢ Sᵢᵀ‖ + const, Zᵢ = Xᵢ Aᵀ.
         for (u, s_i) in users.iter().zip(s_all.iter_mut()) {
             let z = u.x.dot(&a.t());
-            *s_i = lstsq(&z, &u.y.dot(&b)).t().to_owned();
+            *s_i = match block {
+                Block::Full => lstsq(&z, &u.y.dot(&b)).t().to_owned(),
+                _ => shaped_block(&z, &u.y, &b, block),
+            };
         }
         // A-step: [Σ (SᵢᵀSᵢ) ⊗ (XᵢᵀXᵢ)] vec(Aᵀ) = Σ vec(Xᵢᵀ Yᵢ B Sᵢ).
         let size = rank * d_in;
         let mut lhs = Array2::<f64>::zeros((size, size));
         let mut rhs = Array1::<f64>::zeros(size);
+        let btb = b.t().dot(&b);
         for (u, s_i) in users.iter().zip(&s_all) {
-            let sts = s_i.t().dot(s_i);
+            // Sᵢᵀ(BᵀB)Sᵢ; B is orthonormal for a full block.
+            let sts = match block {
+                Block::Full => s_i.t().dot(s_i),
+                _ => s_i.t().dot(&btb).dot(s_i),
+            };
             let xtx = u.x.t().dot(&u.x);
             for p in 0..rank {
                 for q in 0..rank {
@@ -226,10 +293,24 @@ pub fn colora(users: &[User], rank: usize, iters: usize, truth_users: Option<&[U
         )
         .expect("same width");
         let bt = lstsq(&g, &y); // r × d_out
-        if let Ok((q, r_factor)) = bt.t().to_owned().qr() {
-            b = q;
-            for s_i in s_all.iter_mut() {
-                *s_i = r_factor.dot(s_i);
+        match block {
+            Block::Full => {
+                if let Ok((q, r_factor)) = bt.t().to_owned().qr() {
+                    b = q;
+                    for s_i in s_all.iter_mut() {
+                        *s_i = r_factor.dot(s_i);
+                    }
+                }
+            }
+            _ => {
+                b = bt.t().to_owned();
+                for (mut column, mut row) in b.columns_mut().into_iter().zip(a.rows_mut()) {
+                    let norm = column.dot(&column).sqrt();
+                    if norm > 0.0 {
+                        column /= norm;
+                        row *= norm;
+                    }
+                }
             }
         }
         if let Some(truth) = truth_users {
@@ -243,14 +324,48 @@ pub fn colora(users: &[User], rank: usize, iters: usize, truth_users: Option<&[U
     }
 }
 
-/// The oracle: knows B* and A* of each user's cluster and fits only Sᵢ by least squares.
-pub fn oracle(users: &[User], problem: &Problem) -> Fit {
+/// Least squares for a diagonal or scalar Sᵢ in Y ≈ Z Sᵢᵀ Bᵀ (any B): with columns zⱼ of Z and
+/// bⱼ of B, Y ≈ Σⱼ sⱼ zⱼ bⱼᵀ, whose normal equations are G s = h with G = (ZᵀZ) ∘ (BᵀB) and
+/// hⱼ = zⱼᵀ Y bⱼ; one scalar solves (1ᵀG1) s = 1ᵀh.
+pub fn shaped_block(
+    z: &Array2<f64>,
+    y: &Array2<f64>,
+    b: &Array2<f64>,
+    block: Block,
+) -> Array2<f64> {
+    let r = z.ncols();
+    let gram = &z.t().dot(z) * &b.t().dot(b);
+    let h: Array1<f64> = z.t().dot(&y.dot(b)).diag().to_owned();
+    match block {
+        Block::Scalar => {
+            let denominator = gram.sum();
+            let s = if denominator > 0.0 {
+                h.sum() / denominator
+            } else {
+                0.0
+            };
+            Array2::eye(r) * s
+        }
+        _ => {
+            let diagonal = lstsq(&gram, &h.insert_axis(Axis(1)));
+            Array2::from_diag(&diagonal.column(0))
+        }
+    }
+}
+
+/// The oracle: knows B* and A* of each user's cluster and fits only Sᵢ (of the given shape) by
+/// least squares.
+pub fn oracle(users: &[User], problem: &Problem, block: Block) -> Fit {
     let updates = users
         .iter()
         .map(|u| {
             let (b, at) = (&problem.shared_b[u.cluster], &problem.shared_at[u.cluster]);
-            let s_t = lstsq(&u.x.dot(at), &u.y.dot(b));
-            b.dot(&s_t.t()).dot(&at.t())
+            let z = u.x.dot(at);
+            let s_i = match block {
+                Block::Full => lstsq(&z, &u.y.dot(b)).t().to_owned(),
+                _ => shaped_block(&z, &u.y, b, block),
+            };
+            b.dot(&s_i).dot(&at.t())
         })
         .collect();
     Fit {
@@ -277,6 +392,7 @@ mod tests {
             clusters: 1,
             noise,
             condition: 1.0,
+            truth_block: Block::Full,
         }
     }
 
@@ -285,7 +401,7 @@ mod tests {
         let problem = spec(40, 0.0, 0.0)
             .draw(&mut ChaCha8Rng::seed_from_u64(1))
             .unwrap();
-        let fit = colora(&problem.users, 2, 50, Some(&problem.users));
+        let fit = colora(&problem.users, 2, 50, Block::Full, Some(&problem.users));
         let (mean, worst) = relative_errors(&problem.users, &fit.updates);
         assert!(worst < 1e-8, "mean {mean}, worst {worst}");
     }
@@ -301,7 +417,7 @@ mod tests {
             ndarray_linalg::Eigh::eigh(root, ndarray_linalg::UPLO::Upper).unwrap();
         let cond = eigenvalues[eigenvalues.len() - 1] / eigenvalues[0];
         assert!((cond - 10.0).abs() < 1e-9, "{cond}");
-        let fit = colora(&problem.users, 2, 80, None);
+        let fit = colora(&problem.users, 2, 80, Block::Full, None);
         assert!(relative_errors(&problem.users, &fit.updates).1 < 1e-7);
     }
 
@@ -311,7 +427,64 @@ mod tests {
         let problem = spec(400, 0.1, 0.0)
             .draw(&mut ChaCha8Rng::seed_from_u64(2))
             .unwrap();
-        let (mean, _) = relative_errors(&problem.users, &oracle(&problem.users, &problem).updates);
+        let (mean, _) = relative_errors(
+            &problem.users,
+            &oracle(&problem.users, &problem, Block::Full).updates,
+        );
         assert!(mean < 0.02 && mean > 1e-4, "{mean}");
+    }
+
+    #[test]
+    fn shaped_blocks_recover_a_truth_of_their_shape_exactly_without_noise() {
+        for block in [Block::Diagonal, Block::Scalar] {
+            let mut shaped = spec(40, 0.0, 0.0);
+            shaped.truth_block = block;
+            let problem = shaped.draw(&mut ChaCha8Rng::seed_from_u64(5)).unwrap();
+            let fit = colora(&problem.users, 2, 200, block, None);
+            let worst = relative_errors(&problem.users, &fit.updates).1;
+            assert!(worst < 1e-7, "{block:?}: {worst}");
+            let oracle_worst = relative_errors(
+                &problem.users,
+                &oracle(&problem.users, &problem, block).updates,
+            )
+            .1;
+            assert!(oracle_worst < 1e-12, "{block:?} oracle: {oracle_worst}");
+        }
+    }
+
+    #[test]
+    fn a_shaped_block_is_least_squares_over_its_pattern() {
+        // Against brute force: the normal equations of vec(Y) ≈ Σⱼ sⱼ vec(zⱼ bⱼᵀ) built
+        // explicitly, for a B that is not orthonormal.
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let (z, b, y) = (
+            gaussian_matrix(15, 3, &mut rng),
+            gaussian_matrix(7, 3, &mut rng),
+            gaussian_matrix(15, 7, &mut rng),
+        );
+        let design =
+            Array2::from_shape_fn((15 * 7, 3), |(row, j)| z[(row / 7, j)] * b[(row % 7, j)]);
+        let target = Array2::from_shape_fn((15 * 7, 1), |(row, _)| y[(row / 7, row % 7)]);
+        let brute = lstsq(&design, &target);
+        let diagonal = shaped_block(&z, &y, &b, Block::Diagonal);
+        for j in 0..3 {
+            assert!(
+                (diagonal[(j, j)] - brute[(j, 0)]).abs() < 1e-12 * brute[(j, 0)].abs().max(1.0)
+            );
+        }
+        let summed = design.sum_axis(Axis(1)).insert_axis(Axis(1));
+        let brute_scalar = lstsq(&summed, &target)[(0, 0)];
+        let scalar = shaped_block(&z, &y, &b, Block::Scalar);
+        assert!((scalar[(1, 1)] - brute_scalar).abs() < 1e-12 * brute_scalar.abs().max(1.0));
+        assert_eq!(scalar[(0, 1)], 0.0);
+    }
+
+    #[test]
+    fn a_full_truth_is_not_recovered_by_a_scalar_block() {
+        let problem = spec(40, 0.0, 0.0)
+            .draw(&mut ChaCha8Rng::seed_from_u64(1))
+            .unwrap();
+        let fit = colora(&problem.users, 2, 50, Block::Scalar, None);
+        assert!(relative_errors(&problem.users, &fit.updates).0 > 0.1);
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod contrastive;
 pub mod distance;
+pub mod lda;
 pub mod method;
 pub mod probe;
 pub mod shift;

@@ -14,6 +14,7 @@ use harness::{
 
 use crate::contrastive::info_nce;
 use crate::distance::{choose_band, layer_distance, LanguageDistance};
+use crate::lda::{first_per_class, lda, separation};
 use crate::probe::{Probe, ProbeSettings};
 use crate::shift::{language_vectors, shift, ShiftSpace};
 use crate::source::{Corpus, Generator, States, World, SYNTHETIC_LANGUAGES};
@@ -25,6 +26,7 @@ pub fn register(registry: &mut Registry) {
     registry.register(Box::new(ShiftMethod));
     registry.register(Box::new(BandMethod));
     registry.register(Box::new(ContrastiveMethod));
+    registry.register(Box::new(LdaMethod));
 }
 
 const fn int(name: &'static str, min: i64, max: i64, default: i64, doc: &'static str) -> ParamSpec {
@@ -101,6 +103,42 @@ const LAYER: ParamSpec = int(
     -1,
     "layer of the shift; -1: the start of the band the metric chooses",
 );
+
+const SHIFT_OFFSET: ParamSpec = int(
+    "shift_offset",
+    0,
+    1023,
+    0,
+    "loaded states: the language vectors measured on states[layer] are added to states[layer − shift_offset], which the probes then read (the authors' code: 1, vectors of hidden_states[L] added at the input of layer L − 1); index i of a states file is the model's hidden_states[i], 0 = the embeddings",
+);
+
+/// `shift_offset` belongs to states of a model, whose consecutive layers are one residual
+/// update apart; the synthetic model draws every layer independently.
+fn check_offset(p: &Params, layer: i64) -> Result<(), String> {
+    let offset = p.int("shift_offset");
+    if offset == 0 {
+        return Ok(());
+    }
+    if p.str("states").is_empty() {
+        return Err("`shift_offset` applies to loaded states (`states`, `labels`), whose layers are a model's; the synthetic model draws each layer independently, so a vector of one layer means nothing at another".into());
+    }
+    if layer >= 0 && layer < offset {
+        return Err(format!(
+            "`layer` {layer} minus `shift_offset` {offset} is below the first layer 0"
+        ));
+    }
+    Ok(())
+}
+
+/// The layer the shift measured at `layer` is added to.
+fn applied_layer(p: &Params, layer: usize) -> Result<usize, MethodError> {
+    let offset = p.usize("shift_offset");
+    layer.checked_sub(offset).ok_or_else(|| {
+        MethodError::Failed(format!(
+            "the band starts at layer {layer}; `shift_offset` {offset} would add its vectors below layer 0"
+        ))
+    })
+}
 
 /// The loaded states when the spec names files; `None` for the synthetic model.
 fn loaded_states(p: &Params) -> Result<Option<States>, String> {
@@ -268,9 +306,16 @@ struct Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    fn new(raw: ArrayView2<f64>, corpus: &'a Corpus, space: ShiftSpace) -> Self {
+    /// `raw`: the states shifted and probed; `measured`: the states the language vectors are
+    /// averaged from (the same layer, or `shift_offset` layers deeper).
+    fn new(
+        raw: ArrayView2<f64>,
+        measured: ArrayView2<f64>,
+        corpus: &'a Corpus,
+        space: ShiftSpace,
+    ) -> Self {
         let represented = space.represent(raw);
-        let vectors = language_vectors(raw, corpus, space);
+        let vectors = language_vectors(measured, corpus, space);
         let train = corpus.rows(corpus.dominant, true);
         let task = Probe::fit(
             represented.select(Axis(0), &train).view(),
@@ -457,7 +502,7 @@ impl Method for DistanceMethod {
 /// `shifcon.shift`: language-ID and task probes on original, shifted and shifted-back states.
 pub struct ShiftMethod;
 
-const SHIFT_PARAMS: &[ParamSpec] = params!(LAYER);
+const SHIFT_PARAMS: &[ParamSpec] = params!(LAYER, SHIFT_OFFSET);
 
 fn shift_metrics() -> &'static [MetricSpec] {
     static METRICS: OnceLock<Vec<MetricSpec>> = OnceLock::new();
@@ -496,6 +541,10 @@ fn shift_metrics() -> &'static [MetricSpec] {
                 MetricSpec {
                     name: "lid_back",
                     doc: "language-ID accuracy, all languages, shifted back",
+                },
+                MetricSpec {
+                    name: "shifted_layer",
+                    doc: "layer the shift is added to and the probes read: layer − shift_offset",
                 },
                 MetricSpec {
                     name: "lid_chance",
@@ -540,14 +589,21 @@ impl Method for ShiftMethod {
         shift_metrics()
     }
     fn check(&self, p: &Params) -> Result<(), String> {
-        check_common(p, Some(p.int("layer")))
+        check_common(p, Some(p.int("layer")))?;
+        check_offset(p, p.int("layer"))
     }
     fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
         let states = states(p, rng)?;
         let corpus = states.corpus();
         let layer = shift_layer(p, &states)?;
-        let raw = states.layer(layer).map_err(failed)?;
-        let prepared = Prepared::new(raw.view(), corpus, space(p));
+        let applied = applied_layer(p, layer)?;
+        let measured = states.layer(layer).map_err(failed)?;
+        let raw = if applied == layer {
+            measured.clone()
+        } else {
+            states.layer(applied).map_err(failed)?
+        };
+        let prepared = Prepared::new(raw.view(), measured.view(), corpus, space(p));
         // The language-ID probe learns every language from the original training rows.
         let train = corpus.split(true);
         let lid = Probe::fit(
@@ -558,6 +614,7 @@ impl Method for ShiftMethod {
         );
         let mut out = Outcome::new()
             .metric("layer", layer as f64)
+            .metric("shifted_layer", applied as f64)
             .metric("lid_chance", 1.0 / corpus.languages.len() as f64);
         let all = 0..corpus.languages.len();
         let original = prepared.test_rows(0.0);
@@ -692,7 +749,7 @@ impl Method for BandMethod {
         let mut original = Vec::with_capacity(d.len());
         for i in 0..states.layers() {
             let raw = states.layer(i).map_err(failed)?;
-            let prepared = Prepared::new(raw.view(), corpus, space(p));
+            let prepared = Prepared::new(raw.view(), raw.view(), corpus, space(p));
             let after = prepared.task_accuracy(prepared.test_rows(1.0).view());
             let before = prepared.task_accuracy(prepared.test_rows(0.0).view());
             shifted.push(mean_over(&after, corpus.others()));
@@ -813,7 +870,7 @@ impl Method for ContrastiveMethod {
         let corpus = states.corpus();
         let layer = shift_layer(p, &states)?;
         let raw = states.layer(layer).map_err(failed)?;
-        let prepared = Prepared::new(raw.view(), corpus, space(p));
+        let prepared = Prepared::new(raw.view(), raw.view(), corpus, space(p));
         let x = &prepared.represented;
         // Pairs (source row, dominant-language row) of one translation group, per language.
         let pairs = |train: bool| -> Vec<Vec<(usize, usize)>> {
@@ -901,6 +958,172 @@ impl Method for ContrastiveMethod {
             .metric("task_gain", acc1 - acc0)
             .curve("infonce", loss_curve)
             .curve("task_accuracy", acc_curve))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// `shifcon.lda`: the layer-wise LDA picture by language, before or after the shift.
+pub struct LdaMethod;
+
+const LDA_PARAMS: &[ParamSpec] = params!(
+    int(
+        "layer",
+        0,
+        4095,
+        14,
+        "layer pictured (with `shift_offset`, the layer the vectors are measured on; the picture is of states[layer − shift_offset])"
+    ),
+    choice(
+        "shift",
+        &["none", "toward"],
+        "none",
+        "picture the test states as they are, or shifted toward the dominant language (in the coordinates of the original states' LDA)"
+    ),
+    SHIFT_OFFSET,
+    float(
+        "lda_shrinkage",
+        0.0,
+        1e3,
+        1e-3,
+        "adds shrinkage·tr(S_w)/width·I to the within-language covariance (needed when the width exceeds the training sentences)"
+    ),
+    int(
+        "points",
+        1,
+        100_000,
+        60,
+        "test sentences per language recorded in the picture (metrics use all)"
+    ),
+);
+
+const LDA_METRICS: &[MetricSpec] = &[
+    MetricSpec {
+        name: "layer",
+        doc: "the `layer` parameter",
+    },
+    MetricSpec {
+        name: "pictured_layer",
+        doc: "layer whose states are pictured: layer − shift_offset",
+    },
+    MetricSpec {
+        name: "lda_accuracy",
+        doc: "language-ID accuracy of the nearest language mean in the 2-D picture (held-out sentences)",
+    },
+    MetricSpec {
+        name: "lda_chance",
+        doc: "1 / number of languages",
+    },
+    MetricSpec {
+        name: "separation",
+        doc: "between-language over within-language variance of the held-out points in the 2-D picture",
+    },
+    MetricSpec {
+        name: "ratio_1",
+        doc: "generalised eigenvalue of the first discriminant (training sentences)",
+    },
+    MetricSpec {
+        name: "ratio_2",
+        doc: "generalised eigenvalue of the second discriminant",
+    },
+];
+
+impl Method for LdaMethod {
+    fn id(&self) -> &'static str {
+        "shifcon.lda"
+    }
+    fn summary(&self) -> &'static str {
+        "2-D linear discriminant picture of a layer's states by language, before or after the shift"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        LDA_PARAMS
+    }
+    fn metrics(&self) -> &'static [MetricSpec] {
+        LDA_METRICS
+    }
+    fn curves(&self) -> &'static [MetricSpec] {
+        &[
+            MetricSpec {
+                name: "lda_x",
+                doc: "first discriminant coordinate of each pictured test sentence (indexed by point)",
+            },
+            MetricSpec {
+                name: "lda_y",
+                doc: "second discriminant coordinate",
+            },
+            MetricSpec {
+                name: "language",
+                doc: "language index of each pictured point (the order of the corpus's languages)",
+            },
+        ]
+    }
+    fn check(&self, p: &Params) -> Result<(), String> {
+        check_common(p, Some(p.int("layer")))?;
+        check_offset(p, p.int("layer"))
+    }
+    fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
+        let states = states(p, rng)?;
+        let corpus = states.corpus();
+        let layer = p.usize("layer");
+        let pictured = applied_layer(p, layer)?;
+        let raw = states.layer(pictured).map_err(failed)?;
+        let represented = space(p).represent(raw.view());
+        let classes = corpus.languages.len();
+        let train = corpus.split(true);
+        let discriminant = lda(
+            represented.select(Axis(0), &train).view(),
+            &pick(&corpus.language, &train),
+            classes,
+            2,
+            p.float("lda_shrinkage"),
+        )
+        .map_err(MethodError::Failed)?;
+        let test = corpus.split(false);
+        let languages = pick(&corpus.language, &test);
+        let mut rows = represented.select(Axis(0), &test);
+        if p.str("shift") == "toward" {
+            let measured = if pictured == layer {
+                raw
+            } else {
+                states.layer(layer).map_err(failed)?
+            };
+            let vectors = language_vectors(measured.view(), corpus, space(p));
+            rows = shift(
+                rows.view(),
+                &languages,
+                vectors.view(),
+                corpus.dominant,
+                1.0,
+            );
+        }
+        let points = discriminant.project(rows.view());
+        let predicted = discriminant.classify(rows.view());
+        let accuracy = accuracy_by_language(corpus, &test, &predicted, &corpus.language);
+        let kept = first_per_class(&languages, classes, p.usize("points"));
+        let coordinate = |axis: usize| -> Vec<(u32, f64)> {
+            kept.iter()
+                .enumerate()
+                .map(|(i, &r)| (i as u32, points[(r, axis.min(points.ncols() - 1))]))
+                .collect()
+        };
+        let ratio = |i: usize| discriminant.ratios.get(i).copied().unwrap_or(0.0);
+        Ok(Outcome::new()
+            .metric("layer", layer as f64)
+            .metric("pictured_layer", pictured as f64)
+            .metric("lda_accuracy", mean_over(&accuracy, 0..classes))
+            .metric("lda_chance", 1.0 / classes as f64)
+            .metric("separation", separation(points.view(), &languages, classes))
+            .metric("ratio_1", ratio(0))
+            .metric("ratio_2", ratio(1))
+            .curve("lda_x", coordinate(0))
+            .curve("lda_y", coordinate(1))
+            .curve(
+                "language",
+                kept.iter()
+                    .enumerate()
+                    .map(|(i, &r)| (i as u32, languages[r] as f64))
+                    .collect(),
+            ))
     }
 }
 
