@@ -15,6 +15,8 @@ use serde::Deserialize;
 
 /// Manifests are a page of YAML.
 const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+/// A file that defines a method's code (`files:`), hashed into its identity.
+const MAX_CODE_FILE_BYTES: u64 = 1 << 30;
 
 const FIELDS: &[&str] = &[
     "id", "summary", "command", "files", "params", "metrics", "curves",
@@ -85,7 +87,8 @@ pub fn load_manifest(path: &Path, registry: &Registry) -> Result<Manifest, SpecE
             "the manifest is {size} bytes; at most {MAX_MANIFEST_BYTES} are accepted"
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
+    let bytes = harness::input::read_regular(path, MAX_MANIFEST_BYTES)
+        .map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| fail("not UTF-8 text; save the manifest as UTF-8".into()))?;
     let manifest = parse_manifest(path, &text)?;
@@ -182,12 +185,14 @@ pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, SpecError> {
     hasher.update(&(text.len() as u64).to_le_bytes());
     hasher.update(text.as_bytes());
     for file in &raw.files {
-        let bytes = std::fs::read(dir.join(file)).map_err(|e| {
-            fail(
-                format!("files: cannot read `{file}` (relative to the manifest's folder): {e}"),
-                line_of(text, file).or(at(&["files"])),
-            )
-        })?;
+        // Regular files only, sized before reading (a FIFO would hang, /dev/zero never end).
+        let bytes =
+            harness::input::read_regular(&dir.join(file), MAX_CODE_FILE_BYTES).map_err(|e| {
+                fail(
+                    format!("files: cannot read `{file}` (relative to the manifest's folder): {e}"),
+                    line_of(text, file).or(at(&["files"])),
+                )
+            })?;
         hasher.update(file.as_bytes());
         hasher.update(&(bytes.len() as u64).to_le_bytes());
         hasher.update(&bytes);

@@ -50,6 +50,13 @@ impl ExternalMethod {
                 None => break,
             }
         }
+        // A trial that passed the runner's stop check just before Ctrl-C must not start a
+        // worker after the workers were killed: it would run to its deadline.
+        if harness::runner::stop_requested() {
+            return Err(MethodError::Failed(
+                "the run was interrupted before this trial started".into(),
+            ));
+        }
         Worker::spawn(&self.manifest).map_err(|e| {
             MethodError::Failed(format!(
                 "cannot start the worker `{}` in {}: {e}",

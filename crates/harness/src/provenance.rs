@@ -84,10 +84,17 @@ fn runs_to_append_to(path: &Path) -> Result<(Vec<Json>, Option<String>), Harness
     if let Some(runs) = parsed {
         return Ok((runs, None));
     }
-    let stamp = SystemTime::now()
+    // Seconds, nanoseconds and the process: two corruptions never share a name, so a kept copy
+    // is never replaced.
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let aside = path.with_file_name(format!("provenance.corrupt-{stamp}.json"));
+        .unwrap_or_default();
+    let aside = path.with_file_name(format!(
+        "provenance.corrupt-{}.{:09}-{}.json",
+        now.as_secs(),
+        now.subsec_nanos(),
+        std::process::id()
+    ));
     std::fs::rename(path, &aside).map_err(|e| HarnessError::store(path, e))?;
     let warning = format!(
         "{} is not a provenance file (unreadable JSON or no `runs` list); kept as {} and a new history is started",

@@ -370,14 +370,17 @@ pub fn run_spec(
     let copy = store.dir().join("spec.yaml");
     crate::store::write_text(&copy, &spec.text)?;
     // The copy's `external:` paths are relative to the original spec's folder.
-    if !spec.external.0.is_empty() {
-        let origin = store.dir().join(ORIGIN_FILE);
+    let origin = store.dir().join(ORIGIN_FILE);
+    if spec.external.0.is_empty() {
+        // A spec that dropped its `external:` list leaves no stale origin behind.
+        let _ = std::fs::remove_file(&origin);
+    } else {
         let folder = std::fs::canonicalize(&spec.file)
-            .ok()
-            .and_then(|f| f.parent().map(Path::to_path_buf))
+            .map_err(|e| HarnessError::store(&spec.file, e))?
+            .parent()
+            .map(Path::to_path_buf)
             .unwrap_or_default();
-        std::fs::write(&origin, format!("{}\n", folder.display()))
-            .map_err(|e| HarnessError::store(&origin, e))?;
+        crate::store::write_text(&origin, &format!("{}\n", folder.display()))?;
     }
     summary.elapsed = started.elapsed();
     let warning = record_run(

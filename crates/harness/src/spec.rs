@@ -1102,7 +1102,6 @@ pub fn parse_spec(
     })
 }
 
-/// `[a-z0-9][a-z0-9_-]*`, at most 100 characters: safe as a folder name on every system.
 /// `metrics:` left out: every metric that every method of the spec declares, in the first
 /// method's order, labelled by its name and with no direction (declarations carry none).
 fn default_metrics(methods: &[&str], registry: &SpecMethods<'_>) -> IndexMap<String, MetricDecl> {
@@ -1230,6 +1229,7 @@ fn valid_number_format(format: &str) -> bool {
         && digits.parse::<u32>().is_ok_and(|n| n <= 17)
 }
 
+/// `[a-z0-9][a-z0-9_-]*`, at most 100 characters: safe as a folder name on every system.
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())

@@ -223,8 +223,9 @@ fn external_methods(
 ) -> Result<Vec<std::sync::Arc<dyn harness::Method>>> {
     let mut methods: Vec<std::sync::Arc<dyn harness::Method>> = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| UserError::new(format!("{}: cannot read: {e}", path.display())))?;
+        let bytes = harness::input::read_regular(path, 1 << 24)
+            .map_err(|e| UserError::new(format!("{}: {e}", path.display())))?;
+        let text = String::from_utf8_lossy(&bytes);
         let is_manifest = text.lines().any(|l| l.starts_with("command:"));
         if is_manifest {
             methods.push(
