@@ -1313,7 +1313,7 @@ mod tests {
     fn a_store_without_the_method_code_column_reads_as_unversioned() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.parquet");
-        let mut frame = trials_frame(&[record("a", 0, Status::Ok, 1.0)]).unwrap();
+        let frame = trials_frame(&[record("a", 0, Status::Ok, 1.0)]).unwrap();
         let mut old = frame.drop("method_code").unwrap();
         write_parquet(&path, &mut old, false).unwrap();
         let loaded = read_trials(&path, &HashMap::new()).unwrap();
