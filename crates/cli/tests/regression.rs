@@ -526,3 +526,42 @@ mod external {
         );
     }
 }
+
+/// The same spec given twice was refused as a duplicate of itself; a symbolic-link loop printed
+/// 40 lines; a folder without spec files got a message about the results folder; a 101-character
+/// name got the charset message; with `--out` inside the spec folder, the stored `spec.yaml` was
+/// picked up as a spec.
+#[test]
+fn spec_paths_are_found_once_and_stores_are_not_specs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("specs/sub")).unwrap();
+    write(d, "specs/a.yaml", &small_spec("a"));
+    std::os::unix::fs::symlink("..", d.join("specs/sub/loop")).unwrap();
+    let text = run_ok(d, &["validate", "specs", "specs/a.yaml"]);
+    assert_eq!(text.matches("ok specs").count(), 1, "{text}");
+    // A store written inside the spec folder is not read as a spec.
+    run_ok(
+        d,
+        &["run", "specs", "--out", "specs/results", "--no-report"],
+    );
+    let text = run_ok(d, &["validate", "specs"]);
+    assert_eq!(text.matches("ok ").count(), 1, "{text}");
+    fs::create_dir_all(d.join("empty/notes")).unwrap();
+    write(d, "empty/notes/readme.txt", "no specs here");
+    for (args, needle) in [
+        (vec!["run", "empty"], "no spec files"),
+        (vec!["validate", "long.yaml"], "at most 100"),
+    ] {
+        write(d, "long.yaml", &small_spec(&"a".repeat(101)));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
+            .current_dir(d)
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}

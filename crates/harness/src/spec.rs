@@ -1,7 +1,7 @@
 //! The spec model: a YAML file describing one experiment, parsed, then validated against the
 //! registered methods into a checked [`Spec`] whose trials can run without further checks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -399,6 +399,10 @@ pub fn load_specs(
     for path in paths {
         collect_spec_files(path, &mut files)?;
     }
+    // The same file named twice (`specs specs/a.yaml`, or through a link) is one spec, not a
+    // duplicate of itself.
+    let mut unique = HashSet::new();
+    files.retain(|f| unique.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     let mut specs = Vec::new();
     let mut errors = Vec::new();
     for file in files {
@@ -430,7 +434,25 @@ pub fn load_specs(
     }
 }
 
+/// The spec files under `path` (a file, or a folder searched recursively). A folder given that
+/// holds none is an error, whatever else it holds.
 fn collect_spec_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), HarnessError> {
+    let before = out.len();
+    collect_under(path, out, &mut HashSet::new())?;
+    if out.len() == before {
+        return Err(HarnessError::Usage(format!(
+            "{}: no spec files (.yaml or .yml) in this folder or below",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn collect_under(
+    path: &Path,
+    out: &mut Vec<PathBuf>,
+    seen: &mut HashSet<PathBuf>,
+) -> Result<(), HarnessError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| HarnessError::Usage(format!("{}: cannot read: {e}", path.display())))?;
     if meta.is_file() {
@@ -443,30 +465,34 @@ fn collect_spec_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Harness
             path.display()
         )));
     }
+    // A folder reached twice (a symbolic link back up the tree) is searched once: a link loop
+    // ends here instead of 40 levels down in an error per level.
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if !seen.insert(canonical) {
+        return Ok(());
+    }
+    // A result store (an `--out` folder inside the specs folder) holds a copy of its spec, which
+    // is not a spec of its own.
+    if ["provenance.json", "trials.parquet", "parts"]
+        .iter()
+        .any(|f| path.join(f).exists())
+    {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
         .map_err(|e| HarnessError::Usage(format!("{}: cannot list: {e}", path.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
-    let before = out.len();
     for entry in entries {
         if entry.is_dir() {
-            collect_spec_files(&entry, out)?;
+            collect_under(&entry, out, seen)?;
         } else if matches!(
             entry.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml")
         ) {
             out.push(entry);
         }
-    }
-    if out.len() == before
-        && path.is_dir()
-        && std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0) == 0
-    {
-        return Err(HarnessError::Usage(format!(
-            "{}: no spec files (.yaml) in this folder",
-            path.display()
-        )));
     }
     Ok(())
 }
@@ -544,6 +570,15 @@ pub fn parse_spec(
         external: &external,
     };
 
+    if raw.name.len() > 100 {
+        return Err(fail(
+            format!(
+                "name is {} characters long; at most 100 are allowed (it names the results folder)",
+                raw.name.len()
+            ),
+            at(&["name"]),
+        ));
+    }
     if !valid_name(&raw.name) {
         return Err(fail(
             format!("name `{}` is not allowed: use lowercase letters, digits, `-` and `_`, starting with a letter or digit (it names the results folder)", raw.name),
