@@ -565,3 +565,32 @@ fn spec_paths_are_found_once_and_stores_are_not_specs() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+/// A missing `curves.parquet` was read as "no curves": the figure came out empty and the next
+/// run wrote an empty curves file and never recomputed.
+#[test]
+fn lost_curves_are_recomputed_never_shown_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "c.yaml",
+        "name: c\ntitle: T\npaper: test\nclaim: c\nmethod: test.quadratic\nparams: {steps: 4}\nseeds: 2\n\
+         sweep:\n  grid:\n    x: [1, 2]\nmetrics: {value: {}}\n\
+         report:\n  figures: [{kind: curve, x: step, y: path, series: x}]\n",
+    );
+    run_ok(d, &["run", "c.yaml"]);
+    let figure = d.join("reports/c-figure-1.svg");
+    let drawn = fs::read_to_string(&figure).unwrap();
+    fs::remove_file(d.join("results/c/curves.parquet")).unwrap();
+    fs::remove_file(&figure).unwrap();
+    let text = run_ok(d, &["report"]);
+    assert!(text.contains("curves.parquet is missing"), "{text}");
+    assert!(!figure.exists(), "no empty figure is drawn");
+    let text = run_ok(d, &["run", "c.yaml"]);
+    assert!(
+        text.contains("c: 4 trials to run, 0 already stored"),
+        "{text}"
+    );
+    assert_eq!(fs::read_to_string(&figure).unwrap(), drawn);
+}

@@ -240,9 +240,20 @@ pub fn run_spec(
         if let Some(root) = store.shard_root() {
             records.extend(Store::at(&root).load()?);
         }
+        // With `curves.parquet` gone, a stored trial of a method that records curves has lost
+        // them: it is recomputed, never served without its curves (and never written back
+        // with none).
+        let curves_lost = store.curves_missing();
+        let records_curves = |id: &str| {
+            spec.method(registry, id)
+                .is_some_and(|m| !m.curves().is_empty())
+        };
         let mut ok = HashSet::new();
         for record in records {
             if record.status != Status::Ok || !wanted.contains(record.trial_id.as_str()) {
+                continue;
+            }
+            if curves_lost && record.curves.is_empty() && records_curves(&record.method) {
                 continue;
             }
             if is_current(&record, &spec.codes) {

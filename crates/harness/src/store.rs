@@ -285,6 +285,12 @@ impl Store {
         )
     }
 
+    /// `trials.parquet` is there but `curves.parquet`, which consolidation always writes beside
+    /// it, is not: the curves of its trials are lost (a deleted or damaged file), not empty.
+    pub fn curves_missing(&self) -> bool {
+        self.dir.join(TRIALS).exists() && !self.dir.join(CURVES).exists()
+    }
+
     /// Fold the parts into `trials.parquet`, `trials.csv` and `curves.parquet`; returns every
     /// stored trial. Safe against concurrent writers (exclusive lock) and kills (atomic renames;
     /// parts are removed only after the main files that contain them are in place).

@@ -667,6 +667,14 @@ pub fn aggregate_curves(
 ) -> Result<CurveAggregate, ReportError> {
     let curves_path = dir.join("curves.parquet");
     if !curves_path.exists() {
+        // Consolidation always writes it beside trials.parquet: missing, it was lost, and an
+        // empty figure would say the method recorded nothing.
+        if dir.join("trials.parquet").exists() {
+            return Err(ReportError::Data(format!(
+                "{} is missing: the curves of these trials are lost; run the spec again (its trials that record curves are recomputed)",
+                curves_path.display()
+            )));
+        }
         return Ok(CurveAggregate::default());
     }
     let read = |path: &Path| -> Result<DataFrame, ReportError> {
