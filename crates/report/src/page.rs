@@ -611,7 +611,7 @@ fn render_figure(
 }
 
 /// A store that could not be reported, and why (shown on the index, never silently left out).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct StoreProblem {
     pub store: String,
     pub why: String,
@@ -624,14 +624,31 @@ const INDEX_ENTRIES: &str = "index.json";
 /// [`write_index`] for some of the specs of `out`: the entries of earlier renders into the same
 /// folder are kept, those of `summaries` replace theirs.
 pub fn update_index(summaries: &[SpecSummary], out: &Path) -> Result<(), ReportError> {
-    let mut all: Vec<SpecSummary> = fs::read_to_string(out.join(INDEX_ENTRIES))
+    let IndexEntries {
+        mut specs,
+        mut problems,
+    } = fs::read_to_string(out.join(INDEX_ENTRIES))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
-    all.retain(|old| !summaries.iter().any(|s| s.name == old.name));
-    all.extend(summaries.iter().cloned());
-    all.sort_by(|a, b| a.name.cmp(&b.name));
-    write_index(&all, &[], out)
+    let rendered = |name: &str| summaries.iter().any(|s| s.name == name);
+    specs.retain(|old| !rendered(&old.name));
+    // A store listed as not reported that has now been rendered is no longer a problem.
+    problems.retain(|p| {
+        !Path::new(&p.store)
+            .file_name()
+            .is_some_and(|n| rendered(&n.to_string_lossy()))
+    });
+    specs.extend(summaries.iter().cloned());
+    specs.sort_by(|a, b| a.name.cmp(&b.name));
+    write_index(&specs, &problems, out)
+}
+
+/// What `index.json` keeps: the index's entries and the stores that could not be reported.
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+struct IndexEntries {
+    specs: Vec<SpecSummary>,
+    problems: Vec<StoreProblem>,
 }
 
 /// Render `reports/index.html` from every spec of the folder: grouped by paper, then the stores
@@ -645,7 +662,11 @@ pub fn write_index(
         path: out.display().to_string(),
         message: e.to_string(),
     })?;
-    let entries = serde_json::to_string(summaries).map_err(|e| ReportError::Write {
+    let entries = serde_json::to_string(&serde_json::json!({
+        "specs": summaries,
+        "problems": problems,
+    }))
+    .map_err(|e| ReportError::Write {
         path: out.join(INDEX_ENTRIES).display().to_string(),
         message: e.to_string(),
     })?;
