@@ -390,7 +390,10 @@ fn one_bad_store_is_one_warning_and_the_others_are_reported() {
     // A check of one spec keeps the problem on the index (it said nothing about the others).
     run_ok(d, &["check", "good.yaml"]);
     let index = fs::read_to_string(d.join("reports/index.html")).unwrap();
-    assert!(index.contains("Not reported") && index.contains("broken"), "{index}");
+    assert!(
+        index.contains("Not reported") && index.contains("broken"),
+        "{index}"
+    );
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
