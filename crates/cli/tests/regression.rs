@@ -601,3 +601,49 @@ fn lost_curves_are_recomputed_never_shown_empty() {
     );
     assert_eq!(fs::read_to_string(&figure).unwrap(), drawn);
 }
+
+/// A first run that was interrupted was invisible: `summary` said "run the spec first" and
+/// `report` showed no page, while its finished trials sat in `parts/`.
+#[test]
+fn an_interrupted_first_run_is_found_and_said_to_be_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "slow.yaml",
+        "name: slow\ntitle: T\npaper: test\nclaim: c\nmethod: test.flaky\n\
+         params: {sleep_ms: 200}\nsweep:\n  grid:\n    x: {range: [0, 20]}\n",
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
+        .current_dir(d)
+        .args(["run", "slow.yaml", "--jobs", "1"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let parts = d.join("results/slow/parts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let finished_parts = || {
+        fs::read_dir(&parts).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".trials.parquet"))
+                .count()
+        })
+    };
+    while finished_parts() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no part was written");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!d.join("results/slow/trials.parquet").exists());
+    let text = run_ok(d, &["report"]);
+    assert!(text.contains("the first run was interrupted"), "{text}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
+        .current_dir(d)
+        .args(["summary", "results/slow"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("run the spec again to resume"), "{err}");
+}

@@ -228,6 +228,11 @@ pub fn run_spec(
     } else {
         Some(store.lock_for_writing()?)
     };
+    // The spec is stored before any trial runs, so that the store of a first run that is
+    // interrupted is still found (and said to be interrupted) by `report` and `summary`.
+    if !options.dry_run && !store.dir().join("spec.yaml").exists() {
+        crate::store::write_text(&store.dir().join("spec.yaml"), &spec.text)?;
+    }
     // A stored trial is reused when it succeeded with the method's current code; one computed
     // by other code is stale and runs again (same id and seed, so results stay comparable).
     let mut stale_ids: HashMap<String, bool> = HashMap::new();

@@ -138,8 +138,25 @@ pub fn aggregate(
     interval: Interval,
 ) -> Result<Aggregate, ReportError> {
     let path = dir.join("trials.parquet");
-    let file = File::open(&path)
-        .map_err(|e| ReportError::Data(format!("{}: {e} (run the spec first)", path.display())))?;
+    let file = File::open(&path).map_err(|e| {
+        // Finished trials of a first run that was stopped before consolidating sit in parts/.
+        let parts = std::fs::read_dir(dir.join("parts"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|f| f.file_name().to_string_lossy().ends_with(".trials.parquet"))
+                    .count()
+            })
+            .unwrap_or(0);
+        if parts > 0 {
+            ReportError::Data(format!(
+                "{}: the first run was interrupted before its results were consolidated; {parts} part files of finished trials are kept in {}: run the spec again to resume (nothing finished is recomputed)",
+                dir.display(),
+                dir.join("parts").display()
+            ))
+        } else {
+            ReportError::Data(format!("{}: {e} (run the spec first)", path.display()))
+        }
+    })?;
     let mut df = ParquetReader::new(file)
         .finish()
         .map_err(polars_error(&path))?;
