@@ -4,6 +4,8 @@ mod common;
 
 use std::fs;
 
+use common::{assert_user_error, subbench};
+
 /// OpenBLAS detected this machine's CPU as SkylakeX where the baselines' machine had been given
 /// Haswell kernels: an ill-conditioned CoLoRA metric moved by a factor of two and three
 /// baselines failed. Every run on an AVX2/FMA CPU now uses the Haswell kernels, whatever
@@ -53,12 +55,7 @@ fn write(dir: &std::path::Path, name: &str, text: &str) {
 }
 
 fn run_ok(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap();
+    let out = subbench(dir, args);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -207,15 +204,10 @@ fn seeds_on_the_command_line_obey_the_specs_limits() {
         ("0", "from 1 to 100000"),
         ("20000", "--allow-large"),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
-            .current_dir(d)
-            .args(["run", "s.yaml", "--dry-run", "--seeds", seeds])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-        assert!(err.contains(needle), "{err}");
+        assert_user_error(
+            &subbench(d, &["run", "s.yaml", "--dry-run", "--seeds", seeds]),
+            &[needle],
+        );
     }
     assert!(!d.join("results").exists());
 }
@@ -277,15 +269,7 @@ fn input_files_must_be_regular_files() {
         vec!["angles", np.as_str(), np.as_str()],
         vec!["validate", "/dev/zero"],
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
-            .current_dir(d)
-            .args(&args)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains("not a regular file"), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert_user_error(&subbench(d, &args), &["not a regular file"]);
     }
     let fifo = d.join("states.fifo");
     assert!(std::process::Command::new("mkfifo")
@@ -299,16 +283,9 @@ fn input_files_must_be_regular_files() {
         "name: fifo\ntitle: T\npaper: test\nclaim: c\nmethod: shifcon.distance\n\
          params: {states: states.fifo, labels: states.fifo}\n",
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
-        .current_dir(d)
-        .args(["validate", "fifo.yaml"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("states.fifo") && err.contains("not a regular file"),
-        "{err}"
+    assert_user_error(
+        &subbench(d, &["validate", "fifo.yaml"]),
+        &["states.fifo", "not a regular file"],
     );
 }
 
@@ -450,14 +427,7 @@ fn markdown_is_escaped_formats_are_validated_and_summary_says_what_it_shows() {
                  metrics: {{value: {{}}}}\nreport:\n  tables: [{{rows: x, value: value, format: \"{format}\"}}]\n"
             ),
         );
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
-            .current_dir(d)
-            .args(["validate", "f.yaml"])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.contains("f.yaml:") && err.contains(".Nf"), "{err}");
+        assert_user_error(&subbench(d, &["validate", "f.yaml"]), &["f.yaml:", ".Nf"]);
     }
     write(
         d,
@@ -561,15 +531,7 @@ fn spec_paths_are_found_once_and_stores_are_not_specs() {
         (vec!["validate", "long.yaml"], "at most 100"),
     ] {
         write(d, "long.yaml", &small_spec(&"a".repeat(101)));
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
-            .current_dir(d)
-            .args(&args)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_user_error(&subbench(d, &args), &[needle]);
     }
 }
 
@@ -639,11 +601,7 @@ fn an_interrupted_first_run_is_found_and_said_to_be_interrupted() {
     assert!(!d.join("results/slow/trials.parquet").exists());
     let text = run_ok(d, &["report"]);
     assert!(text.contains("the first run was interrupted"), "{text}");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
-        .current_dir(d)
-        .args(["summary", "results/slow"])
-        .output()
-        .unwrap();
+    let out = subbench(d, &["summary", "results/slow"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("run the spec again to resume"), "{err}");
 }

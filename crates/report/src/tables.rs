@@ -243,15 +243,14 @@ pub fn markdown_escape(text: &str) -> String {
 
 /// GitHub-flavoured Markdown; best cells in bold.
 pub fn to_markdown(table: &Table) -> String {
-    let pipe = |s: &str| markdown_escape(s);
     let mut out = format!(
         "**{}**\n\n| {} | {} |\n|---|{}\n",
-        pipe(&table.title),
-        pipe(&table.corner),
+        markdown_escape(&table.title),
+        markdown_escape(&table.corner),
         table
             .columns
             .iter()
-            .map(|c| pipe(c))
+            .map(|c| markdown_escape(c))
             .collect::<Vec<_>>()
             .join(" | "),
         "---|".repeat(table.columns.len())
@@ -262,20 +261,20 @@ pub fn to_markdown(table: &Table) -> String {
             .iter()
             .map(|c| {
                 if c.best {
-                    format!("**{}**", pipe(&c.text))
+                    format!("**{}**", markdown_escape(&c.text))
                 } else {
-                    pipe(&c.text)
+                    markdown_escape(&c.text)
                 }
             })
             .collect();
         out.push_str(&format!(
             "| {} | {} |\n",
-            pipe(&row.label),
+            markdown_escape(&row.label),
             cells.join(" | ")
         ));
     }
     for note in &table.notes {
-        out.push_str(&format!("\n_{}_\n", pipe(note)));
+        out.push_str(&format!("\n_{}_\n", markdown_escape(note)));
     }
     out
 }
