@@ -12,7 +12,11 @@ use rand::SeedableRng;
 fn protocol(c: &mut Criterion) {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/noop/manifest.yaml");
     let method = external::load(&manifest, &Registry::new()).expect("the bench manifest loads");
-    let params = Params([("x".to_string(), Value::Int(7))].into_iter().collect());
+    let x = Value::Int(7);
+    let params = Params::validate(method.params(), [("x", &x)], method.id(), |_| {
+        unreachable!("no file parameters")
+    })
+    .expect("x is declared");
     let mut rng = TrialRng::seed_from_u64(1);
     let context = TrialContext {
         trial_id: "00000000000000ff",

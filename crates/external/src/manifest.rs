@@ -1,15 +1,15 @@
 //! The manifest of an external method: a YAML file, validated into declarations the harness
 //! checks spec values against exactly as it checks built-in ones.
 //!
-//! The harness's declarations are `&'static` (built-in methods declare them as constants). A
-//! manifest's are built once per process (the registry caches loaded manifests by path) and
-//! leaked to `'static`: a few hundred bytes per manifest, for the life of the process, and the
-//! built-in declarations stay the plain constants every method crate writes.
+//! Parameter declarations are owned values, as for built-in methods. Metric declarations are
+//! `&'static` (built-in methods declare them as constants); a manifest's are built once per
+//! process (the registry caches loaded manifests by path) and leaked to `'static`: a few hundred
+//! bytes per manifest, for the life of the process.
 
 use std::path::{Path, PathBuf};
 
 use harness::locate::locate;
-use harness::{Fallback, MetricSpec, ParamKind, ParamSpec, Registry, SpecError, Value};
+use harness::{MetricSpec, ParamDefault, ParamKind, ParamSpec, Registry, SpecError, Unset, Value};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
@@ -60,12 +60,12 @@ pub struct Manifest {
     pub file: PathBuf,
     /// The manifest's folder: the worker's working directory.
     pub dir: PathBuf,
-    pub id: &'static str,
-    pub summary: &'static str,
+    pub id: String,
+    pub summary: String,
     /// argv; the program resolved (a path with `/` is relative to the manifest's folder, a bare
     /// name is looked up on `PATH` when the worker starts, as a shell would).
     pub command: Vec<String>,
-    pub params: &'static [ParamSpec],
+    pub params: Vec<ParamSpec>,
     pub metrics: &'static [MetricSpec],
     pub curves: &'static [MetricSpec],
     /// blake3 of the manifest's bytes and of every file in `files` (16 hex digits).
@@ -92,7 +92,7 @@ pub fn load_manifest(path: &Path, registry: &Registry) -> Result<Manifest, SpecE
     let text = String::from_utf8(bytes)
         .map_err(|_| fail("not UTF-8 text; save the manifest as UTF-8".into()))?;
     let manifest = parse_manifest(path, &text)?;
-    if registry.find(manifest.id).is_some() {
+    if registry.find(&manifest.id).is_some() {
         return Err(fail(format!(
             "id `{}` is a built-in method's; choose another (e.g. prefix it with your library's name)",
             manifest.id
@@ -248,10 +248,10 @@ pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, SpecError> {
     Ok(Manifest {
         file: path.to_path_buf(),
         dir,
-        id: leak(raw.id.clone()),
-        summary: leak(raw.summary.clone()),
+        id: raw.id.clone(),
+        summary: raw.summary.clone(),
         command,
-        params: Box::leak(params.into_boxed_slice()),
+        params,
         metrics: metric_specs(&raw.metrics),
         curves: metric_specs(&raw.curves),
         code,
@@ -333,8 +333,7 @@ fn param(name: &str, p: &RawParam) -> Result<ParamSpec, (String, Option<&'static
                 "a choice parameter needs `choices: [a, b, …]`".to_string(),
                 Some("type"),
             ))?;
-            let names: Vec<&'static str> = choices.iter().map(|c| leak(c.clone())).collect();
-            ParamKind::Choice(Box::leak(names.into_boxed_slice()))
+            ParamKind::Choice(choices.clone())
         }
         other => {
             return Err((
@@ -344,22 +343,23 @@ fn param(name: &str, p: &RawParam) -> Result<ParamSpec, (String, Option<&'static
         }
     };
     let mut spec = ParamSpec {
-        name: leak(name.to_string()),
+        name: name.to_string(),
         kind,
-        default: Fallback::Required,
-        doc: leak(p.doc.clone()),
+        default: ParamDefault::Required,
+        doc: p.doc.clone(),
     };
-    if let Some(value) = &p.default {
+    if spec.kind == ParamKind::File && p.default == Some(Value::Str(String::new())) {
+        // An optional file: unset, recorded and sent to the worker as `""` (the protocol's
+        // "none").
+        spec.default = ParamDefault::Unset(Unset {
+            word: None,
+            recorded: Some(Value::Str(String::new())),
+        });
+    } else if let Some(value) = &p.default {
         let checked = spec
             .check(value)
             .map_err(|m| (format!("the default is refused: {m}"), Some("default")))?;
-        spec.default = match checked {
-            Value::Int(i) => Fallback::Int(i),
-            Value::Float(x) => Fallback::Float(x),
-            Value::Bool(b) => Fallback::Bool(b),
-            Value::Str(s) => Fallback::Str(leak(s)),
-            Value::List(v) => Fallback::List(Box::leak(v.into_boxed_slice())),
-        };
+        spec.default = ParamDefault::Value(checked);
     }
     Ok(spec)
 }
@@ -447,7 +447,10 @@ mod tests {
         assert_eq!(m.id, "lib.m");
         assert_eq!(m.params.len(), 5);
         assert_eq!(m.params[0].kind, ParamKind::Int { min: 1, max: 10 });
-        assert_eq!(m.params[1].default, Fallback::List(&[1.5, 1e-10]));
+        assert_eq!(
+            m.params[1].default,
+            ParamDefault::Value(Value::List(vec![1.5, 1e-10]))
+        );
         assert_eq!(m.code.len(), 16);
         assert_ne!(m.code, parse(&GOOD.replace("error", "err")).unwrap().code);
     }

@@ -70,19 +70,23 @@ impl ExternalMethod {
     /// as absolute paths, since the worker runs in the manifest's folder).
     fn request(&self, trial: &TrialContext<'_>, params: &Params) -> Vec<u8> {
         let mut values = Map::new();
-        for spec in self.manifest.params {
-            let Some(value) = params.0.get(spec.name) else {
-                continue;
+        for spec in &self.manifest.params {
+            let json = match (&spec.kind, params.get(&spec.name)) {
+                // An optional file left unset: the protocol's "none".
+                (ParamKind::File, None) => Json::String(String::new()),
+                (_, None) => continue,
+                (_, Some(value)) => match (&spec.kind, value) {
+                    (ParamKind::File, harness::Value::Str(path)) if !path.is_empty() => {
+                        Json::String(
+                            std::fs::canonicalize(path)
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_else(|_| path.clone()),
+                        )
+                    }
+                    _ => serde_json::to_value(value).expect("values serialise"),
+                },
             };
-            let json = match (spec.kind, value) {
-                (ParamKind::File, harness::Value::Str(path)) if !path.is_empty() => Json::String(
-                    std::fs::canonicalize(path)
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_else(|_| path.clone()),
-                ),
-                _ => serde_json::to_value(value).expect("values serialise"),
-            };
-            values.insert(spec.name.to_string(), json);
+            values.insert(spec.name.clone(), json);
         }
         let mut line = serde_json::to_vec(&serde_json::json!({
             "trial_id": trial.trial_id,
@@ -225,28 +229,27 @@ fn with_stderr(message: String, stderr: &str) -> String {
 }
 
 impl Method for ExternalMethod {
-    fn id(&self) -> &'static str {
-        self.manifest.id
+    fn id(&self) -> &str {
+        &self.manifest.id
     }
-    fn summary(&self) -> &'static str {
-        self.manifest.summary
+    fn summary(&self) -> &str {
+        &self.manifest.summary
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        self.manifest.params
+    fn params(&self) -> &[ParamSpec] {
+        &self.manifest.params
     }
-    fn metrics(&self) -> &'static [MetricSpec] {
+    fn metrics(&self) -> &[MetricSpec] {
         self.manifest.metrics
     }
-    fn curves(&self) -> &'static [MetricSpec] {
+    fn curves(&self) -> &[MetricSpec] {
         self.manifest.curves
     }
     fn code(&self) -> Option<String> {
         Some(self.manifest.code.clone())
     }
-    fn run(&self, _params: &Params, _rng: &mut TrialRng) -> Result<Outcome, MethodError> {
-        Err(MethodError::Failed(
-            "an external method runs through run_trial (it needs the trial's id and seed)".into(),
-        ))
+    /// The worker checks what it needs itself; the harness has checked kinds and ranges.
+    fn check(&self, _params: &Params) -> Result<(), String> {
+        Ok(())
     }
     fn run_trial(
         &self,

@@ -14,6 +14,9 @@ pub struct SpecError {
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// Not the user's mistake but a bug of a method met while validating (its check panicked):
+    /// exit code 1, not 2.
+    pub bug: bool,
 }
 
 impl SpecError {
@@ -23,6 +26,15 @@ impl SpecError {
             line: None,
             column: None,
             message: message.into(),
+            bug: false,
+        }
+    }
+
+    /// A bug of a method met while validating `file` (see [`SpecError::bug`]).
+    pub fn bug(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        SpecError {
+            bug: true,
+            ..SpecError::new(file, message)
         }
     }
 
@@ -88,10 +100,12 @@ pub enum HarnessError {
 impl HarnessError {
     /// Whether the user, not the machine or a method, is at fault (exit code 2).
     pub fn is_user_error(&self) -> bool {
-        matches!(
-            self,
-            HarnessError::Spec(_) | HarnessError::Specs(_) | HarnessError::Usage(_)
-        )
+        match self {
+            HarnessError::Spec(e) => !e.bug,
+            HarnessError::Specs(errors) => errors.iter().all(|e| !e.bug),
+            HarnessError::Usage(_) => true,
+            HarnessError::Interrupted { .. } | HarnessError::Store { .. } => false,
+        }
     }
 
     pub(crate) fn store(path: impl Into<PathBuf>, message: impl fmt::Display) -> Self {

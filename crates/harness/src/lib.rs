@@ -8,6 +8,7 @@
 pub mod error;
 pub mod expr;
 pub mod input;
+pub mod legacy;
 pub mod locate;
 pub mod method;
 pub mod param;
@@ -25,10 +26,13 @@ pub mod value;
 
 pub use error::{HarnessError, SpecError};
 pub use method::{
-    check_trial_memory, ExternalLoader, Method, MethodError, MetricSpec, Outcome, Registry,
-    TrialContext, TrialRng,
+    check_point, check_trial_memory, CheckFailure, ExternalLoader, Method, MethodError, MetricSpec,
+    Outcome, Registry, TrialContext, TrialRng, TypedMethod,
 };
-pub use param::{Fallback, ParamKind, ParamSpec, Params};
+pub use param::{
+    InputFile, ParamDefault, ParamError, ParamKind, ParamSpec, ParamStruct, ParamType, Params,
+    Unset,
+};
 pub use runner::{request_stop, run_spec, stop_requested, Progress, RunOptions, RunSummary, Shard};
 pub use spec::{load_specs, Spec};
 pub use store::{Status, Store, TrialRecord};

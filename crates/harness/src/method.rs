@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 
 use crate::error::{did_you_mean, SpecError};
-use crate::param::{ParamSpec, Params};
+use crate::param::{ParamSpec, ParamStruct, Params};
 
 /// The generator every trial gets, seeded from the trial's id alone.
 pub type TrialRng = ChaCha8Rng;
@@ -93,35 +93,27 @@ pub fn check_trial_memory(what: &str, bytes: f64) -> Result<(), String> {
     }
 }
 
-/// A method that a spec can name.
+/// A method that a spec can name, as the harness sees it: declarations to validate a spec
+/// against, and a function of checked parameters. Built-in methods implement [`TypedMethod`]
+/// instead (this trait then comes for free); external methods implement it directly.
 pub trait Method: Send + Sync {
     /// `paper.method`, e.g. `attack.rank_one`.
-    fn id(&self) -> &'static str;
+    fn id(&self) -> &str;
     /// One line for `subbench list`.
-    fn summary(&self) -> &'static str;
-    fn params(&self) -> &'static [ParamSpec];
-    fn metrics(&self) -> &'static [MetricSpec];
+    fn summary(&self) -> &str;
+    fn params(&self) -> &[ParamSpec];
+    fn metrics(&self) -> &[MetricSpec];
     /// Per-iteration curves the method records (names, for `kind: curve` figures).
-    fn curves(&self) -> &'static [MetricSpec] {
-        &[]
-    }
+    fn curves(&self) -> &[MetricSpec];
     /// Constraints between parameters (e.g. `k ≤ n`), checked before any trial runs.
-    fn check(&self, _params: &Params) -> Result<(), String> {
-        Ok(())
-    }
-    fn run(&self, params: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError>;
-
-    /// [`Method::run`] with the trial's context; what the runner calls. Methods that run
-    /// elsewhere than in this process (external workers) override it to receive the trial's id
-    /// and seed and to enforce the deadline; built-in methods keep the default.
+    fn check(&self, params: &Params) -> Result<(), String>;
+    /// One trial. `trial` says which (its id and seed) and when its deadline is.
     fn run_trial(
         &self,
-        _trial: &TrialContext<'_>,
+        trial: &TrialContext<'_>,
         params: &Params,
         rng: &mut TrialRng,
-    ) -> Result<Outcome, MethodError> {
-        self.run(params, rng)
-    }
+    ) -> Result<Outcome, MethodError>;
 
     /// The identity of the code that computes this method's results, when the method knows it
     /// itself (an external method: the blake3 of its manifest and files). `None` for built-in
@@ -131,6 +123,151 @@ pub trait Method: Send + Sync {
     fn code(&self) -> Option<String> {
         None
     }
+}
+
+/// A built-in method: a pure function of its typed parameters and the trial's generator.
+///
+/// Everything about the method is declared once: its parameters by the struct
+/// [`params!`](crate::params) generates, its metrics and curves here. The harness checks that a
+/// trial emits only declared metrics and curves (an undeclared one fails the trial as a bug of
+/// the method), so a misspelt name cannot reach a report.
+pub trait TypedMethod: Send + Sync + 'static {
+    type Params: ParamStruct;
+    /// `paper.method`, e.g. `attack.rank_one`.
+    const ID: &'static str;
+    /// One line for `subbench list`.
+    const SUMMARY: &'static str;
+    const METRICS: &'static [MetricSpec];
+    /// Per-iteration curves the method records (names, for `kind: curve` figures).
+    const CURVES: &'static [MetricSpec] = &[];
+
+    /// Constraints between parameters (e.g. `k ≤ n`) and the memory guard, checked before any
+    /// trial runs; the message says what is accepted.
+    fn check(&self, _params: &Self::Params) -> Result<(), String> {
+        Ok(())
+    }
+    /// One trial: a pure function of the parameters and the generator (seeded from the trial's
+    /// id). `trial` tells the few methods that need them the trial's id, seed and deadline (a
+    /// method whose data another language must rebuild bit for bit derives them from the seed).
+    fn run(
+        &self,
+        params: &Self::Params,
+        rng: &mut TrialRng,
+        trial: &TrialContext<'_>,
+    ) -> Result<Outcome, MethodError>;
+    /// See [`Method::code`].
+    fn code(&self) -> Option<String> {
+        None
+    }
+}
+
+impl<M: TypedMethod> Method for M {
+    fn id(&self) -> &str {
+        M::ID
+    }
+    fn summary(&self) -> &str {
+        M::SUMMARY
+    }
+    fn params(&self) -> &[ParamSpec] {
+        M::Params::specs()
+    }
+    fn metrics(&self) -> &[MetricSpec] {
+        M::METRICS
+    }
+    fn curves(&self) -> &[MetricSpec] {
+        M::CURVES
+    }
+    fn check(&self, params: &Params) -> Result<(), String> {
+        TypedMethod::check(self, &M::Params::from_params(params))
+    }
+    fn run_trial(
+        &self,
+        trial: &TrialContext<'_>,
+        params: &Params,
+        rng: &mut TrialRng,
+    ) -> Result<Outcome, MethodError> {
+        let outcome = self.run(&M::Params::from_params(params), rng, trial)?;
+        undeclared_output(M::ID, &outcome, M::METRICS, M::CURVES)
+            .map_or(Ok(outcome), |bug| Err(MethodError::Failed(bug)))
+    }
+    fn code(&self) -> Option<String> {
+        TypedMethod::code(self)
+    }
+}
+
+/// The message for a metric or curve a trial emitted that its method does not declare.
+pub fn undeclared_output(
+    method: &str,
+    outcome: &Outcome,
+    metrics: &[MetricSpec],
+    curves: &[MetricSpec],
+) -> Option<String> {
+    let declared = |specs: &[MetricSpec], name: &str| specs.iter().any(|m| m.name == name);
+    let metric = outcome.metrics.keys().find(|n| !declared(metrics, n));
+    let curve = outcome.curves.keys().find(|n| !declared(curves, n));
+    match (metric, curve) {
+        (Some(name), _) => Some(format!(
+            "bug in method {method}: it emitted metric `{name}`, which it does not declare"
+        )),
+        (None, Some(name)) => Some(format!(
+            "bug in method {method}: it emitted curve `{name}`, which it does not declare"
+        )),
+        (None, None) => None,
+    }
+}
+
+/// Why a point's parameters cannot run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckFailure {
+    /// The parameters break one of the method's constraints: the user's to fix.
+    Invalid(String),
+    /// The method's check panicked: a bug of the method, not of the spec.
+    Bug(String),
+}
+
+/// [`Method::check`], with a panic caught and reported as a bug of the method (one line), so
+/// that no spec can crash `validate` with a Rust panic.
+pub fn check_point(method: &dyn Method, params: &Params) -> Result<(), CheckFailure> {
+    match quietly(|| method.check(params)) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(message)) => Err(CheckFailure::Invalid(message)),
+        Err(panic) => Err(CheckFailure::Bug(format!(
+            "bug in method {}: its parameter check panicked ({}) at {params}",
+            method.id(),
+            panic_text(panic.as_ref())
+        ))),
+    }
+}
+
+thread_local! {
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f`, catching a panic without printing it (the caller reports it in its own words).
+/// Other threads' panics still reach the previous hook.
+pub fn quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    result
+}
+
+/// The message of a caught panic.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-text panic payload".into())
 }
 
 /// Turns a manifest file into a method (set by the binary: the harness does not know how
@@ -174,7 +311,8 @@ impl Registry {
             .or_else(|| self.registering_code.clone())
             .unwrap_or_default();
         self.methods.push(Entry { method, code });
-        self.methods.sort_by_key(|e| e.method.id());
+        self.methods
+            .sort_by(|a, b| a.method.id().cmp(b.method.id()));
     }
 
     /// Register the methods of one crate, giving them that crate's code identity (the binary

@@ -189,7 +189,7 @@ pub fn execute(trial: &Trial, order: u64, spec: &Spec, registry: &Registry) -> T
         status,
         error,
         elapsed_s,
-        params: trial.params.0.clone(),
+        params: trial.params.recorded().clone(),
         metrics: outcome.metrics,
         curves: outcome.curves,
     }

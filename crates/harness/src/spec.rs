@@ -9,8 +9,9 @@ use serde::Deserialize;
 
 use crate::error::{did_you_mean, HarnessError, SpecError};
 use crate::locate::{locate, locate_under};
+use crate::method::{check_point, CheckFailure};
 use crate::method::{Method, Registry};
-use crate::param::{ParamKind, Params};
+use crate::param::Params;
 use crate::spec_external::{load_externals, ExternalMethods, SpecMethods};
 use crate::sweep::{Point, Sweep};
 use crate::trial::Trial;
@@ -521,13 +522,7 @@ pub fn load_spec(
 /// Read a `File` parameter's file and hash its bytes. Paths are relative to the folder subbench
 /// runs in, like `--out`: the spec is copied into its store and re-read from there by `report`,
 /// so a path relative to the spec's own folder would change meaning. `""` (no file) has no hash.
-fn resolve_input_file(value: &Value) -> Result<String, String> {
-    let Value::Str(path) = value else {
-        unreachable!("ParamSpec::check returns strings for files")
-    };
-    if path.is_empty() {
-        return Ok(String::new());
-    }
+fn resolve_input_file(path: &str) -> Result<String, String> {
     let hash = crate::input::hash_regular(Path::new(path)).map_err(|why| {
         format!("cannot read `{path}` (relative to the folder subbench runs in): {why}")
     })?;
@@ -676,66 +671,27 @@ pub fn parse_spec(
                 at(&["method"]).or_else(|| locate_under(text, "sweep", "method")),
             )
         })?;
-        let mut params = BTreeMap::new();
-        for (name, value) in raw
+        let values = raw
             .params
             .iter()
             .chain(point.iter().filter(|(k, _)| *k != "method"))
-        {
-            let declared = method
-                .params()
-                .iter()
-                .find(|p| p.name == name)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = method.params().iter().map(|p| p.name).collect();
-                    fail(
-                        format!(
-                            "unknown parameter `{name}` for method {}{}; accepted: {}",
-                            method.id(),
-                            did_you_mean(name, names.iter().copied()),
-                            if names.is_empty() {
-                                "none".to_string()
-                            } else {
-                                names.join(", ")
-                            }
-                        ),
-                        place_of(name),
-                    )
-                })?;
-            let value = declared.check(value).map_err(|m| fail(m, place_of(name)))?;
-            if declared.kind == ParamKind::File {
-                let hash = resolve_input_file(&value).map_err(|m| fail(m, place_of(name)))?;
-                if !hash.is_empty() {
-                    params.insert(format!("{name}_blake3"), Value::Str(hash));
+            .map(|(k, v)| (k.as_str(), v));
+        let params = Params::validate(method.params(), values, method.id(), resolve_input_file)
+            .map_err(|e| match &e.name {
+                Some(name) => fail(e.message, place_of(name)),
+                None => fail(e.message, at(&["params"])),
+            })?;
+        match check_point(method, &params) {
+            Ok(()) => {}
+            Err(CheckFailure::Invalid(message)) => {
+                if checked_constraints.insert(message.clone(), ()).is_none() {
+                    return Err(fail(
+                        format!("method {}: {message} (at {params})", method.id()),
+                        at(&["sweep"]).or(at(&["params"])),
+                    ));
                 }
             }
-            params.insert(name.clone(), value);
-        }
-        for declared in method.params() {
-            if !params.contains_key(declared.name) {
-                let value = declared.default_value().ok_or_else(|| {
-                    fail(
-                        format!(
-                            "method {} needs parameter `{}` ({}): {}",
-                            method.id(),
-                            declared.name,
-                            declared.accepted(),
-                            declared.doc
-                        ),
-                        at(&["params"]),
-                    )
-                })?;
-                params.insert(declared.name.to_string(), value);
-            }
-        }
-        let params = Params(params);
-        if let Err(message) = method.check(&params) {
-            if checked_constraints.insert(message.clone(), ()).is_none() {
-                return Err(fail(
-                    format!("method {}: {message} (at {params})", method.id()),
-                    at(&["sweep"]).or(at(&["params"])),
-                ));
-            }
+            Err(CheckFailure::Bug(message)) => return Err(SpecError::bug(file, message)),
         }
         points.push(SpecPoint {
             method: method_id,
@@ -782,8 +738,8 @@ pub fn parse_spec(
     // Parameters left at their defaults are still parameters (e.g. in an expression).
     for id in &methods {
         for p in registry.get(id).expect("validated above").params() {
-            if !parameters.iter().any(|q| q == p.name) {
-                parameters.push(p.name.to_string());
+            if !parameters.iter().any(|q| *q == p.name) {
+                parameters.push(p.name.clone());
             }
         }
     }
@@ -817,7 +773,7 @@ pub fn parse_spec(
                 let value = if name == "method" {
                     Some(Value::Str(p.method.clone()))
                 } else {
-                    p.params.0.get(name).cloned()
+                    p.params.recorded().get(name).cloned()
                 };
                 value.is_some_and(|v| v.matches(wanted))
             });
@@ -1172,7 +1128,7 @@ fn default_report(
             let value = if name == "method" {
                 Some(Value::Str(point.method.clone()))
             } else {
-                point.params.0.get(name).cloned()
+                point.params.recorded().get(name).cloned()
             };
             if let Some(v) = value {
                 if !distinct.iter().any(|d| d.matches(&v)) {

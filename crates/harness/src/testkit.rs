@@ -5,8 +5,9 @@
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use crate::method::{Method, MethodError, MetricSpec, Outcome, Registry, TrialRng};
-use crate::param::{Fallback, ParamKind, ParamSpec, Params};
+use crate::method::{
+    MethodError, MetricSpec, Outcome, Registry, TrialContext, TrialRng, TypedMethod,
+};
 
 /// `value = x² + noise·N(0,1)`, plus a uniform draw and a short curve.
 pub struct Quadratic;
@@ -14,181 +15,125 @@ pub struct Quadratic;
 /// `value = x + U(0,1)`, which panics, errors, diverges or sleeps on request.
 pub struct Flaky;
 
-const QUADRATIC_PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "x",
-        kind: ParamKind::Float {
-            min: -1e6,
-            max: 1e6,
-        },
-        default: Fallback::Required,
-        doc: "the point",
-    },
-    ParamSpec {
-        name: "noise",
-        kind: ParamKind::Float { min: 0.0, max: 1e3 },
-        default: Fallback::Float(0.0),
-        doc: "noise level",
-    },
-    ParamSpec {
-        name: "steps",
-        kind: ParamKind::Int { min: 0, max: 1000 },
-        default: Fallback::Int(3),
-        doc: "curve length",
-    },
-    ParamSpec {
-        name: "mode",
-        kind: ParamKind::Choice(&["plain", "shifted"]),
-        default: Fallback::Str("plain"),
-        doc: "offset by 1 when shifted",
-    },
-    ParamSpec {
-        name: "weights",
-        kind: ParamKind::FloatList {
-            min: 0.0,
-            max: 10.0,
-        },
-        default: Fallback::List(&[1.0]),
-        doc: "multiplies the value by their sum",
-    },
-];
-const QUADRATIC_METRICS: &[MetricSpec] = &[
-    MetricSpec {
-        name: "value",
-        doc: "x² (+ noise)",
-    },
-    MetricSpec {
-        name: "draw",
-        doc: "a U(0,1) draw from the trial's generator",
-    },
-    MetricSpec {
-        name: "theory",
-        doc: "x² exactly",
-    },
-];
+crate::choice! {
+    /// Whether the quadratic is offset.
+    pub enum Mode { Plain = "plain", Shifted = "shifted" }
+}
 
-impl Method for Quadratic {
-    fn id(&self) -> &'static str {
-        "test.quadratic"
+crate::params! {
+    /// Parameters of `test.quadratic`.
+    pub struct QuadraticParams {
+        /// the point
+        x: f64 [-1e6, 1e6];
+        /// noise level
+        noise: f64 [0.0, 1e3] = 0.0;
+        /// curve length
+        steps: u32 [0, 1000] = 3;
+        /// offset by 1 when shifted
+        mode: Mode = Mode::Plain;
+        /// multiplies the value by their sum
+        weights: Vec<f64> [0.0, 10.0] = vec![1.0];
     }
-    fn summary(&self) -> &'static str {
-        "x² plus optional Gaussian noise (test method)"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        QUADRATIC_PARAMS
-    }
-    fn metrics(&self) -> &'static [MetricSpec] {
-        QUADRATIC_METRICS
-    }
-    fn curves(&self) -> &'static [MetricSpec] {
-        &[MetricSpec {
-            name: "path",
-            doc: "value/(1 + step)",
-        }]
-    }
+}
+
+impl TypedMethod for Quadratic {
+    type Params = QuadraticParams;
+    const ID: &'static str = "test.quadratic";
+    const SUMMARY: &'static str = "x² plus optional Gaussian noise (test method)";
+    const METRICS: &'static [MetricSpec] = &[
+        MetricSpec {
+            name: "value",
+            doc: "x² (+ noise)",
+        },
+        MetricSpec {
+            name: "draw",
+            doc: "a U(0,1) draw from the trial's generator",
+        },
+        MetricSpec {
+            name: "theory",
+            doc: "x² exactly",
+        },
+    ];
+    const CURVES: &'static [MetricSpec] = &[MetricSpec {
+        name: "path",
+        doc: "value/(1 + step)",
+    }];
+
     /// A test build can change this method's code identity without recompiling (the
     /// stale-trial tests set `SUBBENCH_TESTKIT_CODE`); otherwise it has the testkit's identity.
     fn code(&self) -> Option<String> {
         std::env::var("SUBBENCH_TESTKIT_CODE").ok()
     }
-    fn check(&self, p: &Params) -> Result<(), String> {
-        if p.float("x") == 13.0 && p.float("noise") > 0.0 {
+    fn check(&self, p: &QuadraticParams) -> Result<(), String> {
+        if p.x == 13.0 && p.noise > 0.0 {
             return Err("x = 13 is unlucky with noise (constraint check for tests)".into());
         }
         Ok(())
     }
-    fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
-        let x = p.float("x");
-        let shift = if p.str("mode") == "shifted" { 1.0 } else { 0.0 };
-        let scale: f64 = p.list("weights").iter().sum();
+    fn run(
+        &self,
+        p: &QuadraticParams,
+        rng: &mut TrialRng,
+        _trial: &TrialContext<'_>,
+    ) -> Result<Outcome, MethodError> {
+        let shift = match p.mode {
+            Mode::Plain => 0.0,
+            Mode::Shifted => 1.0,
+        };
+        let scale: f64 = p.weights.iter().sum();
         let noise: f64 = rng.sample(StandardNormal);
-        let value = scale * (x * x + shift) + p.float("noise") * noise;
-        let curve = (0..p.usize("steps") as u32)
+        let value = scale * (p.x * p.x + shift) + p.noise * noise;
+        let curve = (0..p.steps)
             .map(|s| (s, value / (1.0 + s as f64)))
             .collect();
         Ok(Outcome::new()
             .metric("value", value)
             .metric("draw", rng.gen())
-            .metric("theory", scale * (x * x + shift))
+            .metric("theory", scale * (p.x * p.x + shift))
             .curve("path", curve))
     }
 }
 
-const FLAKY_PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "x",
-        kind: ParamKind::Int {
-            min: -1_000_000,
-            max: 1_000_000,
-        },
-        default: Fallback::Required,
-        doc: "the point",
-    },
-    ParamSpec {
-        name: "panic_at",
-        kind: ParamKind::Int {
-            min: -1,
-            max: 1_000_000,
-        },
-        default: Fallback::Int(-1),
-        doc: "panic when x equals it",
-    },
-    ParamSpec {
-        name: "error_at",
-        kind: ParamKind::Int {
-            min: -1,
-            max: 1_000_000,
-        },
-        default: Fallback::Int(-1),
-        doc: "return an error when x equals it",
-    },
-    ParamSpec {
-        name: "nan_at",
-        kind: ParamKind::Int {
-            min: -1,
-            max: 1_000_000,
-        },
-        default: Fallback::Int(-1),
-        doc: "return NaN when x equals it",
-    },
-    ParamSpec {
-        name: "sleep_ms",
-        kind: ParamKind::Int {
-            min: 0,
-            max: 60_000,
-        },
-        default: Fallback::Int(0),
-        doc: "sleep before returning",
-    },
-];
-const FLAKY_METRICS: &[MetricSpec] = &[MetricSpec {
-    name: "value",
-    doc: "x + U(0,1)",
-}];
+crate::params! {
+    /// Parameters of `test.flaky`.
+    pub struct FlakyParams {
+        /// the point
+        x: i64 [-1_000_000, 1_000_000];
+        /// panic when x equals it
+        panic_at: i64 [-1, 1_000_000] = -1;
+        /// return an error when x equals it
+        error_at: i64 [-1, 1_000_000] = -1;
+        /// return NaN when x equals it
+        nan_at: i64 [-1, 1_000_000] = -1;
+        /// sleep before returning
+        sleep_ms: u64 [0, 60_000] = 0;
+    }
+}
 
-impl Method for Flaky {
-    fn id(&self) -> &'static str {
-        "test.flaky"
-    }
-    fn summary(&self) -> &'static str {
-        "fails in chosen ways (test method)"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        FLAKY_PARAMS
-    }
-    fn metrics(&self) -> &'static [MetricSpec] {
-        FLAKY_METRICS
-    }
-    fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
-        let x = p.int("x");
-        std::thread::sleep(std::time::Duration::from_millis(p.usize("sleep_ms") as u64));
-        if x == p.int("panic_at") {
+impl TypedMethod for Flaky {
+    type Params = FlakyParams;
+    const ID: &'static str = "test.flaky";
+    const SUMMARY: &'static str = "fails in chosen ways (test method)";
+    const METRICS: &'static [MetricSpec] = &[MetricSpec {
+        name: "value",
+        doc: "x + U(0,1)",
+    }];
+
+    fn run(
+        &self,
+        p: &FlakyParams,
+        rng: &mut TrialRng,
+        _trial: &TrialContext<'_>,
+    ) -> Result<Outcome, MethodError> {
+        let x = p.x;
+        std::thread::sleep(std::time::Duration::from_millis(p.sleep_ms));
+        if x == p.panic_at {
             panic!("asked to panic at x = {x}");
         }
-        if x == p.int("error_at") {
+        if x == p.error_at {
             return Err(MethodError::Failed(format!("asked to fail at x = {x}")));
         }
-        let value = if x == p.int("nan_at") {
+        let value = if x == p.nan_at {
             f64::NAN
         } else {
             x as f64 + rng.gen::<f64>()

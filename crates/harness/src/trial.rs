@@ -57,7 +57,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn params(pairs: &[(&str, Value)]) -> Params {
-        Params(
+        Params::checked_for_tests(
             pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))

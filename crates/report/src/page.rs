@@ -180,7 +180,7 @@ pub fn write_spec_report(
                 if name == "method" {
                     None
                 } else {
-                    p.params.0.get(name)
+                    p.params.recorded().get(name)
                 }
             }));
             let text = if name == "method" {

@@ -257,9 +257,11 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
         say!("{}  {}", method.id(), method.summary());
         say!("parameters:");
         for p in method.params() {
-            let default = p.default_value().map_or("required".to_string(), |v| {
-                format!("default {}", v.canonical())
-            });
+            let default = match &p.default {
+                harness::ParamDefault::Required => "required".to_string(),
+                harness::ParamDefault::Value(v) => format!("default {}", v.canonical()),
+                harness::ParamDefault::Unset(_) => format!("default {}", p.default_text()),
+            };
             say!(
                 "  {:<16} {} ({default})\n  {:<16} {}",
                 p.name,
@@ -283,7 +285,7 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
     let mut any = false;
     for method in all {
         any = true;
-        let params: Vec<&str> = method.params().iter().map(|p| p.name).collect();
+        let params: Vec<&str> = method.params().iter().map(|p| p.name.as_str()).collect();
         let kind = if external.iter().any(|m| m.id() == method.id()) {
             " (external)"
         } else {

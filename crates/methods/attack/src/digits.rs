@@ -12,9 +12,8 @@ use ndarray_linalg::{JobSvd, SVDDC};
 use rand::seq::SliceRandom;
 
 use datasets::digits;
-use harness::{
-    Fallback, Method, MethodError, MetricSpec, Outcome, ParamKind, ParamSpec, Params, TrialRng,
-};
+use harness::legacy::{Fallback, Method, ParamKind, ParamSpec, Params};
+use harness::{MethodError, MetricSpec, Outcome, TrialRng};
 use subspace::{principal_angles_orthonormal, top_left_singular_subspace, Distance};
 
 use crate::closed_form::unconstrained;

@@ -5,10 +5,8 @@ use ndarray_linalg::{JobSvd, SVDDC};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use harness::{
-    Fallback, Method, MethodError, MetricSpec, Outcome, ParamKind, ParamSpec, Params, Registry,
-    TrialRng,
-};
+use harness::legacy::{Fallback, Method, ParamKind, ParamSpec, Params};
+use harness::{MethodError, MetricSpec, Outcome, Registry, TrialRng};
 use subspace::{haar_orthonormal, principal_angles_orthonormal, top_left_singular_basis, Distance};
 
 use crate::closed_form::{rank_one, unconstrained, PlaneAttack};
@@ -56,8 +54,8 @@ pub struct PcaAttack;
 
 /// Register the methods of this paper.
 pub fn register(registry: &mut Registry) {
-    registry.register(Box::new(PcaAttack));
-    registry.register(Box::new(crate::digits::DigitsAttack));
+    registry.register(harness::legacy::Legacy::boxed(PcaAttack));
+    registry.register(harness::legacy::Legacy::boxed(crate::digits::DigitsAttack));
 }
 
 /// The m × n perturbation `[u_k u_{k+1}] D [v_k v_{k+1}]ᵀ` of a plane attack; without a

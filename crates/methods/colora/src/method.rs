@@ -2,10 +2,8 @@
 
 use ndarray::Array2;
 
-use harness::{
-    Fallback, Method, MethodError, MetricSpec, Outcome, ParamKind, ParamSpec, Params, Registry,
-    TrialRng,
-};
+use harness::legacy::{Fallback, Method, ParamKind, ParamSpec, Params};
+use harness::{MethodError, MetricSpec, Outcome, Registry, TrialRng};
 use subspace::{principal_angles, Distance};
 
 use crate::federated::{federated, plateau, Federated, Schedule};
@@ -13,7 +11,7 @@ use crate::model::{colora, oracle, relative_errors, Block, Fit, ProblemSpec, Use
 
 /// Register the methods of this paper.
 pub fn register(registry: &mut Registry) {
-    registry.register(Box::new(Regression));
+    registry.register(harness::legacy::Legacy::boxed(Regression));
 }
 
 /// Heterogeneous linear regression with shared and personal low-rank adapters.

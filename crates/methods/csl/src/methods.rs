@@ -6,10 +6,8 @@ use ndarray::Array2;
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use harness::{
-    Fallback, Method, MethodError, MetricSpec, Outcome, ParamKind, ParamSpec, Params, Registry,
-    TrialRng,
-};
+use harness::legacy::{Fallback, Method, ParamKind, ParamSpec, Params};
+use harness::{MethodError, MetricSpec, Outcome, Registry, TrialRng};
 use subspace::{
     haar_orthonormal, orthonormal_basis, principal_angles, subspace_pair_with_angles, Distance,
     Projection, RankPolicy,
@@ -21,11 +19,11 @@ use crate::clustering::{
 
 /// Register the methods of this paper.
 pub fn register(registry: &mut Registry) {
-    registry.register(Box::new(Angles));
-    registry.register(Box::new(Cluster));
-    registry.register(Box::new(Detect));
-    registry.register(Box::new(crate::visualize::Visualize));
-    registry.register(Box::new(crate::visualize::Digits));
+    registry.register(harness::legacy::Legacy::boxed(Angles));
+    registry.register(harness::legacy::Legacy::boxed(Cluster));
+    registry.register(harness::legacy::Legacy::boxed(Detect));
+    registry.register(harness::legacy::Legacy::boxed(crate::visualize::Visualize));
+    registry.register(harness::legacy::Legacy::boxed(crate::visualize::Digits));
 }
 
 const PROJECTIONS: &[&str] = &["gaussian", "rademacher", "achlioptas", "sparse", "srht"];

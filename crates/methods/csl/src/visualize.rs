@@ -8,9 +8,8 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 
 use datasets::digits;
-use harness::{
-    Fallback, Method, MethodError, MetricSpec, Outcome, ParamKind, ParamSpec, Params, TrialRng,
-};
+use harness::legacy::{Fallback, Method, ParamKind, ParamSpec, Params};
+use harness::{MethodError, MetricSpec, Outcome, TrialRng};
 use subspace::{
     haar_orthonormal, orthonormal_basis, principal_angles_orthonormal, Distance, RankPolicy,
 };

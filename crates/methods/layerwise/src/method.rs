@@ -4,18 +4,16 @@ use ndarray::Array2;
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use harness::{
-    Fallback, Method, MethodError, MetricSpec, Outcome, ParamKind, ParamSpec, Params, Registry,
-    TrialRng,
-};
+use harness::legacy::{Fallback, Method, ParamKind, ParamSpec, Params};
+use harness::{MethodError, MetricSpec, Outcome, Registry, TrialRng};
 use subspace::haar_orthonormal;
 
 use crate::linrep::{fit_head, loss, train, Inputs, Optimizer, Task, Training};
 
 /// Register the methods of this paper.
 pub fn register(registry: &mut Registry) {
-    registry.register(Box::new(LinRep));
-    registry.register(Box::new(SingleIndex));
+    registry.register(harness::legacy::Legacy::boxed(LinRep));
+    registry.register(harness::legacy::Legacy::boxed(SingleIndex));
 }
 
 /// Linear representation learning under anisotropic inputs.

@@ -7,10 +7,8 @@ use std::sync::OnceLock;
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::seq::SliceRandom;
 
-use harness::{
-    Fallback, Method, MethodError, MetricSpec, Outcome, ParamKind, ParamSpec, Params, Registry,
-    TrialRng,
-};
+use harness::legacy::{Fallback, Method, ParamKind, ParamSpec, Params};
+use harness::{MethodError, MetricSpec, Outcome, Registry, TrialRng};
 
 use crate::contrastive::info_nce;
 use crate::distance::{choose_band, layer_distance, LanguageDistance};
@@ -22,11 +20,11 @@ use crate::states::{load_cached, LANGUAGE_CODES};
 
 /// Register the methods of this paper.
 pub fn register(registry: &mut Registry) {
-    registry.register(Box::new(DistanceMethod));
-    registry.register(Box::new(ShiftMethod));
-    registry.register(Box::new(BandMethod));
-    registry.register(Box::new(ContrastiveMethod));
-    registry.register(Box::new(LdaMethod));
+    registry.register(harness::legacy::Legacy::boxed(DistanceMethod));
+    registry.register(harness::legacy::Legacy::boxed(ShiftMethod));
+    registry.register(harness::legacy::Legacy::boxed(BandMethod));
+    registry.register(harness::legacy::Legacy::boxed(ContrastiveMethod));
+    registry.register(harness::legacy::Legacy::boxed(LdaMethod));
 }
 
 const fn int(name: &'static str, min: i64, max: i64, default: i64, doc: &'static str) -> ParamSpec {
