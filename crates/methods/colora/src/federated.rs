@@ -39,17 +39,6 @@ pub enum Federated {
     FedSa,
 }
 
-impl Federated {
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "fedavg_lora" => Some(Self::FedAvg),
-            "ffa_lora" => Some(Self::Ffa),
-            "fedsa_lora" => Some(Self::FedSa),
-            _ => None,
-        }
-    }
-}
-
 /// Rounds of communication, local gradient steps per round, and the step size.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Schedule {

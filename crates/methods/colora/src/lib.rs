@@ -3,11 +3,19 @@
 //! the users' tasks have in common; a small personal Sᵢ per user adapts it.
 
 mod federated;
-mod method;
+pub mod methods;
 mod model;
 
+use harness::Registry;
+
 pub use federated::{federated, plateau, Federated, FederatedFit, Moments, Schedule};
-pub use method::{register, Regression};
+pub use methods::regression::Regression;
 pub use model::{
-    colora, oracle, relative_errors, shaped_block, Block, Fit, Problem, ProblemSpec, User,
+    colora, convergence_rate, oracle, relative_errors, shaped_block, Block, Fit, Problem,
+    ProblemSpec, User,
 };
+
+/// Register the methods of this paper.
+pub fn register(registry: &mut Registry) {
+    registry.register(Box::new(Regression));
+}

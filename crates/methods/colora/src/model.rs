@@ -46,30 +46,20 @@ pub struct ProblemSpec {
     pub truth_block: Block,
 }
 
-/// Shape of a personal block Sᵢ (r × r): the paper's parameter count O(dr + kr²) says full, a
-/// summary's "personalized per-task scalars" says one scalar [summary, PAPERS.md §3].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Block {
-    /// Any r × r matrix: r² parameters per user.
-    Full,
-    /// A diagonal matrix: r parameters per user.
-    Diagonal,
-    /// A multiple of the identity: one parameter per user.
-    Scalar,
+harness::choice! {
+    /// Shape of a personal block Sᵢ (r × r): the paper's parameter count O(dr + kr²) says full, a
+    /// summary's "personalized per-task scalars" says one scalar [summary, PAPERS.md §3].
+    pub enum Block {
+        /// Any r × r matrix: r² parameters per user.
+        Full = "full",
+        /// A diagonal matrix: r parameters per user.
+        Diagonal = "diagonal",
+        /// A multiple of the identity: one parameter per user.
+        Scalar = "scalar",
+    }
 }
 
 impl Block {
-    pub const NAMES: [&'static str; 3] = ["full", "diagonal", "scalar"];
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "full" => Some(Self::Full),
-            "diagonal" => Some(Self::Diagonal),
-            "scalar" => Some(Self::Scalar),
-            _ => None,
-        }
-    }
-
     /// Parameters of one block of rank `r`.
     pub fn parameters(self, r: usize) -> usize {
         match self {
@@ -375,9 +365,42 @@ pub fn oracle(users: &[User], problem: &Problem, block: Block) -> Fit {
     }
 }
 
+/// Geometric rate of `curve` toward its final value: exp of the least-squares slope of
+/// log(eₜ − e_final) over the iterations still at least 1% of the initial gap away.
+pub fn convergence_rate(curve: &[f64]) -> f64 {
+    let Some(&last) = curve.last() else {
+        return f64::NAN;
+    };
+    let first_gap = curve[0] - last;
+    let points: Vec<(f64, f64)> = curve[..curve.len().saturating_sub(1)]
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| **e - last > 0.01 * first_gap && **e > last)
+        .map(|(t, e)| (t as f64, (e - last).ln()))
+        .collect();
+    if points.len() < 2 {
+        return 0.0; // converged within one or two rounds
+    }
+    let n = points.len() as f64;
+    let (mx, my) = (
+        points.iter().map(|p| p.0).sum::<f64>() / n,
+        points.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (sxy / sxx).exp()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_of_a_geometric_sequence() {
+        let curve: Vec<f64> = (0..30).map(|t| 0.1 + 0.5f64.powi(t)).collect();
+        let rate = convergence_rate(&curve);
+        assert!((rate - 0.5).abs() < 0.01, "{rate}");
+    }
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 

@@ -8,11 +8,20 @@
 //! predictions, and the test error of the network after a ridge fit of its second layer).
 
 mod linrep;
-mod method;
+pub mod methods;
 mod single_index;
+
+use harness::Registry;
 
 pub use linrep::{
     gauss_newton, gradients, loss, subspace_distance, train, Inputs, Optimizer, Task, Training,
 };
-pub use method::{register, LinRep, SingleIndex};
+pub use methods::linrep::LinRep;
+pub use methods::single_index::SingleIndex;
 pub use single_index::{predicted_alignment, Design, Link, Step};
+
+/// Register the methods of this paper.
+pub fn register(registry: &mut Registry) {
+    registry.register(Box::new(LinRep));
+    registry.register(Box::new(SingleIndex));
+}

@@ -12,26 +12,27 @@ use subspace::{
     haar_orthonormal, orthonormal_basis, principal_angles, Distance, RankPolicy, SubspaceError,
 };
 
-/// The optimisers compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Optimizer {
-    /// Plain SGD with step lr/λ_max(Σ) (the largest stable scale for this problem).
-    Sgd,
-    /// Adam on both layers.
-    Adam,
-    /// Stylised KFAC: G ← G − η (FᵀF)⁻¹ ∇_G (Σ̂ + λI)⁻¹, then F by its own preconditioned step.
-    Kfac,
-    /// Alternating minimisation-descent: least-squares head, gradient step on G, orthonormalise.
-    Amd,
-    /// Batch-norm of the representation, f(x) = F BN(Gx), trained by SGD: it fixes the scale of
-    /// each feature but not the anisotropy of the inputs that G sees.
-    BatchNorm,
-    /// Σ̂-whitened gradient on G (the right KFAC factor alone): G ← G − η/λ_max(FᵀF) ∇_G (Σ̂ + λI)⁻¹;
-    /// F as in KFAC.
-    Dfw,
-    /// Damped full Gauss–Newton (= natural gradient for this loss) on (G, F) jointly:
-    /// θ ← θ − η (JᵀJ + λI)⁻¹ ∇θ, with the cross terms between the layers that KFAC drops.
-    Ngd,
+harness::choice! {
+    /// The optimisers compared.
+    pub enum Optimizer {
+        /// Plain SGD with step lr/λ_max(Σ) (the largest stable scale for this problem).
+        Sgd = "sgd",
+        /// Adam on both layers.
+        Adam = "adam",
+        /// Batch-norm of the representation, f(x) = F BN(Gx), trained by SGD: it fixes the scale
+        /// of each feature but not the anisotropy of the inputs that G sees.
+        BatchNorm = "batchnorm",
+        /// Alternating minimisation-descent: least-squares head, gradient step on G, orthonormalise.
+        Amd = "amd",
+        /// Σ̂-whitened gradient on G (the right KFAC factor alone):
+        /// G ← G − η/λ_max(FᵀF) ∇_G (Σ̂ + λI)⁻¹; F as in KFAC.
+        Dfw = "dfw",
+        /// Stylised KFAC: G ← G − η (FᵀF)⁻¹ ∇_G (Σ̂ + λI)⁻¹, then F by its own preconditioned step.
+        Kfac = "kfac",
+        /// Damped full Gauss–Newton (= natural gradient for this loss) on (G, F) jointly:
+        /// θ ← θ − η (JᵀJ + λI)⁻¹ ∇θ, with the cross terms between the layers that KFAC drops.
+        Ngd = "ngd",
+    }
 }
 
 /// One anisotropic input distribution: Σ^{1/2} = U diag(√λ) Uᵀ, λ log-spaced in [1, κ].

@@ -13,28 +13,31 @@ use rand_distr::StandardNormal;
 
 use subspace::{haar_orthonormal, SubspaceError};
 
-/// The learned direction's rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    Sgd,
-    /// Sample covariance Σ̂ (λ = 0).
-    Kfac,
-    /// Population covariance Σ.
-    KfacPopulation,
-    /// Adam's first step: the sign of the gradient.
-    AdamSign,
-    /// Batch-norm of the inputs, then SGD: a diagonal preconditioner D̂⁻².
-    BatchNorm,
+harness::choice! {
+    /// The learned direction's rule.
+    pub enum Step {
+        /// Xᵀy/n.
+        Sgd = "sgd",
+        /// Sample covariance Σ̂ (λ = 0).
+        Kfac = "kfac",
+        /// Population covariance Σ.
+        KfacPopulation = "kfac_population",
+        /// Adam's first step: the sign of the gradient.
+        AdamSign = "adam",
+        /// Batch-norm of the inputs, then SGD: a diagonal preconditioner D̂⁻².
+        BatchNorm = "batchnorm",
+    }
 }
 
-/// The target's link σ*.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Link {
-    Tanh,
-    Relu,
-    /// The second Hermite polynomial z² − 1: E σ*′(z) = 0, so one gradient step learns nothing
-    /// about β* (information exponent 2).
-    He2,
+harness::choice! {
+    /// The target's link σ*.
+    pub enum Link {
+        Tanh = "tanh",
+        Relu = "relu",
+        /// The second Hermite polynomial z² − 1: E σ*′(z) = 0, so one gradient step learns
+        /// nothing about β* (information exponent 2).
+        He2 = "he2",
+    }
 }
 
 impl Link {

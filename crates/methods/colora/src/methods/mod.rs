@@ -1,0 +1,3 @@
+//! One method per file.
+
+pub mod regression;

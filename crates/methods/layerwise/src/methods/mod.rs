@@ -1,0 +1,4 @@
+//! One method per file.
+
+pub mod linrep;
+pub mod single_index;
