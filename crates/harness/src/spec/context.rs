@@ -95,14 +95,10 @@ impl Context<'_> {
         for (name, wanted) in filter {
             let place = at.key(name);
             self.check_param(name, what, &place)?;
-            let found = self.points.iter().any(|p| {
-                let value = if name == "method" {
-                    Some(Value::Str(p.method.clone()))
-                } else {
-                    p.params.0.get(name).cloned()
-                };
-                value.is_some_and(|v| v.matches(wanted))
-            });
+            let found = self
+                .points
+                .iter()
+                .any(|p| p.value(name).is_some_and(|v| v.matches(wanted)));
             if !found {
                 return Err(self.fail_at(
                     format!("{what}: no trial has {name} = {wanted}; the spec's values of `{name}` do not include it"),

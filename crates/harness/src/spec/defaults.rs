@@ -21,12 +21,7 @@ pub(crate) fn default_report(
     let values = |name: &str| -> Vec<Value> {
         let mut distinct: Vec<Value> = Vec::new();
         for point in points {
-            let value = if name == "method" {
-                Some(Value::Str(point.method.clone()))
-            } else {
-                point.params.0.get(name).cloned()
-            };
-            if let Some(v) = value {
+            if let Some(v) = point.value(name) {
                 if !distinct.iter().any(|d| d.matches(&v)) {
                     distinct.push(v);
                 }

@@ -57,6 +57,17 @@ pub struct SpecPoint {
     pub params: Params,
 }
 
+impl SpecPoint {
+    /// The point's value of a parameter, `method` included (what `where:` selects on).
+    pub fn value(&self, name: &str) -> Option<Value> {
+        if name == "method" {
+            Some(Value::Str(self.method.clone()))
+        } else {
+            self.params.0.get(name).cloned()
+        }
+    }
+}
+
 /// A validated spec.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -431,11 +442,17 @@ mod tests {
     fn an_error_in_a_refuted_check_names_its_line_not_an_expect_line() {
         let checks = "expect:\n  - threshold: {metric: value, above: 0}\nrefuted:\n  - threshold: {metric: value, below: 0}\n  - threshold: {metric: value}\n";
         let (message, at) = error(checks);
-        assert!(message.contains("needs `above` and/or `below`"), "{message}");
+        assert!(
+            message.contains("needs `above` and/or `below`"),
+            "{message}"
+        );
         assert_eq!(at, place(checks, "threshold", 2));
         let checks = "refuted:\n  - threshold: {metric: value, below: 0}\n  - baseline: {}\n";
         let (message, at) = error(checks);
-        assert!(message.contains("a baseline belongs under `expect`"), "{message}");
+        assert!(
+            message.contains("a baseline belongs under `expect`"),
+            "{message}"
+        );
         assert_eq!(at, place(checks, "- baseline", 0));
     }
 

@@ -45,42 +45,7 @@ pub(crate) fn expand(
 ) -> Result<Points, SpecError> {
     let text = source.text;
     let at = |path: &[&str]| locate(text, path);
-    let sweep = match &raw.sweep {
-        Some(yaml) => Some(Sweep::parse(yaml).map_err(|e| {
-            let place = e
-                .key
-                .as_deref()
-                .and_then(|k| locate_under(text, "sweep", k))
-                .or(at(&["sweep"]));
-            source.fail(format!("sweep: {}", e.message), place)
-        })?),
-        None => None,
-    };
-    let swept = sweep.as_ref().map(Sweep::names).unwrap_or_default();
-    if let Some(name) = swept.iter().find(|n| raw.params.contains_key(*n)) {
-        return Err(source.fail(
-            format!("`{name}` is set both in `params` and in `sweep`; keep one"),
-            locate_under(text, "sweep", name),
-        ));
-    }
-    let n_points = sweep.as_ref().map_or(1, Sweep::len);
-    let n_trials = n_points.saturating_mul(raw.seeds as usize);
-    if n_trials > MAX_TRIALS && !options.allow_large {
-        return Err(source.fail(
-            format!("the sweep has {n_trials} trials ({n_points} points × {} seeds); the limit is {MAX_TRIALS}: narrow it or pass --allow-large", raw.seeds),
-            at(&["sweep"]),
-        ));
-    }
-    let raw_points: Vec<Point> = match &sweep {
-        Some(s) => s.expand().map_err(|e| {
-            let place = e
-                .key
-                .as_deref()
-                .and_then(|k| locate_under(text, "sweep", k));
-            source.fail(format!("sweep: {}", e.message), place)
-        })?,
-        None => vec![Point::new()],
-    };
+    let (swept, raw_points) = sweep_points(raw, source, options)?;
 
     // Where a parameter was written: under `params` or somewhere in `sweep`.
     let place_of = |name: &str| at(&["params", name]).or_else(|| locate_under(text, "sweep", name));
@@ -135,6 +100,54 @@ pub(crate) fn expand(
         points,
         declared,
     })
+}
+
+/// The names the sweep varies and its points (one empty point without a sweep), within the
+/// trial limit.
+fn sweep_points(
+    raw: &RawSpec,
+    source: Source<'_>,
+    options: LoadOptions,
+) -> Result<(Vec<String>, Vec<Point>), SpecError> {
+    let text = source.text;
+    let at = |path: &[&str]| locate(text, path);
+    let sweep = match &raw.sweep {
+        Some(yaml) => Some(Sweep::parse(yaml).map_err(|e| {
+            let place = e
+                .key
+                .as_deref()
+                .and_then(|k| locate_under(text, "sweep", k))
+                .or(at(&["sweep"]));
+            source.fail(format!("sweep: {}", e.message), place)
+        })?),
+        None => None,
+    };
+    let swept = sweep.as_ref().map(Sweep::names).unwrap_or_default();
+    if let Some(name) = swept.iter().find(|n| raw.params.contains_key(*n)) {
+        return Err(source.fail(
+            format!("`{name}` is set both in `params` and in `sweep`; keep one"),
+            locate_under(text, "sweep", name),
+        ));
+    }
+    let n_points = sweep.as_ref().map_or(1, Sweep::len);
+    let n_trials = n_points.saturating_mul(raw.seeds as usize);
+    if n_trials > MAX_TRIALS && !options.allow_large {
+        return Err(source.fail(
+            format!("the sweep has {n_trials} trials ({n_points} points × {} seeds); the limit is {MAX_TRIALS}: narrow it or pass --allow-large", raw.seeds),
+            at(&["sweep"]),
+        ));
+    }
+    let raw_points: Vec<Point> = match &sweep {
+        Some(s) => s.expand().map_err(|e| {
+            let place = e
+                .key
+                .as_deref()
+                .and_then(|k| locate_under(text, "sweep", k));
+            source.fail(format!("sweep: {}", e.message), place)
+        })?,
+        None => vec![Point::new()],
+    };
+    Ok((swept, raw_points))
 }
 
 /// A point's parameters as the method accepts them.
