@@ -10,7 +10,8 @@
 //! - [`figures`], [`tables`]: the `report:` block (`defaults` when it is left out);
 //! - [`checks`]: `expect:` and `refuted:`, one struct per kind (evaluated in `report::checks`);
 //! - [`external`]: the `external:` manifests;
-//! - `context`: what validation of the report and the checks refers to.
+//! - `context`: what validation of the report and the checks refers to;
+//! - `files`: the spec files named on the command line, folders searched.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ mod context;
 mod defaults;
 pub mod external;
 pub mod figures;
+mod files;
 mod metrics;
 mod points;
 pub mod raw;
@@ -165,7 +167,7 @@ pub fn load_specs(
 ) -> Result<Vec<Spec>, HarnessError> {
     let mut files = Vec::new();
     for path in paths {
-        collect_spec_files(path, &mut files)?;
+        files::collect_spec_files(path, &mut files)?;
     }
     // The same file named twice (`specs specs/a.yaml`, or through a link) is one spec, not a
     // duplicate of itself.
@@ -200,69 +202,6 @@ pub fn load_specs(
         1 => Err(HarnessError::Spec(errors.remove(0))),
         _ => Err(HarnessError::Specs(errors)),
     }
-}
-
-/// The spec files under `path` (a file, or a folder searched recursively). A folder given that
-/// holds none is an error, whatever else it holds.
-fn collect_spec_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), HarnessError> {
-    let before = out.len();
-    collect_under(path, out, &mut HashSet::new())?;
-    if out.len() == before {
-        return Err(HarnessError::Usage(format!(
-            "{}: no spec files (.yaml or .yml) in this folder or below",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-fn collect_under(
-    path: &Path,
-    out: &mut Vec<PathBuf>,
-    seen: &mut HashSet<PathBuf>,
-) -> Result<(), HarnessError> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| HarnessError::Usage(format!("{}: cannot read: {e}", path.display())))?;
-    if meta.is_file() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    if !meta.is_dir() {
-        return Err(HarnessError::Usage(format!(
-            "{}: not a regular file (a device, FIFO or socket); give a spec file or a folder of them",
-            path.display()
-        )));
-    }
-    // A folder reached twice (a symbolic link back up the tree) is searched once: a link loop
-    // ends here instead of 40 levels down in an error per level.
-    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    if !seen.insert(canonical) {
-        return Ok(());
-    }
-    // A result store (an `--out` folder inside the specs folder) holds a copy of its spec, which
-    // is not a spec of its own.
-    if ["provenance.json", "trials.parquet", "parts"]
-        .iter()
-        .any(|f| path.join(f).exists())
-    {
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| HarnessError::Usage(format!("{}: cannot list: {e}", path.display())))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for entry in entries {
-        if entry.is_dir() {
-            collect_under(&entry, out, seen)?;
-        } else if matches!(
-            entry.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
-            out.push(entry);
-        }
-    }
-    Ok(())
 }
 
 /// Read and validate one spec file.
@@ -369,108 +308,4 @@ pub fn parse_spec(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HEAD: &str = "name: s\ntitle: t\npaper: p\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2]\n    mode: [plain, shifted]\nmetrics: {value: {}}\n";
-
-    /// The error of `HEAD` + `rest`: its message and its (line, column).
-    fn error(rest: &str) -> (String, (usize, usize)) {
-        let text = format!("{HEAD}{rest}");
-        let e = parse_spec(
-            Path::new("s.yaml"),
-            &text,
-            &crate::testkit::registry(),
-            LoadOptions::default(),
-        )
-        .unwrap_err();
-        (e.message, (e.line.unwrap(), e.column.unwrap()))
-    }
-
-    /// The (line, column) of the `nth` occurrence (0-based) of `needle` in `HEAD` + `rest`.
-    fn place(rest: &str, needle: &str, nth: usize) -> (usize, usize) {
-        let text = format!("{HEAD}{rest}");
-        text.lines()
-            .enumerate()
-            .flat_map(|(i, line)| line.match_indices(needle).map(move |(c, _)| (i + 1, c + 1)))
-            .nth(nth)
-            .unwrap_or_else(|| panic!("`{needle}` #{nth} not in the spec"))
-    }
-
-    #[test]
-    fn an_error_in_the_fifth_figure_names_the_fifth_figures_line() {
-        let report = "report:\n  figures:\n    - {kind: line, x: x, y: value}\n    - {kind: line, x: x, y: value, series: mode}\n    - {kind: scatter, x: x, y: value}\n    - {kind: line, x: x, y: value, series: mode}\n    - {kind: line, x: x, y: value, series: mood}\n";
-        let (message, at) = error(report);
-        assert!(message.contains("parameter `mood`"), "{message}");
-        assert_eq!(at, place(report, "series: mood", 0));
-    }
-
-    #[test]
-    fn an_error_in_a_block_style_figure_names_its_own_key() {
-        let report = "report:\n  figures:\n    - kind: line\n      x: x\n      y: value\n    - kind: line\n      x: x\n      where:\n        mode: plain\n        x: 3\n      y: value\n";
-        let (message, at) = error(report);
-        assert!(message.contains("no trial has x = 3"), "{message}");
-        assert_eq!(at, place(report, "x: 3", 0));
-    }
-
-    #[test]
-    fn an_error_in_the_third_table_names_the_third_tables_line() {
-        let report = "report:\n  tables:\n    - {rows: x, value: value, format: .3f}\n    - {rows: mode, value: value, format: .2e}\n    - {rows: x, value: value, format: .3d}\n";
-        let (message, at) = error(report);
-        assert!(message.contains("format `.3d`"), "{message}");
-        assert_eq!(at, place(report, "format: .3d", 0));
-        // In a flow list too: the second table's `value`.
-        let report = "report:\n  tables: [{rows: x, value: value}, {rows: x, value: valeu}]\n";
-        let (message, at) = error(report);
-        assert!(message.contains("metric `valeu`"), "{message}");
-        assert_eq!(at, place(report, "value: valeu", 0));
-    }
-
-    #[test]
-    fn an_error_in_the_fourth_check_names_the_fourth_checks_line() {
-        let expect = "expect:\n  - threshold: {metric: value, above: 0}\n  - threshold: {metric: value, where: {x: 1}, above: 0}\n  - trend: {metric: value, along: x, monotone: increasing}\n  - threshold: {metric: value, where: {x: 3}, above: 0}\n";
-        let (message, at) = error(expect);
-        assert!(message.contains("no trial has x = 3"), "{message}");
-        assert_eq!(at, place(expect, "x: 3", 0));
-        let expect = "expect:\n  - threshold: {metric: value, above: 0}\n  - ordering: {metric: value, better: {mode: plain}, worse: {mode: shifted}}\n  - agreement: {metric: value, expr: \"2 * x\"}\n  - agreement: {metric: valeu, with: value}\n";
-        let (message, at) = error(expect);
-        assert!(message.contains("metric `valeu`"), "{message}");
-        assert_eq!(at, place(expect, "metric: valeu", 0));
-    }
-
-    #[test]
-    fn an_error_in_a_refuted_check_names_its_line_not_an_expect_line() {
-        let checks = "expect:\n  - threshold: {metric: value, above: 0}\nrefuted:\n  - threshold: {metric: value, below: 0}\n  - threshold: {metric: value}\n";
-        let (message, at) = error(checks);
-        assert!(
-            message.contains("needs `above` and/or `below`"),
-            "{message}"
-        );
-        assert_eq!(at, place(checks, "threshold", 2));
-        let checks = "refuted:\n  - threshold: {metric: value, below: 0}\n  - baseline: {}\n";
-        let (message, at) = error(checks);
-        assert!(
-            message.contains("a baseline belongs under `expect`"),
-            "{message}"
-        );
-        assert_eq!(at, place(checks, "- baseline", 0));
-    }
-
-    #[test]
-    fn a_bad_quick_seeds_names_the_quick_line() {
-        let text = format!("{HEAD}quick:\n  seeds: 0\n");
-        let e = parse_spec(
-            Path::new("s.yaml"),
-            &text,
-            &crate::testkit::registry(),
-            LoadOptions {
-                quick: true,
-                ..LoadOptions::default()
-            },
-        )
-        .unwrap_err();
-        assert!(e.message.contains("`seeds` must be in"), "{}", e.message);
-        let at = place("quick:\n  seeds: 0\n", "seeds", 0);
-        assert_eq!((e.line, e.column), (Some(at.0), Some(at.1)));
-    }
-}
+mod tests;
