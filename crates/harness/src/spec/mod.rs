@@ -38,7 +38,7 @@ pub use raw::{Better, Evidence, Interval, MetricDecl, ReportSpec};
 pub use tables::TableSpec;
 
 use crate::error::{HarnessError, SpecError};
-use crate::locate::{locate, Location};
+use crate::locate::locate;
 use crate::method::{Method, Registry};
 use crate::param::Params;
 use crate::trial::Trial;
@@ -252,30 +252,15 @@ pub fn parse_spec(
         );
     }
 
-    let mut parameters: Vec<String> = raw.params.keys().cloned().collect();
-    parameters.extend(expanded.swept.iter().cloned());
-    parameters.push("method".into());
-    // Parameters left at their defaults are still parameters (e.g. in an expression).
-    for name in expanded.declared.values().flatten() {
-        if !parameters.contains(name) {
-            parameters.push(name.clone());
-        }
-    }
     let ctx = Context {
         source,
         metrics: &raw.metrics,
-        parameters,
+        parameters: expanded.parameters(&raw.params),
         points: &expanded.points,
         methods: &methods,
         registry,
     };
-    let report = Location::root().key("report");
-    for (i, figure) in raw.report.figures.iter().enumerate() {
-        figure.validate(&ctx, &report.key("figures").index(i))?;
-    }
-    for (i, table) in raw.report.tables.iter().enumerate() {
-        table.validate(&ctx, &report.key("tables").index(i))?;
-    }
+    raw.report.validate(&ctx)?;
     checks::validate_all(&raw.expect, &raw.refuted, &ctx)?;
 
     let codes = methods

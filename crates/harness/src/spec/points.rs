@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use indexmap::IndexMap;
+
 use super::context::Source;
 use super::external::SpecMethods;
 use super::raw::RawSpec;
@@ -33,6 +35,21 @@ impl Points {
     /// The ids of the methods the spec runs, sorted.
     pub fn methods(&self) -> Vec<String> {
         self.declared.keys().cloned().collect()
+    }
+
+    /// The names the report and the checks may use as parameters: those set in `params:`
+    /// (`fixed`), those swept, `method`, and those left at a method's default (e.g. in an
+    /// expression), in that order.
+    pub fn parameters(&self, fixed: &IndexMap<String, Value>) -> Vec<String> {
+        let mut names: Vec<String> = fixed.keys().cloned().collect();
+        names.extend(self.swept.iter().cloned());
+        names.push("method".into());
+        for name in self.declared.values().flatten() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        names
     }
 }
 

@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use super::checks::CheckSpec;
-use super::context::Source;
+use super::context::{Context, Source};
 use super::figures::FigureSpec;
 use super::tables::TableSpec;
 use crate::error::{did_you_mean, SpecError};
@@ -64,6 +64,20 @@ pub struct ReportSpec {
     /// The interval shown in figures and tables and used by checks (`ci_low`, `ci_high`).
     #[serde(default)]
     pub interval: Interval,
+}
+
+impl ReportSpec {
+    /// Every figure and table, each at its own place (`report.figures[i]`, `report.tables[i]`).
+    pub(crate) fn validate(&self, ctx: &Context<'_>) -> Result<(), SpecError> {
+        let report = Location::root().key("report");
+        for (i, figure) in self.figures.iter().enumerate() {
+            figure.validate(ctx, &report.key("figures").index(i))?;
+        }
+        for (i, table) in self.tables.iter().enumerate() {
+            table.validate(ctx, &report.key("tables").index(i))?;
+        }
+        Ok(())
+    }
 }
 
 /// The fields of a spec file as written.
