@@ -564,4 +564,57 @@ expect:
             .key("series");
         assert_eq!(place.to_string(), "report.figures[4].series");
     }
+
+    /// Any text, any path: an answer inside the text or none, never a panic (the walk slices
+    /// bytes; a quote, bracket or multi-byte character in the wrong place must not break it).
+    #[test]
+    fn mutated_texts_never_panic_the_walk() {
+        let alphabet: Vec<char> = "{}[],:-'\" #\n\t xé0".chars().collect();
+        let paths = [
+            Location::root()
+                .key("report")
+                .key("figures")
+                .index(1)
+                .key("where")
+                .key("x"),
+            Location::root()
+                .key("report")
+                .key("tables")
+                .index(1)
+                .key("rows"),
+            Location::root()
+                .key("expect")
+                .index(1)
+                .key("ordering")
+                .key("better")
+                .key("x"),
+            Location::root().key("expect").index(0).index(2),
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n
+        };
+        for _ in 0..20_000 {
+            let mut chars: Vec<char> = LISTS.chars().collect();
+            for _ in 0..1 + next(8) {
+                let at = next(chars.len() + 1);
+                match next(3) {
+                    0 if at < chars.len() => {
+                        chars.remove(at);
+                    }
+                    _ => chars.insert(at, alphabet[next(alphabet.len())]),
+                }
+            }
+            let text: String = chars.into_iter().collect();
+            let lines = text.lines().count().max(1);
+            for path in &paths {
+                if let Some((line, column)) = path.find(&text) {
+                    assert!(line >= 1 && line <= lines + 1 && column >= 1, "{text:?}");
+                }
+            }
+        }
+    }
 }
