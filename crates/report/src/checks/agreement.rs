@@ -11,6 +11,7 @@ use harness::{Status, TrialRecord, Value};
 use super::{describe_filter, num, outcome, pairs, CheckOutcome};
 use crate::aggregate::same_value;
 
+/// The check on every ok trial the filter selects; the worst trial is the detail.
 pub fn evaluate(check: &AgreementCheck, records: &[TrialRecord]) -> CheckOutcome {
     let AgreementCheck {
         metric,

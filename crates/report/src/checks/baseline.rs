@@ -13,6 +13,8 @@ use super::{num, outcome, CheckOutcome};
 use crate::aggregate::{Aggregate, Group};
 use crate::ReportError;
 
+/// The aggregated means against the baseline file `baseline` (a missing file fails, naming
+/// the command that writes it).
 pub fn evaluate(check: &BaselineCheck, agg: &Aggregate, baseline: &Path) -> CheckOutcome {
     let BaselineCheck {
         metrics,

@@ -14,11 +14,11 @@ use serde::Serialize;
 use crate::aggregate::{Aggregate, Group};
 use crate::tables::format_number;
 
-mod agreement;
-mod baseline;
-mod ordering;
-mod threshold;
-mod trend;
+pub mod agreement;
+pub mod baseline;
+pub mod ordering;
+pub mod threshold;
+pub mod trend;
 
 pub use baseline::save_baseline;
 pub use trend::{least_squares_fit, LineFit};

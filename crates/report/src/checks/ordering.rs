@@ -8,6 +8,8 @@ use harness::Spec;
 use super::{describe_filter, group_label, num, outcome, pairs, CheckOutcome};
 use crate::aggregate::{same_value, Aggregate};
 
+/// The check on every pair of groups that differ only in the `better`/`worse` parameters; the
+/// tightest pair is the detail.
 pub fn evaluate(check: &OrderingCheck, spec: &Spec, agg: &Aggregate) -> CheckOutcome {
     let OrderingCheck {
         metric,

@@ -7,6 +7,7 @@ use harness::spec::{Stat, ThresholdCheck};
 use super::{describe_filter, group_label, num, outcome, pairs, CheckOutcome};
 use crate::aggregate::{Aggregate, Stats};
 
+/// The check on every group the filter selects; the first violation is the detail.
 pub fn evaluate(check: &ThresholdCheck, agg: &Aggregate) -> CheckOutcome {
     let ThresholdCheck {
         metric,

@@ -11,6 +11,7 @@ use super::{describe_filter, num, outcome, pairs, CheckOutcome};
 use crate::aggregate::{Aggregate, Stats};
 use crate::stats::t_critical_95;
 
+/// The check on every line of means along `along`; each failing line is in the detail.
 pub fn evaluate(check: &TrendCheck, agg: &Aggregate) -> CheckOutcome {
     let TrendCheck {
         metric,
