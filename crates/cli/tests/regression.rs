@@ -605,3 +605,63 @@ fn an_interrupted_first_run_is_found_and_said_to_be_interrupted() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("run the spec again to resume"), "{err}");
 }
+
+mod spec_locations {
+    use std::fs;
+
+    use super::common::{assert_user_error, subbench};
+
+    const HEAD: &str = "name: loc\ntitle: t\npaper: test\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2]\n    mode: [plain, shifted]\nmetrics: {value: {}}\n";
+
+    /// `validate` and `run` refuse `HEAD` + `rest` with one line naming `file:LINE:`, where LINE
+    /// is the 1-based line of the spec that holds `needle`.
+    fn refused_at(rest: &str, needle: &str, message: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{HEAD}{rest}");
+        fs::write(dir.path().join("s.yaml"), &text).unwrap();
+        let line = 1 + text
+            .lines()
+            .position(|l| l.contains(needle))
+            .expect("the needle is in the spec");
+        let place = format!("s.yaml:{line}:");
+        for command in ["validate", "run"] {
+            let out = subbench(dir.path(), &[command, "s.yaml"]);
+            assert_user_error(&out, &[&place, message]);
+        }
+    }
+
+    /// Error places were found by the first word of a description (`what.split(' ')`), so a
+    /// mistake in the fifth figure was shown at `report:`, and a `where` typo in any check at the
+    /// first line of the file with the same key. Each item now names its own line.
+    #[test]
+    fn an_error_in_the_fifth_figure_is_shown_at_the_fifth_figure() {
+        refused_at(
+            "report:\n  figures:\n    - {kind: line, x: x, y: value}\n    - {kind: line, x: x, y: value, series: mode}\n    - {kind: scatter, x: x, y: value}\n    - {kind: line, x: mode, y: value}\n    - {kind: line, x: x, y: value, series: mood}\n",
+            "mood",
+            "report figure refers to parameter `mood`",
+        );
+    }
+
+    #[test]
+    fn an_error_in_the_third_table_is_shown_at_the_third_table() {
+        refused_at(
+            "report:\n  tables:\n    - {rows: x, value: value}\n    - {rows: mode, columns: x, value: value}\n    - {rows: x, value: score}\n",
+            "score",
+            "report table refers to metric `score`",
+        );
+    }
+
+    #[test]
+    fn an_error_in_the_fourth_check_is_shown_at_the_fourth_check() {
+        refused_at(
+            "expect:\n  - threshold: {metric: value, where: {x: 1}, above: 0}\n  - threshold: {metric: value, where: {x: 2}, above: 0}\n  - trend: {metric: value, along: x, monotone: increasing}\n  - threshold: {metric: value, where: {x: 3}, above: 0}\n",
+            "x: 3",
+            "no trial has x = 3",
+        );
+        refused_at(
+            "expect:\n  - threshold: {metric: value, above: 0}\nrefuted:\n  - threshold: {metric: value, below: 0}\n  - trend: {metric: value, along: x}\n",
+            "along: x}",
+            "exactly one of `monotone`",
+        );
+    }
+}

@@ -15,7 +15,6 @@ pub mod param;
 pub mod provenance;
 pub mod runner;
 pub mod spec;
-pub mod spec_external;
 pub mod store;
 pub mod sweep;
 /// Test-only methods; compiled always (so that toggling them never recompiles this crate and its
@@ -34,6 +33,8 @@ pub use param::{
     Unset,
 };
 pub use runner::{request_stop, run_spec, stop_requested, Progress, RunOptions, RunSummary, Shard};
+/// The spec's `external:` manifests, under its former name.
+pub use spec::external as spec_external;
 pub use spec::{load_specs, Spec};
 pub use store::{Status, Store, TrialRecord};
 pub use trial::Trial;

@@ -1,0 +1,492 @@
+//! A spec's `expect:` block evaluated on its results: each claim of the paper becomes a check
+//! that passes or fails with the numbers it compared. A check that matches no data fails (it
+//! never passes silently).
+//!
+//! One file per kind holds its evaluation; its grammar and validation are the kind's struct in
+//! `harness::spec::checks` (crates/harness/src/spec/checks.rs), which lists them all.
+
+use std::path::Path;
+
+use harness::spec::CheckSpec;
+use harness::{Spec, TrialRecord, Value};
+use serde::Serialize;
+
+use crate::aggregate::{Aggregate, Group};
+use crate::tables::format_number;
+
+pub mod agreement;
+pub mod baseline;
+pub mod ordering;
+pub mod threshold;
+pub mod trend;
+
+pub use baseline::save_baseline;
+pub use trend::{least_squares_fit, LineFit};
+
+/// The result of one check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckOutcome {
+    pub description: String,
+    /// The check came out as the spec says: true for an `expect` check that holds and for a
+    /// `refuted` check that fails.
+    pub passed: bool,
+    /// A claim of the paper this reproduction finds not to hold (from `refuted`).
+    pub refuted: bool,
+    /// The numbers compared (the worst case when several groups are checked).
+    pub detail: String,
+    /// With `check --reseed N`: in how many of the N + 1 seed sets the check came out as the
+    /// spec says (held, for a claim; failed, for a refuted one).
+    pub seeds: Option<SeedTally>,
+}
+
+/// How a check fared under the spec's seed and its derived seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SeedTally {
+    pub agreeing: usize,
+    pub total: usize,
+}
+
+impl CheckOutcome {
+    /// Came out as the spec says under its own seed but not under every derived one: the
+    /// claim rests on the draw, not on the method. It fails the check.
+    pub fn fragile(&self) -> bool {
+        self.seeds.is_some_and(|s| s.agreeing < s.total)
+    }
+
+    /// Whether the check holds, all seed sets considered.
+    pub fn ok(&self) -> bool {
+        self.passed && !self.fragile()
+    }
+
+    /// The one word every output (terminal, page, Markdown, JUnit) uses for the outcome.
+    pub fn verdict(&self) -> &'static str {
+        match (self.passed, self.fragile(), self.refuted) {
+            (false, _, _) => "FAIL",
+            (true, true, _) => "FRAGILE",
+            (true, false, true) => "NOT REPRODUCED",
+            (true, false, false) => "PASS",
+        }
+    }
+
+    /// `held 4/5` (or `not reproduced 5/5`) when the check was reseeded.
+    pub fn seeds_text(&self) -> Option<String> {
+        self.seeds.map(|s| {
+            format!(
+                "{} {}/{} seed sets",
+                if self.refuted {
+                    "not reproduced in"
+                } else {
+                    "held in"
+                },
+                s.agreeing,
+                s.total
+            )
+        })
+    }
+}
+
+fn outcome(description: String, passed: bool, detail: String) -> CheckOutcome {
+    CheckOutcome {
+        description,
+        passed,
+        refuted: false,
+        detail,
+        seeds: None,
+    }
+}
+
+/// Whether each check of `spec` (in [`evaluate_checks`]' order) depends on the seed: every check
+/// but `baseline`, whose reference values were saved under the spec's own seed.
+pub fn seed_dependent(spec: &Spec) -> Vec<bool> {
+    spec.expect
+        .iter()
+        .chain(&spec.refuted)
+        .map(|c| !matches!(c, CheckSpec::Baseline(_)))
+        .collect()
+}
+
+/// Record in `checks` (the outcomes under the spec's own seed) how they fared under other seeds:
+/// `reseeded[k][i]` is check `i`'s outcome under derived seed `k`. Seed-independent checks
+/// (`dependent[i] == false`) are left without a tally.
+pub fn tally_seeds(
+    checks: &mut [CheckOutcome],
+    dependent: &[bool],
+    reseeded: &[Vec<CheckOutcome>],
+) {
+    for (i, check) in checks.iter_mut().enumerate() {
+        if !dependent.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let others: Vec<&CheckOutcome> = reseeded.iter().filter_map(|r| r.get(i)).collect();
+        let agreeing = usize::from(check.passed) + others.iter().filter(|o| o.passed).count();
+        if let Some(first_bad) = others.iter().find(|o| !o.passed).filter(|_| check.passed) {
+            check.detail = format!("{}; under another seed: {}", check.detail, first_bad.detail);
+        }
+        check.seeds = Some(SeedTally {
+            agreeing,
+            total: others.len() + 1,
+        });
+    }
+}
+
+/// A number for a check line: as written when it is short (a bound such as 1e-9 or 0.999999999),
+/// else to 6 significant digits (a measured value).
+fn num(x: f64) -> String {
+    let exact = format!("{x:?}");
+    if exact.len() <= 12 {
+        exact
+    } else {
+        format_number(x, Some(".6g"))
+    }
+}
+
+fn describe_filter(filter: &[(String, Value)]) -> String {
+    if filter.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " where {}",
+            filter
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+fn pairs(map: &indexmap::IndexMap<String, Value>) -> Vec<(String, Value)> {
+    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn group_label(agg: &Aggregate, g: &Group) -> String {
+    if agg.keys.is_empty() {
+        return "all trials".into();
+    }
+    agg.keys
+        .iter()
+        .zip(&g.key)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Evaluate every check of `spec`. `records` are the stored trials (for trial-level agreement);
+/// `baseline` is the committed baseline file of the spec, if any.
+pub fn evaluate_checks(
+    spec: &Spec,
+    agg: &Aggregate,
+    records: &[TrialRecord],
+    baseline: &Path,
+) -> Vec<CheckOutcome> {
+    let expected = spec
+        .expect
+        .iter()
+        .map(|check| evaluate(spec, agg, records, baseline, check));
+    let refuted = spec.refuted.iter().map(|check| {
+        let held = evaluate(spec, agg, records, baseline, check);
+        CheckOutcome {
+            description: format!("not reproduced: {}", held.description),
+            passed: !held.passed,
+            refuted: true,
+            seeds: None,
+            detail: if held.passed {
+                format!(
+                    "{}; the claim now holds, so move it from `refuted` to `expect` and update the spec's text",
+                    held.detail
+                )
+            } else {
+                held.detail
+            },
+        }
+    });
+    expected.chain(refuted).collect()
+}
+
+/// One check, by its kind's own file.
+fn evaluate(
+    spec: &Spec,
+    agg: &Aggregate,
+    records: &[TrialRecord],
+    baseline: &Path,
+    check: &CheckSpec,
+) -> CheckOutcome {
+    match check {
+        CheckSpec::Threshold(c) => threshold::evaluate(c, agg),
+        CheckSpec::Ordering(c) => ordering::evaluate(c, spec, agg),
+        CheckSpec::Agreement(c) => agreement::evaluate(c, records),
+        CheckSpec::Trend(c) => trend::evaluate(c, agg),
+        CheckSpec::Baseline(c) => baseline::evaluate(c, agg, baseline),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::aggregate_frame;
+    use harness::spec::{parse_spec, LoadOptions};
+    use harness::Status;
+    use polars::prelude::*;
+    use std::collections::BTreeMap as Map;
+
+    /// Three groups of x: value = slope·x with a small seed spread; a `theory` equal to value
+    /// except where `broken` is set.
+    fn data(slope: f64, broken: bool) -> (Aggregate, Vec<TrialRecord>) {
+        let mut records = Vec::new();
+        for (i, x) in [1.0, 2.0, 4.0].into_iter().enumerate() {
+            for (rep, noise) in [-0.01, 0.0, 0.01].into_iter().enumerate() {
+                for mode in ["plain", "shifted"] {
+                    let offset = if mode == "shifted" { 1.0 } else { 0.0 };
+                    let value = slope * x + offset + noise;
+                    let theory = if broken && i == 2 { value + 0.1 } else { value };
+                    records.push(TrialRecord {
+                        trial_id: format!("{i}{rep}{mode}"),
+                        order: 0,
+                        spec: "s".into(),
+                        method: "test.quadratic".into(),
+                        method_code: String::new(),
+                        rep: rep as u32,
+                        seed: 0,
+                        status: Status::Ok,
+                        error: None,
+                        elapsed_s: 0.0,
+                        params: Map::from([
+                            ("x".to_string(), Value::Float(x)),
+                            ("mode".to_string(), Value::Str(mode.into())),
+                        ]),
+                        metrics: Map::from([
+                            ("value".to_string(), value),
+                            ("theory".to_string(), theory),
+                        ]),
+                        curves: Map::new(),
+                    });
+                }
+            }
+        }
+        let df = df!(
+            "trial_id" => records.iter().map(|r| r.trial_id.clone()).collect::<Vec<_>>(),
+            "status" => vec!["ok"; records.len()],
+            "error" => vec![None::<&str>; records.len()],
+            "method" => vec!["test.quadratic"; records.len()],
+            "p_x" => records.iter().map(|r| r.params["x"].as_f64().unwrap()).collect::<Vec<_>>(),
+            "p_mode" => records.iter().map(|r| r.params["mode"].to_string()).collect::<Vec<_>>(),
+            "m_value" => records.iter().map(|r| r.metrics["value"]).collect::<Vec<_>>(),
+            "m_theory" => records.iter().map(|r| r.metrics["theory"]).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        (
+            aggregate_frame(df, Path::new("t"), harness::spec::Interval::Student).unwrap(),
+            records,
+        )
+    }
+
+    fn spec(expect: &str) -> Spec {
+        let text = format!(
+            "name: s\ntitle: t\npaper: p\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2, 4]\n    mode: [plain, shifted]\nmetrics:\n  value: {{better: lower}}\n  theory: {{}}\nexpect:\n{expect}"
+        );
+        parse_spec(
+            Path::new("s.yaml"),
+            &text,
+            &harness::testkit::registry(),
+            LoadOptions::default(),
+        )
+        .unwrap()
+    }
+
+    fn run(expect: &str, slope: f64, broken: bool) -> CheckOutcome {
+        let (agg, records) = data(slope, broken);
+        evaluate_checks(
+            &spec(expect),
+            &agg,
+            &records,
+            Path::new("/nonexistent/baseline.parquet"),
+        )
+        .remove(0)
+    }
+
+    #[test]
+    fn threshold_passes_and_fails() {
+        let check = "  - threshold: {metric: value, where: {mode: plain}, above: 0.5, below: 10}\n";
+        assert!(run(check, 1.0, false).passed);
+        let failed = run(check, 3.0, false);
+        assert!(!failed.passed);
+        assert!(
+            failed.detail.contains("12") && failed.detail.contains("x=4"),
+            "{}",
+            failed.detail
+        );
+        // A `where` that matches nothing is a spec error, caught before anything runs.
+        let text = "name: s\ntitle: t\npaper: p\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2]\nmetrics:\n  value: {}\nexpect:\n  - threshold: {metric: value, where: {x: 3}, above: 0}\n";
+        let err = parse_spec(
+            Path::new("s.yaml"),
+            text,
+            &harness::testkit::registry(),
+            LoadOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("no trial has x = 3"),
+            "{}",
+            err.message
+        );
+        assert!(
+            run(
+                "  - threshold: {metric: value, where: {mode: plain}, stat: ci_high, below: 4.1}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert!(!run("  - threshold: {metric: value, where: {mode: plain}, stat: ci_high, below: 4.01}\n", 1.0, false).passed);
+    }
+
+    #[test]
+    fn ordering_respects_direction_margin_and_intervals() {
+        // Lower is better for `value`; mode a is 1 below mode b everywhere.
+        assert!(
+            run(
+                "  - ordering: {metric: value, better: {mode: plain}, worse: {mode: shifted}}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert!(
+            !run(
+                "  - ordering: {metric: value, better: {mode: shifted}, worse: {mode: plain}}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert!(run("  - ordering: {metric: value, better: {mode: plain}, worse: {mode: shifted}, margin: 0.9}\n", 1.0, false).passed);
+        assert!(!run("  - ordering: {metric: value, better: {mode: plain}, worse: {mode: shifted}, margin: 1.1}\n", 1.0, false).passed);
+        assert!(run("  - ordering: {metric: value, better: {mode: plain}, worse: {mode: shifted}, ci_separated: true}\n", 1.0, false).passed);
+    }
+
+    #[test]
+    fn agreement_with_a_metric_and_with_an_expression() {
+        assert!(
+            run(
+                "  - agreement: {metric: value, with: theory, abs_tol: 1.0e-12}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        let broken = run(
+            "  - agreement: {metric: value, with: theory, abs_tol: 0.05}\n",
+            1.0,
+            true,
+        );
+        assert!(
+            !broken.passed && broken.detail.contains("0.1"),
+            "{}",
+            broken.detail
+        );
+        assert!(run("  - agreement: {metric: value, expr: \"2 * x\", where: {mode: plain}, abs_tol: 0.0101}\n", 2.0, false).passed);
+        assert!(!run("  - agreement: {metric: value, expr: \"2 * x\", where: {mode: plain}, abs_tol: 0.005}\n", 2.0, false).passed);
+        assert!(run("  - agreement: {metric: value, expr: \"2 * x\", where: {mode: plain}, rel_tol: 0.011}\n", 2.0, false).passed);
+    }
+
+    #[test]
+    fn trends_monotone_and_slope() {
+        assert!(
+            run(
+                "  - trend: {metric: value, along: x, monotone: increasing}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert!(
+            !run(
+                "  - trend: {metric: value, along: x, monotone: decreasing}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert!(
+            !run(
+                "  - trend: {metric: value, along: x, monotone: increasing}\n",
+                -1.0,
+                false
+            )
+            .passed
+        );
+        // value = x in mode a: log-log slope 1.
+        assert!(
+            run(
+                "  - trend: {metric: value, along: x, where: {mode: plain}, slope: [0.99, 1.01]}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        assert!(
+            !run(
+                "  - trend: {metric: value, along: x, where: {mode: plain}, slope: [0.4, 0.6]}\n",
+                1.0,
+                false
+            )
+            .passed
+        );
+        let exact = least_squares_fit(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]).unwrap();
+        assert_eq!((exact.slope, exact.se), (2.0, 0.0));
+        assert_eq!(least_squares_fit(&[(1.0, 1.0), (1.0, 3.0)]), None);
+        assert!(least_squares_fit(&[(0.0, 1.0), (1.0, 3.0)])
+            .unwrap()
+            .se
+            .is_nan());
+    }
+
+    #[test]
+    fn baseline_round_trip_and_tolerance_edges() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("baselines/s.parquet");
+        let (agg, records) = data(1.0, false);
+        let check = |expect: &str, agg: &Aggregate| {
+            evaluate_checks(&spec(expect), agg, &records, &path).remove(0)
+        };
+        assert!(
+            !check("  - baseline: {abs_tol: 1.0e-12}\n", &agg).passed,
+            "a missing baseline fails"
+        );
+        save_baseline(&agg, &path).unwrap();
+        assert!(
+            check("  - baseline: {}\n", &agg).passed,
+            "identical means pass with zero tolerance"
+        );
+        // Shift one mean by 0.01: inside a 0.01 + ε tolerance, outside 0.009.
+        let (mut shifted, _) = data(1.0, false);
+        shifted.groups[0].metrics.get_mut("value").unwrap().mean += 0.01;
+        assert!(check("  - baseline: {abs_tol: 0.0100001}\n", &shifted).passed);
+        let out = check("  - baseline: {abs_tol: 0.009}\n", &shifted);
+        assert!(
+            !out.passed && out.detail.contains("value at"),
+            "{}",
+            out.detail
+        );
+        assert!(
+            check("  - baseline: {rel_tol: 0.011}\n", &shifted).passed,
+            "relative to the baseline value 1"
+        );
+        assert!(
+            check("  - baseline: {metrics: [theory]}\n", &shifted).passed,
+            "only the named metrics"
+        );
+        // A group that disappeared fails.
+        let (mut fewer, _) = data(1.0, false);
+        fewer.groups.remove(0);
+        assert!(!check("  - baseline: {abs_tol: 1}\n", &fewer).passed);
+        // So does a group the baseline never saw (regression: new sweep points passed silently).
+        save_baseline(&fewer, &path).unwrap();
+        let out = check("  - baseline: {abs_tol: 1}\n", &agg);
+        assert!(
+            !out.passed && out.detail.contains("no baseline value"),
+            "{}",
+            out.detail
+        );
+    }
+}
