@@ -29,7 +29,9 @@ pub use method::{
     TrialContext, TrialRng,
 };
 pub use param::{Fallback, ParamKind, ParamSpec, Params};
-pub use runner::{request_stop, run_spec, stop_requested, Progress, RunOptions, RunSummary, Shard};
+pub use runner::{
+    request_stop, run_spec, stop_requested, Progress, RunOptions, RunSummary, RunningTrial, Shard,
+};
 pub use spec::{load_specs, Spec};
 pub use store::{Status, Store, TrialRecord};
 pub use trial::Trial;

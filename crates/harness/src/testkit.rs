@@ -197,6 +197,59 @@ impl Method for Flaky {
     }
 }
 
+/// `value = x`, except that the trial at `x = hang_at` never returns: a built-in method stuck in
+/// a loop or a deadlock, which no thread can stop.
+pub struct Hang;
+
+const HANG_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "x",
+        kind: ParamKind::Int {
+            min: -1_000_000,
+            max: 1_000_000,
+        },
+        default: Fallback::Required,
+        doc: "the point",
+    },
+    ParamSpec {
+        name: "hang_at",
+        kind: ParamKind::Int {
+            min: -1,
+            max: 1_000_000,
+        },
+        default: Fallback::Int(-1),
+        doc: "never return when x equals it",
+    },
+];
+const HANG_METRICS: &[MetricSpec] = &[MetricSpec {
+    name: "value",
+    doc: "x",
+}];
+
+impl Method for Hang {
+    fn id(&self) -> &'static str {
+        "test.hang"
+    }
+    fn summary(&self) -> &'static str {
+        "never returns at a chosen point (test method)"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        HANG_PARAMS
+    }
+    fn metrics(&self) -> &'static [MetricSpec] {
+        HANG_METRICS
+    }
+    fn run(&self, p: &Params, _rng: &mut TrialRng) -> Result<Outcome, MethodError> {
+        let x = p.int("x");
+        if x == p.int("hang_at") {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
+        }
+        Ok(Outcome::new().metric("value", x as f64))
+    }
+}
+
 /// A registry holding the test methods.
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
@@ -208,4 +261,5 @@ pub fn registry() -> Registry {
 pub fn register(registry: &mut Registry) {
     registry.register(Box::new(Quadratic));
     registry.register(Box::new(Flaky));
+    registry.register(Box::new(Hang));
 }
