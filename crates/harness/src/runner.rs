@@ -567,6 +567,59 @@ pub fn run_spec(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::{parse_spec, LoadOptions};
+
+    /// Records what the runner says about late trials.
+    #[derive(Default)]
+    struct Watch {
+        late: Mutex<Vec<Vec<RunningTrial>>>,
+    }
+
+    impl Progress for Watch {
+        fn start(&self, _spec: &Spec, _to_run: usize, _stored: usize) {}
+        fn trial_done(&self, _record: &TrialRecord) {}
+        fn finish(&self, _summary: &RunSummary) {}
+        fn overdue(&self, _spec: &Spec, late: &[RunningTrial]) {
+            self.late.lock().unwrap().push(late.to_vec());
+        }
+    }
+
+    /// A trial that overruns its `timeout:` is named while it still runs, once (not again
+    /// before [`LATE_REPEAT`]); the one that ends in time never is.
+    #[test]
+    fn a_trial_past_its_deadline_is_named_while_it_runs() {
+        let registry = crate::testkit::registry();
+        let text = "name: late\ntitle: t\npaper: p\nclaim: c\nmethod: test.flaky\ntimeout: 0.5\n\
+                    params: {x: 1}\nsweep:\n  grid:\n    sleep_ms: [0, 2500]\n";
+        let spec = parse_spec(Path::new("late.yaml"), text, &registry, LoadOptions::default())
+            .expect("the spec is valid");
+        let out = tempfile::tempdir().unwrap();
+        let watch = Watch::default();
+        let options = RunOptions {
+            jobs: Some(2),
+            ..Default::default()
+        };
+        let build = BuildInfo {
+            version: "test".into(),
+            rustc: "test".into(),
+            target: "test".into(),
+            blas: "test".into(),
+        };
+        let summary = run_spec(&spec, &registry, out.path(), &options, &watch, &build).unwrap();
+        assert_eq!((summary.ran, summary.failed), (2, 1), "the overrun is a timeout");
+        let late = watch.late.into_inner().unwrap();
+        assert_eq!(late.len(), 1, "{late:?}");
+        let [trial] = late[0].as_slice() else {
+            panic!("{late:?}")
+        };
+        assert_eq!(trial.method, "test.flaky");
+        assert!(trial.params.contains("sleep_ms=2500"), "{}", trial.params);
+        assert!(trial.overdue.unwrap() >= LATE_AFTER, "{trial:?}");
+        assert!(
+            trial.running >= Duration::from_secs_f64(0.5) + LATE_AFTER,
+            "{trial:?}"
+        );
+    }
 
     #[test]
     fn shard_syntax() {
