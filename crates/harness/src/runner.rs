@@ -591,8 +591,13 @@ mod tests {
         let registry = crate::testkit::registry();
         let text = "name: late\ntitle: t\npaper: p\nclaim: c\nmethod: test.flaky\ntimeout: 0.5\n\
                     params: {x: 1}\nsweep:\n  grid:\n    sleep_ms: [0, 2500]\n";
-        let spec = parse_spec(Path::new("late.yaml"), text, &registry, LoadOptions::default())
-            .expect("the spec is valid");
+        let spec = parse_spec(
+            Path::new("late.yaml"),
+            text,
+            &registry,
+            LoadOptions::default(),
+        )
+        .expect("the spec is valid");
         let out = tempfile::tempdir().unwrap();
         let watch = Watch::default();
         let options = RunOptions {
@@ -606,7 +611,11 @@ mod tests {
             blas: "test".into(),
         };
         let summary = run_spec(&spec, &registry, out.path(), &options, &watch, &build).unwrap();
-        assert_eq!((summary.ran, summary.failed), (2, 1), "the overrun is a timeout");
+        assert_eq!(
+            (summary.ran, summary.failed),
+            (2, 1),
+            "the overrun is a timeout"
+        );
         let late = watch.late.into_inner().unwrap();
         assert_eq!(late.len(), 1, "{late:?}");
         let [trial] = late[0].as_slice() else {
