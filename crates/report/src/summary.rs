@@ -204,6 +204,21 @@ mod tests {
         assert!(text.ends_with("plain,1,1,,,,,,,,,,,,,,,,\n"), "{text}");
     }
 
+    /// The JSON summary wrote each group's metrics in the order of a `HashMap`, which changes
+    /// from one process to the next: the same store gave different bytes every time.
+    #[test]
+    fn json_writes_metrics_in_name_order() {
+        let mut agg = table();
+        let names = ["e", "b", "d", "a", "c", "f", "h", "g"];
+        let stats = agg.groups[0].metrics["value"];
+        agg.groups[0].metrics = names.iter().map(|n| (n.to_string(), stats)).collect();
+        let text = write_summary(&agg, SummaryFormat::Json).unwrap();
+        let at = |name: &str| text.find(&format!("\"{name}\": {{")).unwrap();
+        let mut sorted = names;
+        sorted.sort();
+        assert!(sorted.windows(2).all(|w| at(w[0]) < at(w[1])), "{text}");
+    }
+
     #[test]
     fn markdown_escapes_pipes_and_line_breaks() {
         let text = write_summary(&table(), SummaryFormat::Markdown).unwrap();
