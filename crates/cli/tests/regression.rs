@@ -701,6 +701,54 @@ mod binary {
         );
     }
 
+    /// With `--jobs 2` and two such trials the run made no progress and said nothing: both are
+    /// named, and Ctrl-C still ends the run at once.
+    #[test]
+    fn two_hung_trials_on_two_workers_are_both_named_and_ctrl_c_ends_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(
+            d.join("both.yaml"),
+            "name: both\ntitle: T\npaper: test\nclaim: c\nmethod: test.hang\ntimeout: 1\nseeds: 2\n\
+             params: {x: 0, hang_at: 0}\n",
+        )
+        .unwrap();
+        let mut run = spawn_subbench(d, &["run", "both.yaml", "--jobs", "2", "--no-report"]);
+        run.wait_until(Duration::from_secs(60), "two late trials named", |r| {
+            r.stderr().matches("past its deadline").count() >= 2
+        });
+        let said = run.stderr();
+        let ids: std::collections::HashSet<&str> = said
+            .lines()
+            .filter(|l| l.contains("past its deadline"))
+            .filter_map(|l| l.split("trial ").nth(1)?.split(' ').next())
+            .collect();
+        assert_eq!(ids.len(), 2, "two different trials: {said}");
+        run.interrupt();
+        let (code, said) = run.finish(Duration::from_secs(30));
+        assert_eq!(code, Some(130), "{said}");
+        assert!(
+            said.contains(
+                "the 0 trials that finished are stored, 2 trials still running were abandoned"
+            ),
+            "{said}"
+        );
+        // Nothing finished, so nothing is consolidated: `report` says to run the spec rather
+        // than showing a page of no trials.
+        assert!(!d.join("results/both/trials.parquet").exists());
+        let report = super::common::stderr(&subbench(d, &["report"]));
+        assert!(
+            report.contains("results/both: not reported") && report.contains("run the spec first"),
+            "{report}"
+        );
+        let dry = subbench(d, &["run", "both.yaml", "--dry-run"]);
+        assert!(
+            stdout(&dry).contains("both: 2 trials, 0 stored, 2 to run"),
+            "{}",
+            stdout(&dry)
+        );
+    }
+
     /// Without `timeout:` a trial has no deadline: the first Ctrl-C gives it the grace time to
     /// finish, then abandons it (it ran for ever before); a second Ctrl-C quits at once.
     #[test]

@@ -395,17 +395,18 @@ pub fn run_spec(
     };
     // Whatever fails to be written (a full disk, say), every trial already on disk stays there
     // and the next run resumes from it; the message says so.
-    let kept = |e: HarnessError| {
-        match e {
-        HarnessError::Store { path, message } => HarnessError::Store {
-            path,
-            message: format!(
-                "{message}; every trial written before this is kept under {} and the next run resumes from it",
+    let kept = |e: HarnessError| match e {
+        HarnessError::Store { path, message } => {
+            let resume = format!(
+                "every trial written before this is kept under {} and the next run resumes from it",
                 store.dir().display()
-            ),
-        },
+            );
+            HarnessError::Store {
+                path,
+                message: format!("{message}; {resume}"),
+            }
+        }
         other => other,
-    }
     };
     let (sender, receiver) = mpsc::channel::<TrialRecord>();
     let mut write_error = None;
@@ -477,10 +478,13 @@ pub fn run_spec(
                 progress.overdue(spec, &late);
                 last_told = Instant::now();
             }
-            if !stop_requested() || abandoned || running.is_empty() {
+            if !stop_requested() || abandoned {
                 continue;
             }
             let since = *interrupted_at.get_or_insert_with(Instant::now);
+            if running.is_empty() {
+                continue;
+            }
             let past_deadline = running.iter().all(|(_, t)| t.overdue.is_some());
             if !past_deadline && since.elapsed() < STOP_GRACE {
                 continue;
@@ -492,16 +496,15 @@ pub fn run_spec(
             if !batch.is_empty() {
                 write(batch, &mut summary, &mut write_error);
             }
+            let interrupted = HarnessError::Interrupted {
+                spec: spec.name.clone(),
+                kept: summary.ran,
+                abandoned: running.len(),
+            };
             let outcome = match write_error.take() {
                 Some(e) => kept(e),
-                None => match store.consolidate() {
-                    Ok(_) => HarnessError::Interrupted {
-                        spec: spec.name.clone(),
-                        kept: summary.ran,
-                        abandoned: running.len(),
-                    },
-                    Err(e) => kept(e),
-                },
+                None if summary.ran == 0 => interrupted,
+                None => store.consolidate().map_or_else(kept, |_| interrupted),
             };
             let running: Vec<RunningTrial> = running.into_iter().map(|(_, t)| t).collect();
             progress.abandon(outcome, &running);
@@ -510,13 +513,20 @@ pub fn run_spec(
     if let Some(e) = write_error {
         return Err(kept(e));
     }
+    let interrupted = HarnessError::Interrupted {
+        spec: spec.name.clone(),
+        kept: summary.ran,
+        abandoned: 0,
+    };
+    // Interrupted before any trial finished, the store is left as it was: consolidating would
+    // write an empty one over a first run, and `report` would show a page of no trials instead
+    // of saying that the run was interrupted.
+    if stop_requested() && summary.ran == 0 {
+        return Err(interrupted);
+    }
     let stored = store.consolidate().map_err(kept)?;
     if stop_requested() {
-        return Err(HarnessError::Interrupted {
-            spec: spec.name.clone(),
-            kept: summary.ran,
-            abandoned: 0,
-        });
+        return Err(interrupted);
     }
     // The spec travels with its results, so that `subbench report results/` needs nothing else:
     // the text that was loaded and hashed, not the file as it is now (an edit during a long run
