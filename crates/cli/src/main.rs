@@ -122,8 +122,11 @@ fn command_line_error(e: clap::Error) -> ExitCode {
         .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
         .filter(|l| !l.is_empty())
         .collect();
-    eprintln!("{}", line.join(" "));
-    ExitCode::from(exit_code::USER_MISTAKE)
+    let line = line.join(" ");
+    let message = line.strip_prefix("error: ").unwrap_or(&line);
+    ExitCode::from(exit_code::report(
+        &user_error::UserError::new(message).into(),
+    ))
 }
 
 fn main() -> ExitCode {

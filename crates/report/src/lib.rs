@@ -15,6 +15,7 @@ pub mod stats;
 pub mod summary;
 pub mod svg;
 pub mod tables;
+pub mod verdicts;
 
 use thiserror::Error;
 
@@ -43,3 +44,4 @@ pub use pipeline::{
     DEFAULT_BASELINES,
 };
 pub use summary::{summarize, write_summary, StoreSummary, SummaryFormat};
+pub use verdicts::{check_line, check_markdown, CheckTotals};

@@ -1,6 +1,5 @@
 //! `subbench report`, `summary`, `check` and `baseline save`: aggregated results, claims and pages.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -8,10 +7,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use harness::spec::{load_spec, LoadOptions};
 use harness::{load_specs, run_spec, Registry, RunOptions, Spec};
 use report::checks::save_baseline;
-use report::tables::markdown_escape;
 use report::{
-    aggregate, baseline_path, evaluate_spec, render_spec, trial_ids, update_index, SummaryFormat,
-    DEFAULT_BASELINES,
+    aggregate, baseline_path, check_line, check_markdown, evaluate_spec, render_spec, trial_ids,
+    update_index, CheckTotals, SummaryFormat, DEFAULT_BASELINES,
 };
 
 use crate::build_info::build_info;
@@ -212,12 +210,8 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
         .map(|_| ())
         .map_err(anyhow::Error::from)
     };
-    let mut markdown = String::from(
-        "# subbench check\n\n| spec | check | result | details |\n|---|---|---|---|\n",
-    );
-    let (mut passed, mut failed, mut refuted) = (0, 0, 0);
     let mut summaries = Vec::new();
-    let mut junit = Vec::new();
+    let mut checked = Vec::new();
     for spec in &specs {
         run(spec)?;
         let mut evaluated = evaluate_spec(spec, &args.out, &baselines, args.quick)?;
@@ -240,46 +234,22 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
             say!("NONE {}: the spec states no checks", spec.name);
         }
         for c in &checks {
-            let verdict = c.verdict();
-            let seeds = c
-                .seeds_text()
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default();
-            say!(
-                "{verdict} {}: {}{seeds} — {}",
-                spec.name,
-                c.description,
-                c.detail
-            );
-            let _ = writeln!(
-                markdown,
-                "| {} | {} | {verdict}{seeds} | {} |",
-                spec.name,
-                markdown_escape(&c.description),
-                markdown_escape(&c.detail)
-            );
-            match (c.ok(), c.refuted) {
-                (true, false) => passed += 1,
-                (true, true) => refuted += 1,
-                (false, _) => failed += 1,
-            }
+            say!("{}", check_line(&spec.name, c));
         }
-        junit.push((spec.name.clone(), checks));
+        checked.push((spec.name.clone(), checks));
     }
     update_index(&summaries, &args.reports)?;
-    let totals = format!(
-        "{passed} passed, {failed} failed, {refuted} claims of the papers not reproduced (as the specs say)"
-    );
-    let _ = writeln!(markdown, "\n{totals}");
-    say!("{totals}");
+    let totals = CheckTotals::of(&checked);
+    say!("{}", totals.line());
     if let Some(path) = &args.markdown {
-        std::fs::write(path, markdown).with_context(|| format!("writing {}", path.display()))?;
-    }
-    if let Some(path) = &args.junit {
-        std::fs::write(path, report::junit::junit_xml(&junit))
+        std::fs::write(path, check_markdown(&checked))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    Ok(failed == 0)
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report::junit::junit_xml(&checked))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(totals.failed == 0)
 }
 
 pub fn baseline(command: &BaselineCommand, registry: &Registry) -> Result<()> {
