@@ -19,16 +19,17 @@ macro_rules! say_raw {
     }};
 }
 
+mod build_info;
 mod commands;
+mod exit_code;
 mod matrix_file;
+mod progress;
 mod registry;
 mod user_error;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-use user_error::UserError;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -73,8 +74,10 @@ enum Command {
 }
 
 /// Ctrl-C or SIGTERM during `run`/`check`: no new trial starts, external workers are killed (so
-/// their trials end now), every finished trial is stored, and subbench exits with 130. A second
-/// signal exits at once (finished trials are on disk already; only unwritten ones are lost).
+/// their trials end now), the built-in trials in flight get a few seconds to finish (one past
+/// its deadline is abandoned at once: a thread cannot be killed), every finished trial is
+/// stored, and subbench exits with 130. A second signal exits at once (finished trials are on
+/// disk already; only unwritten ones are lost).
 fn stop_on_signals() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
@@ -84,13 +87,17 @@ fn stop_on_signals() {
         let mut first = true;
         for signal in signals.forever() {
             if !first {
+                eprintln!(
+                    "quit: every trial that finished is on disk; run the same command again to resume"
+                );
                 std::process::exit(128 + signal);
             }
             first = false;
             harness::request_stop();
             external::kill_all_workers();
             eprintln!(
-                "interrupted: stopping the workers and storing the finished trials (again to quit at once)"
+                "interrupted: no new trial starts; the trials in flight get {} s to finish (those past their deadline are abandoned now), then every finished trial is stored (again to quit at once)",
+                harness::runner::STOP_GRACE.as_secs()
             );
         }
     });
@@ -115,8 +122,11 @@ fn command_line_error(e: clap::Error) -> ExitCode {
         .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
         .filter(|l| !l.is_empty())
         .collect();
-    eprintln!("{}", line.join(" "));
-    ExitCode::from(2)
+    let line = line.join(" ");
+    let message = line.strip_prefix("error: ").unwrap_or(&line);
+    ExitCode::from(exit_code::report(
+        &user_error::UserError::new(message).into(),
+    ))
 }
 
 fn main() -> ExitCode {
@@ -167,18 +177,6 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            if e.downcast_ref::<UserError>().is_some() {
-                ExitCode::from(2)
-            } else if matches!(
-                e.downcast_ref::<harness::HarnessError>(),
-                Some(harness::HarnessError::Interrupted { .. })
-            ) {
-                ExitCode::from(130)
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+        Err(e) => ExitCode::from(exit_code::report(&e)),
     }
 }

@@ -38,3 +38,94 @@ pub fn assert_user_error(o: &Output, must_contain: &[&str]) {
         assert!(err.contains(needle), "`{needle}` not in: {err}");
     }
 }
+
+/// A `subbench` started in the background whose stderr is collected as it comes, so that a
+/// test can wait for a line and then signal it.
+pub struct Running {
+    pub child: std::process::Child,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+pub fn spawn_subbench(dir: &Path, args: &[&str]) -> Running {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_subbench"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the subbench binary starts");
+    let pipe = child.stderr.take().expect("stderr is piped");
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = stderr.clone();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            let mut text = sink.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+    Running {
+        child,
+        stderr,
+        reader: Some(reader),
+    }
+}
+
+impl Running {
+    /// What it has said on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Wait until `ready` holds (checked every 20 ms); panics after `limit`, killing the process.
+    pub fn wait_until(
+        &mut self,
+        limit: std::time::Duration,
+        what: &str,
+        ready: impl Fn(&Self) -> bool,
+    ) {
+        let deadline = std::time::Instant::now() + limit;
+        while !ready(self) {
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "{what} did not happen within {limit:?}; stderr: {}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Send SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        let sent = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+    }
+
+    /// Wait for the exit (at most `limit`, else kill and panic); its code and all of stderr.
+    pub fn finish(mut self, limit: std::time::Duration) -> (Option<i32>, String) {
+        let deadline = std::time::Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait works") {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("still running after {limit:?}; stderr: {}", self.stderr());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        (status.code(), self.stderr())
+    }
+}

@@ -665,3 +665,224 @@ mod spec_locations {
         );
     }
 }
+
+mod binary {
+    use std::fs;
+    use std::time::{Duration, Instant};
+
+    use super::common::{assert_user_error, spawn_subbench, stdout, subbench, Running};
+    use harness::{Status, Store};
+
+    /// The stored trials of the store `dir` (consolidated and in parts).
+    fn stored(dir: &std::path::Path) -> Vec<harness::TrialRecord> {
+        Store::at(dir).load().unwrap_or_default()
+    }
+
+    /// Six trials of `test.hang`, of which the one at x = 0 never returns.
+    fn hanging_spec(d: &std::path::Path, name: &str, timeout: &str) {
+        fs::write(
+            d.join(format!("{name}.yaml")),
+            format!(
+                "name: {name}\ntitle: T\npaper: test\nclaim: c\nmethod: test.hang\n{timeout}\
+                 params: {{hang_at: 0}}\nsweep:\n  grid:\n    x: [0, 1, 2, 3, 4, 5]\n"
+            ),
+        )
+        .unwrap();
+    }
+
+    /// Started on `name.yaml` with two workers; returns once the five trials that end are
+    /// stored (the sixth holds its worker for ever).
+    fn run_until_only_the_hung_trial_runs(d: &std::path::Path, name: &str) -> Running {
+        let spec = format!("{name}.yaml");
+        let mut run = spawn_subbench(d, &["run", &spec, "--jobs", "2", "--no-report"]);
+        let store = d.join("results").join(name);
+        run.wait_until(Duration::from_secs(60), "five stored trials", |_| {
+            stored(&store).len() == 5
+        });
+        run
+    }
+
+    /// A built-in trial that never returned blocked its worker for ever, unseen: `timeout:` is
+    /// enforced only when a trial returns, and the first Ctrl-C waited for it. Now the progress
+    /// names it once it is past its deadline (id, method, parameters, how long past), and Ctrl-C
+    /// abandons it at once, keeps the five finished trials and says how to resume.
+    #[test]
+    fn a_hung_trial_is_named_past_its_deadline_and_ctrl_c_keeps_what_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        hanging_spec(d, "hung", "timeout: 1\n");
+        let mut run = run_until_only_the_hung_trial_runs(d, "hung");
+        run.wait_until(Duration::from_secs(30), "a late-trial line", |r| {
+            r.stderr().contains("past its deadline")
+        });
+        let said = run.stderr();
+        let late = said
+            .lines()
+            .find(|l| l.contains("past its deadline"))
+            .unwrap();
+        assert!(
+            late.contains("hung: trial ")
+                && late.contains("(test.hang hang_at=0 x=0)")
+                && late.contains("s past its deadline (timeout: 1 s"),
+            "{late}"
+        );
+        let stopped = Instant::now();
+        run.interrupt();
+        let (code, said) = run.finish(Duration::from_secs(30));
+        assert_eq!(code, Some(130), "{said}");
+        // Past its deadline, the hung trial is not waited for: no grace time is spent on it.
+        assert!(
+            stopped.elapsed() < harness::runner::STOP_GRACE,
+            "{:?}: {said}",
+            stopped.elapsed()
+        );
+        assert!(
+            said.contains("the 5 trials that finished are stored, 1 trial still running was abandoned; run the same command again to resume"),
+            "{said}"
+        );
+        assert!(
+            said.contains("abandoned: trial ") && !said.contains("panicked"),
+            "{said}"
+        );
+        let store = d.join("results/hung");
+        assert!(store.join("trials.parquet").exists(), "consolidated");
+        let records = stored(&store);
+        assert_eq!(records.len(), 5);
+        assert!(records.iter().all(|r| r.status == Status::Ok));
+        assert!(records
+            .iter()
+            .all(|r| r.params.get("x") != Some(&harness::Value::Int(0))));
+        // The next run resumes: only the abandoned trial is left to run.
+        let dry = subbench(d, &["run", "hung.yaml", "--dry-run"]);
+        assert!(
+            stdout(&dry).contains("hung: 6 trials, 5 stored, 1 to run"),
+            "{}",
+            stdout(&dry)
+        );
+    }
+
+    /// With `--jobs 2` and two such trials the run made no progress and said nothing: both are
+    /// named, and Ctrl-C still ends the run at once.
+    #[test]
+    fn two_hung_trials_on_two_workers_are_both_named_and_ctrl_c_ends_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(
+            d.join("both.yaml"),
+            "name: both\ntitle: T\npaper: test\nclaim: c\nmethod: test.hang\ntimeout: 1\nseeds: 2\n\
+             params: {x: 0, hang_at: 0}\n",
+        )
+        .unwrap();
+        let mut run = spawn_subbench(d, &["run", "both.yaml", "--jobs", "2", "--no-report"]);
+        run.wait_until(Duration::from_secs(60), "two late trials named", |r| {
+            r.stderr().matches("past its deadline").count() >= 2
+        });
+        let said = run.stderr();
+        let ids: std::collections::HashSet<&str> = said
+            .lines()
+            .filter(|l| l.contains("past its deadline"))
+            .filter_map(|l| l.split("trial ").nth(1)?.split(' ').next())
+            .collect();
+        assert_eq!(ids.len(), 2, "two different trials: {said}");
+        run.interrupt();
+        let (code, said) = run.finish(Duration::from_secs(30));
+        assert_eq!(code, Some(130), "{said}");
+        assert!(
+            said.contains(
+                "the 0 trials that finished are stored, 2 trials still running were abandoned"
+            ),
+            "{said}"
+        );
+        // Nothing finished, so nothing is consolidated: `report` says to run the spec rather
+        // than showing a page of no trials.
+        assert!(!d.join("results/both/trials.parquet").exists());
+        let report = super::common::stderr(&subbench(d, &["report"]));
+        assert!(
+            report.contains("results/both: not reported") && report.contains("run the spec first"),
+            "{report}"
+        );
+        let dry = subbench(d, &["run", "both.yaml", "--dry-run"]);
+        assert!(
+            stdout(&dry).contains("both: 2 trials, 0 stored, 2 to run"),
+            "{}",
+            stdout(&dry)
+        );
+    }
+
+    /// Without `timeout:` a trial has no deadline: the first Ctrl-C gives it the grace time to
+    /// finish, then abandons it (it ran for ever before); a second Ctrl-C quits at once.
+    #[test]
+    fn ctrl_c_without_deadline_waits_the_grace_time_and_a_second_quits_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        hanging_spec(d, "patient", "");
+        let run = run_until_only_the_hung_trial_runs(d, "patient");
+        let stopped = Instant::now();
+        run.interrupt();
+        let (code, said) = run.finish(Duration::from_secs(60));
+        assert_eq!(code, Some(130), "{said}");
+        assert!(
+            stopped.elapsed() >= harness::runner::STOP_GRACE,
+            "{:?}",
+            stopped.elapsed()
+        );
+        assert!(
+            said.contains("1 trial still running was abandoned"),
+            "{said}"
+        );
+        assert_eq!(stored(&d.join("results/patient")).len(), 5);
+
+        hanging_spec(d, "impatient", "");
+        let mut run = run_until_only_the_hung_trial_runs(d, "impatient");
+        run.interrupt();
+        run.wait_until(Duration::from_secs(10), "the first interrupt's line", |r| {
+            r.stderr().contains("interrupted: no new trial starts")
+        });
+        let stopped = Instant::now();
+        run.interrupt();
+        let (code, said) = run.finish(Duration::from_secs(30));
+        assert_eq!(code, Some(130), "{said}");
+        assert!(
+            stopped.elapsed() < harness::runner::STOP_GRACE,
+            "{:?}",
+            stopped.elapsed()
+        );
+        assert!(
+            said.contains("quit: every trial that finished is on disk"),
+            "{said}"
+        );
+        // The finished trials were on disk before the second signal, in parts.
+        assert_eq!(stored(&d.join("results/impatient")).len(), 5);
+        let dry = subbench(d, &["run", "impatient.yaml", "--dry-run"]);
+        assert!(
+            stdout(&dry).contains("impatient: 6 trials, 5 stored, 1 to run"),
+            "{}",
+            stdout(&dry)
+        );
+    }
+
+    /// The same "stored data missing" error (`ReportError::Data`) exited with 2 from `summary`
+    /// and with 1 from `baseline save`: three places decided exit codes. One function does now.
+    #[test]
+    fn a_store_without_trials_is_the_same_user_error_in_summary_and_baseline_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::create_dir_all(d.join("results/empty")).unwrap();
+        fs::write(
+            d.join("results/empty/spec.yaml"),
+            "name: empty\ntitle: T\npaper: test\nclaim: c\nmethod: test.quadratic\nparams: {x: 2}\n",
+        )
+        .unwrap();
+        let summary = subbench(d, &["summary", "results/empty"]);
+        assert_user_error(
+            &summary,
+            &["results/empty/trials.parquet", "run the spec first"],
+        );
+        let save = subbench(d, &["baseline", "save", "empty", "--baselines", "b"]);
+        assert_user_error(
+            &save,
+            &["results/empty/trials.parquet", "run the spec first"],
+        );
+        assert!(!d.join("b").exists(), "nothing was saved");
+    }
+}

@@ -89,12 +89,25 @@ pub enum HarnessError {
     /// A usage mistake that is not inside a spec file (a bad `--shard`, a missing results folder).
     #[error("{0}")]
     Usage(String),
-    /// The user stopped the run (Ctrl-C, SIGTERM); every finished trial is stored.
-    #[error("{spec}: interrupted; the {kept} trials that finished are stored and the next run resumes from them")]
-    Interrupted { spec: String, kept: usize },
+    /// The user stopped the run (Ctrl-C, SIGTERM); every finished trial is stored; `abandoned`
+    /// trials were still running (past their deadline, or after the grace time) and are not.
+    #[error("{spec}: interrupted; the {kept} trials that finished are stored{}; run the same command again to resume (nothing finished is recomputed)", abandoned_text(*.abandoned))]
+    Interrupted {
+        spec: String,
+        kept: usize,
+        abandoned: usize,
+    },
     /// The result store could not be read or written.
     #[error("result store {path}: {message}")]
     Store { path: PathBuf, message: String },
+}
+
+fn abandoned_text(abandoned: usize) -> String {
+    match abandoned {
+        0 => String::new(),
+        1 => ", 1 trial still running was abandoned".to_string(),
+        n => format!(", {n} trials still running were abandoned"),
+    }
 }
 
 impl HarnessError {

@@ -32,7 +32,9 @@ pub use param::{
     InputFile, ParamDefault, ParamError, ParamKind, ParamSpec, ParamStruct, ParamType, Params,
     Unset,
 };
-pub use runner::{request_stop, run_spec, stop_requested, Progress, RunOptions, RunSummary, Shard};
+pub use runner::{
+    request_stop, run_spec, stop_requested, Progress, RunOptions, RunSummary, RunningTrial, Shard,
+};
 /// The spec's `external:` manifests, under its former name.
 pub use spec::external as spec_external;
 pub use spec::{load_specs, Spec};

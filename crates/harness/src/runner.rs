@@ -3,12 +3,12 @@
 //! complete. A trial that errors, panics, diverges or overruns is recorded and the sweep goes on.
 
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
@@ -71,10 +71,84 @@ pub trait Progress: Sync {
     /// Stored trials of the spec whose method's code identity changed (`unversioned` of them
     /// were stored before code identities existed): they run again.
     fn stale(&self, _spec: &Spec, _stale: usize, _unversioned: usize) {}
+    /// Trials still running more than [`LATE_AFTER`] past the spec's `timeout:` (a built-in
+    /// trial is stopped only when it returns): called when one becomes late, and every
+    /// [`LATE_REPEAT`] while any is, with every late trial.
+    fn overdue(&self, _spec: &Spec, _late: &[RunningTrial]) {}
+    /// After an interrupt, `running` trials did not end (each past its deadline, or still
+    /// running [`STOP_GRACE`] after the interrupt): every finished trial is stored and
+    /// `outcome` says so (or why the store failed). Threads cannot be killed, so the run cannot
+    /// return while these trials hold theirs: a binary ends the process here, with `outcome`'s
+    /// exit code. When this returns, the runner waits for them to end.
+    fn abandon(&self, _outcome: HarnessError, _running: &[RunningTrial]) {}
+}
+
+/// A trial in flight, as [`Progress::overdue`] and [`Progress::abandon`] see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningTrial {
+    pub trial_id: String,
+    pub method: String,
+    /// Its parameters, `name=value` in name order.
+    pub params: String,
+    /// How long it has been running.
+    pub running: Duration,
+    /// How long past the spec's `timeout:` it is, when it is.
+    pub overdue: Option<Duration>,
+}
+
+/// A trial is reported late this long after its deadline (a process-isolated trial killed at its
+/// deadline takes a moment to end, and is not late).
+pub const LATE_AFTER: Duration = Duration::from_secs(1);
+/// Late trials are named again this often while they run.
+pub const LATE_REPEAT: Duration = Duration::from_secs(30);
+/// After an interrupt, trials in flight get this long to finish and be stored; a trial past its
+/// deadline is not waited for.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How often the writer looks at the trials in flight when none finishes.
+const TICK: Duration = Duration::from_millis(200);
+
+/// The trials in flight, by their order in the sweep, with the moment each started.
+struct InFlight<'a> {
+    timeout: Option<Duration>,
+    running: Mutex<BTreeMap<u64, (Instant, &'a Trial)>>,
+}
+
+impl<'a> InFlight<'a> {
+    fn begin(&self, order: u64, trial: &'a Trial) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.insert(order, (Instant::now(), trial));
+    }
+
+    fn end(&self, order: u64) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.remove(&order);
+    }
+
+    /// Every trial in flight now, in sweep order.
+    fn now(&self) -> Vec<(u64, RunningTrial)> {
+        let now = Instant::now();
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running
+            .iter()
+            .map(|(&order, &(started, trial))| {
+                let running = now.saturating_duration_since(started);
+                let overdue = self.timeout.and_then(|limit| running.checked_sub(limit));
+                let trial = RunningTrial {
+                    trial_id: trial.id.clone(),
+                    method: trial.method.clone(),
+                    params: trial.params.to_string(),
+                    running,
+                    overdue,
+                };
+                (order, trial)
+            })
+            .collect()
+    }
 }
 
 /// Set when the user interrupts (Ctrl-C, SIGTERM): no trial starts any more, the trials in
-/// flight end (external workers are killed by the binary), and whatever finished is stored.
+/// flight end (external workers are killed by the binary) or are abandoned (see
+/// [`Progress::abandon`]), and whatever finished is stored.
 static STOP: AtomicBool = AtomicBool::new(false);
 
 /// Ask every running sweep to stop (called from the binary's signal handler).
@@ -315,6 +389,25 @@ pub fn run_spec(
         .build()
         .map_err(|e| HarnessError::Usage(format!("cannot start {jobs} worker threads: {e}")))?;
     let stop = AtomicBool::new(false);
+    let in_flight = InFlight {
+        timeout: spec.timeout.map(Duration::from_secs_f64),
+        running: Mutex::new(BTreeMap::new()),
+    };
+    // Whatever fails to be written (a full disk, say), every trial already on disk stays there
+    // and the next run resumes from it; the message says so.
+    let kept = |e: HarnessError| match e {
+        HarnessError::Store { path, message } => {
+            let resume = format!(
+                "every trial written before this is kept under {} and the next run resumes from it",
+                store.dir().display()
+            );
+            HarnessError::Store {
+                path,
+                message: format!("{message}; {resume}"),
+            }
+        }
+        other => other,
+    };
     let (sender, receiver) = mpsc::channel::<TrialRecord>();
     let mut write_error = None;
     std::thread::scope(|scope| {
@@ -325,7 +418,9 @@ pub fn run_spec(
                         if stop.load(Ordering::Relaxed) || stop_requested() {
                             return;
                         }
+                        in_flight.begin(*order, trial);
                         let record = execute(trial, *order, spec, registry);
+                        in_flight.end(*order);
                         // A trial cut short by the interrupt (its worker killed) did not fail:
                         // it is not stored, and runs next time.
                         if record.status != Status::Ok && stop_requested() {
@@ -339,10 +434,12 @@ pub fn run_spec(
             })
         });
         // The writer: persist whatever has finished, in batches as large as the backlog, so fast
-        // trials do not pay one file each and slow ones are on disk the moment they end.
-        while let Ok(first) = receiver.recv() {
-            let mut batch = vec![first];
-            batch.extend(receiver.try_iter());
+        // trials do not pay one file each and slow ones are on disk the moment they end. Between
+        // trials it watches those in flight: the late ones are named, and after an interrupt
+        // the ones that do not end are abandoned.
+        let write = |batch: Vec<TrialRecord>,
+                     summary: &mut RunSummary,
+                     write_error: &mut Option<HarnessError>| {
             for record in &batch {
                 summary.ran += 1;
                 summary.failed += usize::from(record.status != Status::Ok);
@@ -351,34 +448,85 @@ pub fn run_spec(
             if write_error.is_none() {
                 if let Err(e) = store.append(&batch) {
                     stop.store(true, Ordering::Relaxed);
-                    write_error = Some(e);
+                    *write_error = Some(e);
                 }
             }
+        };
+        let mut told_late: HashSet<u64> = HashSet::new();
+        let mut last_told = Instant::now();
+        let mut interrupted_at: Option<Instant> = None;
+        let mut abandoned = false;
+        loop {
+            match receiver.recv_timeout(TICK) {
+                Ok(first) => {
+                    let mut batch = vec![first];
+                    batch.extend(receiver.try_iter());
+                    write(batch, &mut summary, &mut write_error);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            let running = in_flight.now();
+            let late: Vec<&(u64, RunningTrial)> = running
+                .iter()
+                .filter(|(_, t)| t.overdue.is_some_and(|d| d >= LATE_AFTER))
+                .collect();
+            let newly_late = late.iter().any(|(order, _)| !told_late.contains(order));
+            if newly_late || (!late.is_empty() && last_told.elapsed() >= LATE_REPEAT) {
+                told_late.extend(late.iter().map(|(order, _)| *order));
+                let late: Vec<RunningTrial> = late.iter().map(|(_, t)| t.clone()).collect();
+                progress.overdue(spec, &late);
+                last_told = Instant::now();
+            }
+            if !stop_requested() || abandoned {
+                continue;
+            }
+            let since = *interrupted_at.get_or_insert_with(Instant::now);
+            if running.is_empty() {
+                continue;
+            }
+            let past_deadline = running.iter().all(|(_, t)| t.overdue.is_some());
+            if !past_deadline && since.elapsed() < STOP_GRACE {
+                continue;
+            }
+            // What did not end is abandoned: store everything that finished, then hand over to
+            // the binary, which ends the process (the abandoned trials hold their threads).
+            abandoned = true;
+            let batch: Vec<TrialRecord> = receiver.try_iter().collect();
+            if !batch.is_empty() {
+                write(batch, &mut summary, &mut write_error);
+            }
+            let interrupted = HarnessError::Interrupted {
+                spec: spec.name.clone(),
+                kept: summary.ran,
+                abandoned: running.len(),
+            };
+            let outcome = match write_error.take() {
+                Some(e) => kept(e),
+                None if summary.ran == 0 => interrupted,
+                None => store.consolidate().map_or_else(kept, |_| interrupted),
+            };
+            let running: Vec<RunningTrial> = running.into_iter().map(|(_, t)| t).collect();
+            progress.abandon(outcome, &running);
         }
     });
-    // Whatever failed to be written (a full disk, say), every trial already on disk stays there
-    // and the next run resumes from it; the message says so.
-    let kept = |e: HarnessError| {
-        match e {
-        HarnessError::Store { path, message } => HarnessError::Store {
-            path,
-            message: format!(
-                "{message}; every trial written before this is kept under {} and the next run resumes from it",
-                store.dir().display()
-            ),
-        },
-        other => other,
-    }
-    };
     if let Some(e) = write_error {
         return Err(kept(e));
     }
+    let interrupted = HarnessError::Interrupted {
+        spec: spec.name.clone(),
+        kept: summary.ran,
+        abandoned: 0,
+    };
+    // Interrupted before any trial finished, the store is left as it was: consolidating would
+    // write an empty one over a first run, and `report` would show a page of no trials instead
+    // of saying that the run was interrupted.
+    if stop_requested() && summary.ran == 0 {
+        return Err(interrupted);
+    }
     let stored = store.consolidate().map_err(kept)?;
     if stop_requested() {
-        return Err(HarnessError::Interrupted {
-            spec: spec.name.clone(),
-            kept: summary.ran,
-        });
+        return Err(interrupted);
     }
     // The spec travels with its results, so that `subbench report results/` needs nothing else:
     // the text that was loaded and hashed, not the file as it is now (an edit during a long run
@@ -429,6 +577,68 @@ pub fn run_spec(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::{parse_spec, LoadOptions};
+
+    /// Records what the runner says about late trials.
+    #[derive(Default)]
+    struct Watch {
+        late: Mutex<Vec<Vec<RunningTrial>>>,
+    }
+
+    impl Progress for Watch {
+        fn start(&self, _spec: &Spec, _to_run: usize, _stored: usize) {}
+        fn trial_done(&self, _record: &TrialRecord) {}
+        fn finish(&self, _summary: &RunSummary) {}
+        fn overdue(&self, _spec: &Spec, late: &[RunningTrial]) {
+            self.late.lock().unwrap().push(late.to_vec());
+        }
+    }
+
+    /// A trial that overruns its `timeout:` is named while it still runs, once (not again
+    /// before [`LATE_REPEAT`]); the one that ends in time never is.
+    #[test]
+    fn a_trial_past_its_deadline_is_named_while_it_runs() {
+        let registry = crate::testkit::registry();
+        let text = "name: late\ntitle: t\npaper: p\nclaim: c\nmethod: test.flaky\ntimeout: 0.5\n\
+                    params: {x: 1}\nsweep:\n  grid:\n    sleep_ms: [0, 2500]\n";
+        let spec = parse_spec(
+            Path::new("late.yaml"),
+            text,
+            &registry,
+            LoadOptions::default(),
+        )
+        .expect("the spec is valid");
+        let out = tempfile::tempdir().unwrap();
+        let watch = Watch::default();
+        let options = RunOptions {
+            jobs: Some(2),
+            ..Default::default()
+        };
+        let build = BuildInfo {
+            version: "test".into(),
+            rustc: "test".into(),
+            target: "test".into(),
+            blas: "test".into(),
+        };
+        let summary = run_spec(&spec, &registry, out.path(), &options, &watch, &build).unwrap();
+        assert_eq!(
+            (summary.ran, summary.failed),
+            (2, 1),
+            "the overrun is a timeout"
+        );
+        let late = watch.late.into_inner().unwrap();
+        assert_eq!(late.len(), 1, "{late:?}");
+        let [trial] = late[0].as_slice() else {
+            panic!("{late:?}")
+        };
+        assert_eq!(trial.method, "test.flaky");
+        assert!(trial.params.contains("sleep_ms=2500"), "{}", trial.params);
+        assert!(trial.overdue.unwrap() >= LATE_AFTER, "{trial:?}");
+        assert!(
+            trial.running >= Duration::from_secs_f64(0.5) + LATE_AFTER,
+            "{trial:?}"
+        );
+    }
 
     #[test]
     fn shard_syntax() {

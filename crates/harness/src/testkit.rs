@@ -142,6 +142,44 @@ impl TypedMethod for Flaky {
     }
 }
 
+/// `value = x`, except that the trial at `x = hang_at` never returns: a built-in method stuck in
+/// a loop or a deadlock, which no thread can stop.
+pub struct Hang;
+
+crate::params! {
+    /// Parameters of `test.hang`.
+    pub struct HangParams {
+        /// the point
+        x: i64 [-1_000_000, 1_000_000];
+        /// never return when x equals it
+        hang_at: i64 [-1, 1_000_000] = -1;
+    }
+}
+
+impl TypedMethod for Hang {
+    type Params = HangParams;
+    const ID: &'static str = "test.hang";
+    const SUMMARY: &'static str = "never returns at a chosen point (test method)";
+    const METRICS: &'static [MetricSpec] = &[MetricSpec {
+        name: "value",
+        doc: "x",
+    }];
+
+    fn run(
+        &self,
+        p: &HangParams,
+        _rng: &mut TrialRng,
+        _trial: &TrialContext<'_>,
+    ) -> Result<Outcome, MethodError> {
+        if p.x == p.hang_at {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
+        }
+        Ok(Outcome::new().metric("value", p.x as f64))
+    }
+}
+
 /// A registry holding the test methods.
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
@@ -153,4 +191,5 @@ pub fn registry() -> Registry {
 pub fn register(registry: &mut Registry) {
     registry.register(Box::new(Quadratic));
     registry.register(Box::new(Flaky));
+    registry.register(Box::new(Hang));
 }

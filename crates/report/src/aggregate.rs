@@ -44,7 +44,17 @@ pub struct Group {
     pub key: Vec<Value>,
     pub n_trials: usize,
     pub n_failed: usize,
+    /// Serialized in name order, so that `summary --format json` writes the same bytes every
+    /// time (a `HashMap` iterates in a different order in every process).
+    #[serde(serialize_with = "in_name_order")]
     pub metrics: HashMap<String, Stats>,
+}
+
+fn in_name_order<S: serde::Serializer>(
+    metrics: &HashMap<String, Stats>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(metrics.iter().collect::<std::collections::BTreeMap<_, _>>())
 }
 
 impl Group {

@@ -2,16 +2,20 @@
 //! 95% intervals over seeds), the spec's claims evaluated as checks, paper-style tables (HTML,
 //! Markdown, LaTeX) and SVG figures, in self-contained HTML pages.
 //!
-//! This crate reads result stores and writes report files; it never runs trials and never
+//! This crate reads result stores and writes report files (the pipeline from a store to its page
+//! is [`pipeline`], the summary table [`summary`]); it never runs trials, never prints and never
 //! decides exit codes.
 
 pub mod aggregate;
 pub mod checks;
 pub mod junit;
 pub mod page;
+pub mod pipeline;
 pub mod stats;
+pub mod summary;
 pub mod svg;
 pub mod tables;
+pub mod verdicts;
 
 use thiserror::Error;
 
@@ -27,8 +31,17 @@ pub enum ReportError {
     /// The page template failed to render (a bug).
     #[error("template: {0}")]
     Template(String),
+    /// The store (or a spec) could not be read, as the harness says.
+    #[error(transparent)]
+    Harness(#[from] harness::HarnessError),
 }
 
 pub use aggregate::{aggregate, aggregate_curves, Aggregate, CurveAggregate, Group, Stats};
 pub use checks::{evaluate_checks, CheckOutcome, SeedTally};
 pub use page::{update_index, write_index, write_spec_report, SpecSummary, StoreProblem};
+pub use pipeline::{
+    baseline_path, evaluate_spec, render_all, render_spec, trial_ids, Evaluated, Rendered,
+    DEFAULT_BASELINES,
+};
+pub use summary::{summarize, write_summary, StoreSummary, SummaryFormat};
+pub use verdicts::{check_line, check_markdown, CheckTotals};

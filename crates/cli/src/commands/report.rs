@@ -1,21 +1,19 @@
 //! `subbench report`, `summary`, `check` and `baseline save`: aggregated results, claims and pages.
 
-use std::collections::HashSet;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use harness::spec::{load_spec, LoadOptions};
-use harness::{load_specs, run_spec, Registry, RunOptions, Spec, Store};
+use harness::{load_specs, run_spec, Registry, RunOptions, Spec};
 use report::checks::save_baseline;
-use report::tables::markdown_escape;
 use report::{
-    aggregate, aggregate_curves, evaluate_checks, update_index, write_index, write_spec_report,
-    Aggregate, CheckOutcome, SpecSummary,
+    aggregate, baseline_path, check_line, check_markdown, evaluate_spec, render_spec, trial_ids,
+    update_index, CheckTotals, SummaryFormat, DEFAULT_BASELINES,
 };
 
-use crate::commands::run::{build_info, harness_error, TerminalProgress};
+use crate::build_info::build_info;
+use crate::progress::TerminalProgress;
 use crate::user_error::UserError;
 
 #[derive(Debug, Args)]
@@ -76,10 +74,6 @@ pub struct CheckArgs {
     pub jobs: Option<usize>,
 }
 
-/// The committed baselines, relative to the folder subbench runs in: a CI job that writes its
-/// results elsewhere (`--out ci-out`) still compares with them.
-pub const DEFAULT_BASELINES: &str = "results/baselines";
-
 /// More derived seeds than this is a mistake (each one reruns the whole sweep).
 const MAX_RESEED: u32 = 100;
 
@@ -100,239 +94,32 @@ pub enum BaselineCommand {
     },
 }
 
-/// The ids of the trials the spec (as loaded) consists of whose stored record was computed by
-/// the methods' current code: reports never mix code identities.
-fn trial_ids(spec: &Spec, dir: &Path) -> Result<HashSet<String>> {
-    let ids = spec.trials(None).into_iter().map(|t| t.id).collect();
-    let records = Store::at(dir).load().map_err(harness_error)?;
-    Ok(harness::spec_external::current_ids(
-        &ids,
-        &spec.codes,
-        &records,
-    ))
-}
-
-/// `BASELINES/NAME.parquet`, or `NAME.quick.parquet` for the `--quick` variant: the two runs
-/// have different points and seeds, so each has its own baseline.
-fn baseline_path(baselines: &Path, name: &str, quick: bool) -> PathBuf {
-    baselines.join(if quick {
-        format!("{name}.quick.parquet")
-    } else {
-        format!("{name}.parquet")
-    })
-}
-
-/// A spec's stored trials, aggregated, and its checks evaluated on them.
-struct Evaluated {
-    agg: Aggregate,
-    records: Vec<harness::TrialRecord>,
-    checks: Vec<CheckOutcome>,
-}
-
-/// Aggregate the trials of `spec` (as loaded: its points and root seed) and evaluate its checks.
-fn evaluate_spec(spec: &Spec, out: &Path, baselines: &Path, quick: bool) -> Result<Evaluated> {
-    let dir = Store::new(out, &spec.name, None).dir().to_path_buf();
-    let ids = trial_ids(spec, &dir)?;
-    let agg = aggregate(&dir, Some(&ids), spec.report.interval)?;
-    let records: Vec<_> = Store::at(&dir)
-        .load()
-        .map_err(harness_error)?
-        .into_iter()
-        .filter(|r| ids.contains(&r.trial_id))
-        .collect();
-    let checks = evaluate_checks(
-        spec,
-        &agg,
-        &records,
-        &baseline_path(baselines, &spec.name, quick),
-    );
-    Ok(Evaluated {
-        agg,
-        records,
-        checks,
-    })
-}
-
-/// Render the page of an evaluated spec; returns the summary for the index.
-fn render_spec(
-    spec: &Spec,
-    evaluated: &Evaluated,
-    out: &Path,
-    reports: &Path,
-) -> Result<SpecSummary> {
-    let dir = Store::new(out, &spec.name, None).dir().to_path_buf();
-    let curves = aggregate_curves(&dir, Some(&trial_ids(spec, &dir)?))?;
-    Ok(write_spec_report(
-        spec,
-        &evaluated.agg,
-        &curves,
-        &evaluated.records,
-        &evaluated.checks,
-        &dir,
-        reports,
-    )?)
-}
-
 /// Pages for every store under `results` that has its spec, plus the index.
 pub fn report(args: &ReportArgs, registry: &Registry) -> Result<()> {
-    let summaries = render_all(&args.results, &args.out, &args.baselines, registry)?;
+    let rendered = report::render_all(&args.results, &args.out, &args.baselines, registry)?;
+    for warning in rendered.warnings() {
+        eprintln!("warning: {warning}");
+    }
     say!(
         "{} spec pages and {} written",
-        summaries.len(),
+        rendered.summaries.len(),
         args.out.join("index.html").display()
     );
     Ok(())
-}
-
-/// Render every stored spec (used by `report` and after `run`).
-pub fn render_all(
-    results: &Path,
-    reports: &Path,
-    baselines: &Path,
-    registry: &Registry,
-) -> Result<Vec<SpecSummary>> {
-    let entries = std::fs::read_dir(results).map_err(|e| {
-        UserError::new(format!(
-            "{}: cannot read results folder: {e}",
-            results.display()
-        ))
-    })?;
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("spec.yaml").exists())
-        .collect();
-    dirs.sort();
-    // One store that cannot be reported (its spec no longer loads, its data is unreadable, it
-    // was copied under another name) is one warning and one line on the index: it never stops
-    // the pages of the others, nor the exit code of the run that rendered them.
-    let mut summaries = Vec::new();
-    let mut problems = Vec::new();
-    for dir in dirs {
-        let reported = load_spec(&dir.join("spec.yaml"), registry, LoadOptions::default())
-            .map_err(|e| anyhow::anyhow!("its stored spec does not load: {e}"))
-            .and_then(|spec| {
-                let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if folder != spec.name {
-                    anyhow::bail!(
-                        "it holds spec `{}`, whose store is {} (a copied or renamed folder); move it back or rerun the spec",
-                        spec.name,
-                        results.join(&spec.name).display()
-                    );
-                }
-                evaluate_spec(&spec, results, baselines, false)
-                    .and_then(|evaluated| render_spec(&spec, &evaluated, results, reports))
-            });
-        match reported {
-            Ok(summary) => summaries.push(summary),
-            Err(e) => {
-                let why = format!("{e:#}");
-                eprintln!("warning: {}: not reported: {why}", dir.display());
-                problems.push(report::StoreProblem {
-                    store: dir.display().to_string(),
-                    why,
-                });
-            }
-        }
-    }
-    write_index(&summaries, &problems, reports)?;
-    Ok(summaries)
 }
 
 /// The aggregated table of one store: the trials of its stored spec's expansion, as `report`
 /// shows them (stale trials of an edited spec, and the extra seeds of a full run beside a quick
 /// one, are left out), saying on stderr what it shows.
 pub fn summary(args: &SummaryArgs, registry: &Registry) -> Result<()> {
-    let spec_file = args.dir.join("spec.yaml");
-    let spec = load_spec(&spec_file, registry, LoadOptions::default()).ok();
-    let ids = match &spec {
-        Some(spec) => Some(trial_ids(spec, &args.dir)?),
-        None => None,
+    let summary = report::summarize(&args.dir, registry)?;
+    eprintln!("{}", summary.what_it_shows());
+    let format = match args.format {
+        Format::Md => SummaryFormat::Markdown,
+        Format::Csv => SummaryFormat::Csv,
+        Format::Json => SummaryFormat::Json,
     };
-    let interval = spec.as_ref().map(|s| s.report.interval).unwrap_or_default();
-    let agg =
-        aggregate(&args.dir, ids.as_ref(), interval).map_err(|e| UserError::new(e.to_string()))?;
-    let shown: usize = agg.groups.iter().map(|g| g.n_trials).sum();
-    match &spec {
-        Some(spec) => eprintln!(
-            "{}: the {shown} stored trials of spec `{}` as stored in {} (the full sweep, {} seeds per point; other stored trials are left out)",
-            args.dir.display(),
-            spec.name,
-            spec_file.display(),
-            spec.seeds
-        ),
-        None => eprintln!(
-            "{}: every stored trial ({shown}): {} is missing or no longer loads, so nothing tells current trials from stale ones",
-            args.dir.display(),
-            spec_file.display()
-        ),
-    }
-    match args.format {
-        Format::Json => say!("{}", serde_json::to_string_pretty(&agg)?),
-        Format::Csv | Format::Md => {
-            let sep = if matches!(args.format, Format::Csv) {
-                ","
-            } else {
-                " | "
-            };
-            let mut header: Vec<String> = agg.keys.clone();
-            header.extend(["n_trials".into(), "n_failed".into()]);
-            for m in &agg.metrics {
-                for s in [
-                    "n", "mean", "std", "median", "min", "max", "ci_low", "ci_high",
-                ] {
-                    header.push(format!("{m}_{s}"));
-                }
-            }
-            let mut out = String::new();
-            let csv = matches!(args.format, Format::Csv);
-            // CSV cells with a separator, quote or line break (list values such as [3.0,1.0])
-            // are quoted; Markdown cells are escaped.
-            let quote = |c: String| {
-                if csv {
-                    if c.contains([',', '"', '\n', '\r']) {
-                        format!("\"{}\"", c.replace('"', "\"\""))
-                    } else {
-                        c
-                    }
-                } else {
-                    markdown_escape(&c)
-                }
-            };
-            let wrap = |cells: Vec<String>| {
-                let cells: Vec<String> = cells.into_iter().map(quote).collect();
-                if csv {
-                    cells.join(sep)
-                } else {
-                    format!("| {} |", cells.join(sep))
-                }
-            };
-            let _ = writeln!(out, "{}", wrap(header.clone()));
-            if matches!(args.format, Format::Md) {
-                let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
-            }
-            for g in &agg.groups {
-                let mut cells: Vec<String> = g.key.iter().map(|v| v.to_string()).collect();
-                cells.extend([g.n_trials.to_string(), g.n_failed.to_string()]);
-                for m in &agg.metrics {
-                    match g.metrics.get(m) {
-                        Some(s) => cells.extend([
-                            s.n.to_string(),
-                            format!("{:?}", s.mean),
-                            format!("{:?}", s.std),
-                            format!("{:?}", s.median),
-                            format!("{:?}", s.min),
-                            format!("{:?}", s.max),
-                            format!("{:?}", s.ci_low),
-                            format!("{:?}", s.ci_high),
-                        ]),
-                        None => cells.extend(std::iter::repeat_n(String::new(), 8)),
-                    }
-                }
-                let _ = writeln!(out, "{}", wrap(cells));
-            }
-            say_raw!("{out}");
-        }
-    }
+    say_raw!("{}", report::write_summary(&summary.agg, format)?);
     Ok(())
 }
 
@@ -400,8 +187,7 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
             allow_large: false,
             quick: args.quick,
         },
-    )
-    .map_err(harness_error)?;
+    )?;
     check_arguments(args, &specs)?;
     let baselines = args
         .baselines
@@ -422,14 +208,10 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
             &build_info(),
         )
         .map(|_| ())
-        .map_err(harness_error)
+        .map_err(anyhow::Error::from)
     };
-    let mut markdown = String::from(
-        "# subbench check\n\n| spec | check | result | details |\n|---|---|---|---|\n",
-    );
-    let (mut passed, mut failed, mut refuted) = (0, 0, 0);
     let mut summaries = Vec::new();
-    let mut junit = Vec::new();
+    let mut checked = Vec::new();
     for spec in &specs {
         run(spec)?;
         let mut evaluated = evaluate_spec(spec, &args.out, &baselines, args.quick)?;
@@ -452,46 +234,22 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
             say!("NONE {}: the spec states no checks", spec.name);
         }
         for c in &checks {
-            let verdict = c.verdict();
-            let seeds = c
-                .seeds_text()
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default();
-            say!(
-                "{verdict} {}: {}{seeds} — {}",
-                spec.name,
-                c.description,
-                c.detail
-            );
-            let _ = writeln!(
-                markdown,
-                "| {} | {} | {verdict}{seeds} | {} |",
-                spec.name,
-                markdown_escape(&c.description),
-                markdown_escape(&c.detail)
-            );
-            match (c.ok(), c.refuted) {
-                (true, false) => passed += 1,
-                (true, true) => refuted += 1,
-                (false, _) => failed += 1,
-            }
+            say!("{}", check_line(&spec.name, c));
         }
-        junit.push((spec.name.clone(), checks));
+        checked.push((spec.name.clone(), checks));
     }
     update_index(&summaries, &args.reports)?;
-    let totals = format!(
-        "{passed} passed, {failed} failed, {refuted} claims of the papers not reproduced (as the specs say)"
-    );
-    let _ = writeln!(markdown, "\n{totals}");
-    say!("{totals}");
+    let totals = CheckTotals::of(&checked);
+    say!("{}", totals.line());
     if let Some(path) = &args.markdown {
-        std::fs::write(path, markdown).with_context(|| format!("writing {}", path.display()))?;
-    }
-    if let Some(path) = &args.junit {
-        std::fs::write(path, report::junit::junit_xml(&junit))
+        std::fs::write(path, check_markdown(&checked))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    Ok(failed == 0)
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report::junit::junit_xml(&checked))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(totals.failed == 0)
 }
 
 pub fn baseline(command: &BaselineCommand, registry: &Registry) -> Result<()> {
@@ -517,8 +275,7 @@ pub fn baseline(command: &BaselineCommand, registry: &Registry) -> Result<()> {
             allow_large: false,
             quick: *quick,
         },
-    )
-    .map_err(|e| UserError::new(e.to_string()))?;
+    )?;
     let agg = aggregate(&dir, Some(&trial_ids(&spec, &dir)?), spec.report.interval)?;
     let path = baseline_path(baselines, name, *quick);
     save_baseline(&agg, &path)?;

@@ -1,31 +1,16 @@
 //! `subbench run`, `validate` and `list`: the harness from the command line.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use harness::provenance::BuildInfo;
 use harness::spec::LoadOptions;
-use harness::{
-    load_specs, run_spec, HarnessError, Progress, Registry, RunOptions, RunSummary, Shard, Spec,
-    Status, TrialRecord,
-};
-use indicatif::{ProgressBar, ProgressStyle};
+use harness::{load_specs, run_spec, Registry, RunOptions, RunSummary, Shard};
 
+use crate::build_info::build_info;
+use crate::progress::TerminalProgress;
 use crate::user_error::UserError;
-
-/// A harness error as the binary reports it: the user's mistakes exit with 2.
-pub fn harness_error(e: HarnessError) -> anyhow::Error {
-    if e.is_user_error() {
-        UserError::new(e.to_string()).into()
-    } else {
-        anyhow::Error::new(e)
-    }
-}
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -84,18 +69,6 @@ pub struct ListArgs {
     pub external: Vec<PathBuf>,
 }
 
-pub fn build_info() -> BuildInfo {
-    BuildInfo {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        rustc: env!("SUBBENCH_RUSTC").to_string(),
-        target: env!("SUBBENCH_TARGET").to_string(),
-        blas: format!(
-            "OpenBLAS (system, {} kernels), 1 thread per trial",
-            subspace::blas_core_name()
-        ),
-    }
-}
-
 pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
     let specs = load_specs(
         &args.specs,
@@ -104,8 +77,7 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
             allow_large: args.allow_large,
             quick: false,
         },
-    )
-    .map_err(harness_error)?;
+    )?;
     let options = RunOptions {
         jobs: args.jobs,
         force: args.force,
@@ -154,8 +126,7 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
             &options,
             &progress,
             &build_info(),
-        )
-        .map_err(harness_error)?;
+        )?;
         if args.dry_run {
             say!(
                 "{}: {} trials, {} stored, {} to run",
@@ -172,12 +143,15 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
         totals.failed += summary.failed;
     }
     if !args.dry_run && !args.no_report && args.shard.is_none() {
-        crate::commands::report::render_all(
+        let rendered = report::render_all(
             &args.out,
             &args.reports,
-            std::path::Path::new(crate::commands::report::DEFAULT_BASELINES),
+            std::path::Path::new(report::DEFAULT_BASELINES),
             registry,
         )?;
+        for warning in rendered.warnings() {
+            eprintln!("warning: {warning}");
+        }
     }
     if !args.dry_run && specs.len() > 1 {
         eprintln!(
@@ -201,8 +175,7 @@ pub fn validate(args: &ValidateArgs, registry: &Registry) -> Result<()> {
             allow_large: args.allow_large,
             quick: false,
         },
-    )
-    .map_err(harness_error)?;
+    )?;
     for spec in &specs {
         say!(
             "ok {}: {} ({} points × {} seeds = {} trials)",
@@ -234,8 +207,7 @@ fn external_methods(
                     .map_err(|e| UserError::new(e.to_string()))?,
             );
         } else {
-            let specs = load_specs(std::slice::from_ref(path), registry, LoadOptions::default())
-                .map_err(harness_error)?;
+            let specs = load_specs(std::slice::from_ref(path), registry, LoadOptions::default())?;
             for spec in specs {
                 methods.extend(spec.external.0.iter().cloned());
             }
@@ -303,106 +275,4 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
         say!("no methods are registered in this build");
     }
     Ok(())
-}
-
-/// A progress bar on a terminal; otherwise a plain line every few seconds (CI logs).
-pub struct TerminalProgress {
-    bar: Mutex<Option<ProgressBar>>,
-    plain: Mutex<(Instant, Instant, usize, usize, usize)>, // started, last line, done, failed, total
-    is_terminal: bool,
-    told_unversioned: AtomicBool,
-}
-
-impl TerminalProgress {
-    pub fn new() -> Self {
-        let now = Instant::now();
-        TerminalProgress {
-            bar: Mutex::new(None),
-            plain: Mutex::new((now, now, 0, 0, 0)),
-            is_terminal: std::io::stderr().is_terminal(),
-            told_unversioned: AtomicBool::new(false),
-        }
-    }
-}
-
-impl Progress for TerminalProgress {
-    fn stale(&self, spec: &Spec, stale: usize, unversioned: usize) {
-        // Said once per process: after an upgrade every store is in this state.
-        if unversioned > 0 && !self.told_unversioned.swap(true, Ordering::Relaxed) {
-            eprintln!(
-                "{}: {unversioned} stored trials predate code identities (no method_code column): they are stale and run again, as are those of every such store",
-                spec.name
-            );
-        }
-        if stale > unversioned {
-            eprintln!(
-                "{}: {} stored trials are stale (their method's code changed): they run again",
-                spec.name,
-                stale - unversioned
-            );
-        }
-    }
-
-    fn start(&self, spec: &Spec, to_run: usize, stored: usize) {
-        eprintln!(
-            "{}: {} trials to run, {} already stored",
-            spec.name, to_run, stored
-        );
-        if self.is_terminal {
-            let bar = ProgressBar::new(to_run as u64);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix} [{bar:30}] {pos}/{len} {msg} {elapsed_precise} ETA {eta}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
-            );
-            bar.set_prefix(spec.name.clone());
-            bar.set_message("0 failed");
-            *self.bar.lock().expect("not poisoned") = Some(bar);
-        }
-        let now = Instant::now();
-        *self.plain.lock().expect("not poisoned") = (now, now, 0, 0, to_run);
-    }
-
-    fn trial_done(&self, record: &TrialRecord) {
-        let mut plain = self.plain.lock().expect("not poisoned");
-        plain.2 += 1;
-        plain.3 += usize::from(record.status != Status::Ok);
-        if let Some(bar) = self.bar.lock().expect("not poisoned").as_ref() {
-            bar.inc(1);
-            bar.set_message(format!("{} failed", plain.3));
-            return;
-        }
-        let (started, last, done, failed, total) = *plain;
-        if last.elapsed() >= Duration::from_secs(5) && done < total {
-            let elapsed = started.elapsed().as_secs_f64();
-            let eta = elapsed / done as f64 * (total - done) as f64;
-            eprintln!("  {}: {done}/{total} done, {failed} failed, {elapsed:.0} s elapsed, ETA {eta:.0} s", record.spec);
-            plain.1 = Instant::now();
-        }
-    }
-
-    fn finish(&self, summary: &RunSummary) {
-        if let Some(bar) = self.bar.lock().expect("not poisoned").take() {
-            bar.finish_and_clear();
-        }
-        let stale = if summary.stale > 0 {
-            format!(", {} of them stale", summary.stale)
-        } else {
-            String::new()
-        };
-        eprintln!(
-            "{}: {} trials ({} stored before, {} ran{stale}, {} failed) in {:.1} s",
-            summary.spec,
-            summary.total,
-            summary.stored,
-            summary.ran,
-            summary.failed,
-            summary.elapsed.as_secs_f64()
-        );
-        for warning in &summary.warnings {
-            eprintln!("warning: {warning}");
-        }
-    }
 }

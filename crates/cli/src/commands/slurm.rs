@@ -16,7 +16,7 @@ use harness::spec::LoadOptions;
 use harness::store::{cluster_status, merge as merge_shards, ClusterReport, ShardState};
 use harness::{load_specs, Registry, Spec, Store};
 
-use crate::commands::run::{build_info, harness_error};
+use crate::build_info::build_info;
 use crate::user_error::UserError;
 
 #[derive(Debug, Args)]
@@ -75,7 +75,7 @@ pub struct SlurmArgs {
 }
 
 pub fn merge(args: &MergeArgs) -> Result<()> {
-    let report = merge_shards(&args.dir, &build_info()).map_err(harness_error)?;
+    let report = merge_shards(&args.dir, &build_info())?;
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }
@@ -132,7 +132,7 @@ fn not_merged(report: &ClusterReport) -> Vec<String> {
 }
 
 pub fn status(args: &StatusArgs) -> Result<()> {
-    let report = cluster_status(&args.dir).map_err(harness_error)?;
+    let report = cluster_status(&args.dir)?;
     let dir = args.dir.display();
     if report.count == 0 {
         say!(
@@ -284,8 +284,7 @@ fn plan(args: &SlurmArgs, registry: &Registry) -> Result<Plan> {
         std::slice::from_ref(&args.spec),
         registry,
         LoadOptions::default(),
-    )
-    .map_err(harness_error)?;
+    )?;
     let spec: &Spec = &specs[0];
     let text = |what: &str, p: &Path| -> Result<String> {
         p.to_str().map(str::to_string).ok_or_else(|| {
