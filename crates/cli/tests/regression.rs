@@ -886,3 +886,91 @@ mod binary {
         assert!(!d.join("b").exists(), "nothing was saved");
     }
 }
+
+/// The method contract (issue 16): what a method declares is what it may do.
+mod contract {
+    use std::fs;
+
+    use super::common::{stderr, stdout, subbench};
+
+    fn spec(d: &std::path::Path, name: &str, method: &str, params: &str) {
+        fs::write(
+            d.join(format!("{name}.yaml")),
+            format!("name: {name}\ntitle: T\npaper: test\nclaim: c\nmethod: {method}\nseeds: 1\nparams: {{{params}}}\n"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_panic_in_a_methods_check_is_one_line_naming_the_bug_exit_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        spec(d, "buggy", "test.quadratic", "x: 666");
+        let out = subbench(d, &["validate", "buggy.yaml"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("bug in method test.quadratic: its parameter check panicked"),
+            "{err}"
+        );
+        assert!(err.contains("the check of x = 666 is broken"), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        assert!(!err.contains("panicked at"), "no Rust panic message: {err}");
+    }
+
+    #[test]
+    fn a_trial_that_emits_an_undeclared_metric_fails_as_a_bug_of_its_method() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(
+            d.join("typo.yaml"),
+            "name: typo\ntitle: T\npaper: test\nclaim: c\nmethod: test.flaky\nseeds: 1\nparams: {undeclared_at: 2}\nsweep:\n  grid:\n    x: [1, 2]\n",
+        )
+        .unwrap();
+        // The run goes on past a failed trial; its exit code says one failed.
+        subbench(d, &["run", "typo.yaml", "--no-report"]);
+        let store = harness::Store::at(&d.join("results/typo")).load().unwrap();
+        let failed: Vec<_> = store
+            .iter()
+            .filter(|r| r.status == harness::Status::Error)
+            .collect();
+        assert_eq!(failed.len(), 1, "only x = 2 fails");
+        let error = failed[0].error.as_deref().unwrap_or_default();
+        assert_eq!(
+            error,
+            "bug in method test.flaky: it emitted metric `valeu`, which it does not declare"
+        );
+    }
+
+    /// Every registered method, run once on its defaults, emits only what it declares (the
+    /// runner fails a trial that does not) and succeeds.
+    #[test]
+    fn every_method_runs_on_its_defaults_and_emits_only_declared_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let list = stdout(&subbench(d, &["list"]));
+        let ids: Vec<&str> = list
+            .lines()
+            .filter(|l| !l.starts_with(' '))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|id| id.contains('.') && !id.starts_with("test."))
+            .collect();
+        assert!(ids.len() >= 15, "the paper methods are listed: {ids:?}");
+        for id in ids {
+            let name = id.replace(['.', '_'], "-");
+            spec(d, &name, id, "");
+            let out = subbench(d, &["run", &format!("{name}.yaml"), "--no-report"]);
+            assert!(out.status.success(), "{id}: {}", stderr(&out));
+            let records = harness::Store::at(&d.join("results").join(&name))
+                .load()
+                .unwrap();
+            assert_eq!(records.len(), 1, "{id}");
+            assert_eq!(
+                records[0].status,
+                harness::Status::Ok,
+                "{id}: {:?}",
+                records[0].error
+            );
+        }
+    }
+}

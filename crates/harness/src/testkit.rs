@@ -68,6 +68,8 @@ impl TypedMethod for Quadratic {
         if p.x == 13.0 && p.noise > 0.0 {
             return Err("x = 13 is unlucky with noise (constraint check for tests)".into());
         }
+        // A bug in a method's check, for the test that it is reported as one.
+        assert!(p.x != 666.0, "the check of x = 666 is broken (test bug)");
         Ok(())
     }
     fn run(
@@ -107,6 +109,8 @@ crate::params! {
         nan_at: i64 [-1, 1_000_000] = -1;
         /// sleep before returning
         sleep_ms: u64 [0, 60_000] = 0;
+        /// also emit a metric it does not declare when x equals it (a bug, for tests)
+        undeclared_at: i64 [-1, 1_000_000] = -1;
     }
 }
 
@@ -138,7 +142,12 @@ impl TypedMethod for Flaky {
         } else {
             x as f64 + rng.gen::<f64>()
         };
-        Ok(Outcome::new().metric("value", value))
+        let outcome = Outcome::new().metric("value", value);
+        Ok(if x == p.undeclared_at {
+            outcome.metric("valeu", value)
+        } else {
+            outcome
+        })
     }
 }
 

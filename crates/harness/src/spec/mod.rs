@@ -28,6 +28,7 @@ mod metrics;
 mod points;
 pub mod raw;
 pub mod tables;
+mod words;
 
 pub use checks::{
     AgreementCheck, BaselineCheck, CheckSpec, Monotone, OrderingCheck, Stat, ThresholdCheck,
@@ -252,6 +253,7 @@ pub fn parse_spec(
         );
     }
 
+    words::translate(&mut raw, &methods, registry);
     let ctx = Context {
         source,
         metrics: &raw.metrics,
