@@ -83,6 +83,11 @@ pub enum HarnessError {
     /// The result store could not be read or written.
     #[error("result store {path}: {message}")]
     Store { path: PathBuf, message: String },
+    /// A file of the result store is not the file that was written (bit rot, a truncated or
+    /// edited copy), or is missing while the store says it is there: the message names the file
+    /// and the way out. The user's to act on (exit code 2).
+    #[error("{}: {message}", path.display())]
+    Damaged { path: PathBuf, message: String },
 }
 
 impl HarnessError {
@@ -90,7 +95,10 @@ impl HarnessError {
     pub fn is_user_error(&self) -> bool {
         matches!(
             self,
-            HarnessError::Spec(_) | HarnessError::Specs(_) | HarnessError::Usage(_)
+            HarnessError::Spec(_)
+                | HarnessError::Specs(_)
+                | HarnessError::Usage(_)
+                | HarnessError::Damaged { .. }
         )
     }
 

@@ -235,12 +235,19 @@ pub fn run_spec(
     }
     // A stored trial is reused when it succeeded with the method's current code; one computed
     // by other code is stale and runs again (same id and seed, so results stay comparable).
+    // Damaged files are set aside first (a part, the curves: recomputed; trials.parquet: only
+    // with --force), so that what is read below is what was written.
+    let set_aside = if options.dry_run {
+        Vec::new()
+    } else {
+        store.set_aside_damaged(options.force)?
+    };
     let mut stale_ids: HashMap<String, bool> = HashMap::new();
     let stored_ok: HashSet<String> = if options.force {
         HashSet::new()
     } else {
         let wanted: HashSet<&str> = trials.iter().map(|(_, t)| t.id.as_str()).collect();
-        let mut records = store.load()?;
+        let mut records = store.load_for_run()?;
         // A shard rerun after a merge (a requeued array task) resumes from the merged store.
         if let Some(root) = store.shard_root() {
             records.extend(Store::at(&root).load()?);
@@ -280,6 +287,7 @@ pub fn run_spec(
         total: trials.len(),
         stored: trials.len() - todo.len(),
         stale,
+        warnings: set_aside,
         ..Default::default()
     };
     if options.dry_run {
@@ -373,7 +381,7 @@ pub fn run_spec(
     if let Some(e) = write_error {
         return Err(kept(e));
     }
-    let stored = store.consolidate().map_err(kept)?;
+    let stored = store.consolidate_after_run().map_err(kept)?;
     if stop_requested() {
         return Err(HarnessError::Interrupted {
             spec: spec.name.clone(),
