@@ -248,10 +248,10 @@ impl Store {
                 (Some(_), Curves::Verify) => CurveMap::new(),
                 (None, _) if lost_curves_ok => CurveMap::new(),
                 (None, _) => {
-                    return Err(fatal(self.damaged(
+                    return Err(fatal(self.missing(
                         &curves_path,
-                        "is missing: the curves of the trials in trials.parquet are lost (it is always written beside it)",
                         Role::Curves,
+                        "is missing: the curves of the trials in trials.parquet are lost (it is always written beside it)",
                     )))
                 }
             };
@@ -337,10 +337,10 @@ impl Store {
                 "damaged: its blake3 checksum is not the one recorded when it was written (bit rot, or a truncated or edited copy)",
                 role,
             )),
-            Some(Verdict::Missing) => Err(self.damaged(
+            Some(Verdict::Missing) => Err(self.missing(
                 &path,
-                "is missing, while the store's checksums record it",
                 role,
+                "is missing, while the store's checksums record it",
             )),
             _ => Ok(bytes.zip(hash)),
         }
@@ -362,12 +362,7 @@ impl Store {
 
     /// The error for a damaged file: what is wrong, and the way out.
     fn damaged(&self, path: &Path, what: &str, role: Role) -> HarnessError {
-        let again = match self.shard() {
-            Some((index, count)) => {
-                format!("run this shard again (`subbench run SPEC --shard {index}/{count}`)")
-            }
-            None => "run the spec again (`subbench run SPEC`)".to_string(),
-        };
+        let again = self.again();
         let way_out = match role {
             Role::Trials => format!(
                 "{CSV_CANNOT_RESTORE}; {again} with --force to recompute its trials (the damaged file is kept aside under {DAMAGED_DIR}/)"
@@ -388,6 +383,29 @@ impl Store {
         HarnessError::Damaged {
             path: path.to_path_buf(),
             message: format!("{what}; {way_out}"),
+        }
+    }
+
+    /// The error for a file the checksums record that is gone.
+    fn missing(&self, path: &Path, role: Role, what: &str) -> HarnessError {
+        let then = match role {
+            Role::Curves => "the trials that record curves are recomputed",
+            Role::Csv => "it is written again from trials.parquet",
+            _ => "what it held is computed again",
+        };
+        HarnessError::Damaged {
+            path: path.to_path_buf(),
+            message: format!("{what}; {}: {then}", self.again()),
+        }
+    }
+
+    /// How to run this store's spec again.
+    fn again(&self) -> String {
+        match self.shard() {
+            Some((index, count)) => {
+                format!("run this shard again (`subbench run SPEC --shard {index}/{count}`)")
+            }
+            None => "run the spec again (`subbench run SPEC`)".to_string(),
         }
     }
 
@@ -1807,6 +1825,173 @@ mod tests {
         assert_eq!(loaded.len(), 1);
         assert_eq!(loaded[0].method_code, "");
         assert_eq!(loaded[0].metrics["value"], 1.0);
+    }
+
+    /// Flip one bit in the middle of `path`.
+    fn flip(path: &Path) {
+        let mut bytes = fs::read(path).unwrap();
+        let i = bytes.len() / 2;
+        bytes[i] ^= 0x10;
+        fs::write(path, bytes).unwrap();
+    }
+
+    fn damaged_file(e: HarnessError) -> (PathBuf, String) {
+        match e {
+            HarnessError::Damaged { path, message } => (path, message),
+            other => panic!("not a damaged-file error: {other}"),
+        }
+    }
+
+    /// A consolidated store of two trials plus one part of a third.
+    fn store_with_a_part(dir: &Path) -> (Store, PathBuf) {
+        let store = Store::new(dir, "s", None);
+        store
+            .append(&[
+                record("a", 0, Status::Ok, 1.0),
+                record("b", 1, Status::Ok, 2.0),
+            ])
+            .unwrap();
+        store.consolidate().unwrap();
+        store.append(&[record("c", 2, Status::Ok, 3.0)]).unwrap();
+        let part = store.part_files().unwrap().remove(0);
+        (store, part)
+    }
+
+    #[test]
+    fn every_file_is_verified_and_a_flip_names_the_file_and_the_way_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, part) = store_with_a_part(dir.path());
+        assert_eq!(store.load().unwrap().len(), 3);
+        let sums = Checksums::read(&store.dir().join(CHECKSUMS))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            sums.blake3.keys().collect::<Vec<_>>(),
+            [CURVES, TRIALS_CSV, TRIALS]
+        );
+        for (file, way_out) in [
+            (store.dir().join(TRIALS), "with --force"),
+            (store.dir().join(CURVES), "trials that record curves are recomputed"),
+            (store.dir().join(TRIALS_CSV), "written again from trials.parquet"),
+            (part.clone(), "its trials are recomputed"),
+            (part_curves_path(&part), "its trials are recomputed"),
+        ] {
+            let good = fs::read(&file).unwrap();
+            flip(&file);
+            for e in [store.load().unwrap_err(), store.load_trials().unwrap_err()] {
+                assert!(e.is_user_error());
+                let (path, message) = damaged_file(e);
+                assert_eq!(path, file);
+                assert!(
+                    message.contains("checksum") && message.contains(way_out),
+                    "{message}"
+                );
+            }
+            fs::write(&file, good).unwrap();
+        }
+        assert_eq!(store.load().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn run_sets_damaged_parts_and_curves_aside_and_refuses_damaged_trials_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, part) = store_with_a_part(dir.path());
+        flip(&part);
+        let warnings = store.set_aside_damaged(false).unwrap();
+        assert!(
+            warnings.len() == 1 && warnings[0].contains("its trials run again"),
+            "{warnings:?}"
+        );
+        assert!(!part.exists() && !part_curves_path(&part).exists());
+        assert_eq!(fs::read_dir(store.dir().join(DAMAGED_DIR)).unwrap().count(), 3);
+        let ids: Vec<String> = store.load().unwrap().into_iter().map(|r| r.trial_id).collect();
+        assert_eq!(ids, ["a", "b"], "the damaged part's trial is to run again");
+
+        flip(&store.dir().join(CURVES));
+        let warnings = store.set_aside_damaged(false).unwrap();
+        assert!(warnings[0].contains("curves are recomputed"), "{warnings:?}");
+        assert!(store.curves_missing());
+        assert!(store.load().is_err(), "lost curves are never read as none");
+        assert!(store.load_for_run().unwrap()[0].curves.is_empty());
+
+        flip(&store.dir().join(TRIALS));
+        let (path, message) = damaged_file(store.set_aside_damaged(false).unwrap_err());
+        assert_eq!(path, store.dir().join(TRIALS));
+        assert!(message.contains("cannot restore it"), "{message}");
+        let warnings = store.set_aside_damaged(true).unwrap();
+        assert!(warnings[0].contains("--force recomputes"), "{warnings:?}");
+        assert!(store.load().unwrap().is_empty());
+        // What a forced run then stores verifies again.
+        store.append(&[record("a", 0, Status::Ok, 1.0)]).unwrap();
+        assert_eq!(store.consolidate_after_run().unwrap().len(), 1);
+        assert_eq!(store.load().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_lost_part_curves_file_is_an_error_not_empty_curves() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, part) = store_with_a_part(dir.path());
+        fs::remove_file(part_curves_path(&part)).unwrap();
+        let (path, message) = damaged_file(store.load().unwrap_err());
+        assert_eq!(path, part_curves_path(&part));
+        assert!(message.contains("is missing"), "{message}");
+        // Also in a part written before checksums existed.
+        fs::remove_file(part_checksums_path(&part)).unwrap();
+        assert!(store.load().is_err());
+        store.set_aside_damaged(false).unwrap();
+        assert_eq!(store.load().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_damaged_checksums_file_is_refused_unless_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store_with_a_part(dir.path());
+        let sums = store.dir().join(CHECKSUMS);
+        fs::write(&sums, "{\"format\": 1, \"blake3\": {").unwrap();
+        let (path, message) = damaged_file(store.load().unwrap_err());
+        assert_eq!(path, sums);
+        assert!(message.contains("--force"), "{message}");
+        assert!(store.set_aside_damaged(false).is_err());
+        store.set_aside_damaged(true).unwrap();
+        assert_eq!(store.load().unwrap().len(), 1, "the part is intact");
+    }
+
+    /// Stores written before checksums existed still load; a file of theirs that does not parse
+    /// is damaged too, and `run --force` sets it aside.
+    #[test]
+    fn a_store_without_checksums_loads_and_its_unreadable_files_are_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store_with_a_part(dir.path());
+        store.consolidate().unwrap();
+        fs::remove_file(store.dir().join(CHECKSUMS)).unwrap();
+        assert_eq!(store.load().unwrap().len(), 3);
+        fs::write(store.dir().join(TRIALS), b"PAR1 not parquet PAR1").unwrap();
+        let (_, message) = damaged_file(store.load().unwrap_err());
+        assert!(message.contains("cannot be read"), "{message}");
+        assert!(store.set_aside_damaged(false).is_err());
+        store.set_aside_damaged(true).unwrap();
+        assert!(store.load().unwrap().is_empty());
+    }
+
+    /// A kill between two of consolidation's renames leaves old and new main files side by
+    /// side: both versions are recorded first, so the store still verifies.
+    #[test]
+    fn a_consolidation_cut_between_renames_leaves_a_store_that_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store_with_a_part(dir.path());
+        let old_trials = fs::read(store.dir().join(TRIALS)).unwrap();
+        let before = store.read_unlocked(Curves::Parse, false).unwrap();
+        store.consolidate().unwrap();
+        // As write_all leaves it when killed after its first renames: the checksums of both
+        // versions, the new curves, the old trials.
+        let after = store.read_unlocked(Curves::Parse, false).unwrap();
+        let mut both = Checksums::new();
+        for name in [CURVES, TRIALS, TRIALS_CSV] {
+            both.allow(name, vec![before.main[name].clone(), after.main[name].clone()]);
+        }
+        both.write(&store.dir().join(CHECKSUMS)).unwrap();
+        fs::write(store.dir().join(TRIALS), old_trials).unwrap();
+        assert_eq!(store.load().unwrap().len(), 2);
     }
 
     /// Records of shard `index` of `count` (ids in its slice, as the runner splits them).

@@ -215,6 +215,11 @@ pub fn write_spec_report(
     ctx.insert("checks", &checks_out);
     ctx.insert("failures", &agg.failures);
     ctx.insert("provenance", &last_provenance(store_dir));
+    // Trials read from the parts of a run that is still running or was stopped.
+    ctx.insert(
+        "unconsolidated",
+        &harness::Store::at(store_dir).unconsolidated_parts(),
+    );
     let html = templates()?
         .render("spec.html", &ctx)
         .map_err(|e| ReportError::Template(format!("{e:?}")))?;
