@@ -122,6 +122,36 @@ enum Role {
     Part,
 }
 
+/// The identity of a parsed main file: the blake3 of its bytes (and of its curves).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ParsedKey {
+    trials: String,
+    curves: Option<String>,
+    parse_curves: bool,
+}
+
+/// The last main files parsed by this process, by content: `report` reads each store several
+/// times (its trial ids, its table, its checks, its curves), and parsing 25,000 trials with
+/// polars costs far more than hashing the bytes again. Keyed by the checksums of the bytes just
+/// read, so a hit is exactly what parsing would give.
+static PARSED: std::sync::Mutex<Vec<(ParsedKey, std::sync::Arc<Vec<TrialRecord>>)>> =
+    std::sync::Mutex::new(Vec::new());
+const PARSED_KEPT: usize = 4;
+
+fn parsed(key: &ParsedKey) -> Option<std::sync::Arc<Vec<TrialRecord>>> {
+    let cache = PARSED.lock().unwrap_or_else(|e| e.into_inner());
+    cache.iter().find(|(k, _)| k == key).map(|(_, r)| r.clone())
+}
+
+fn remember_parsed(key: ParsedKey, records: &[TrialRecord]) {
+    let mut cache = PARSED.lock().unwrap_or_else(|e| e.into_inner());
+    cache.retain(|(k, _)| *k != key);
+    if cache.len() >= PARSED_KEPT {
+        cache.remove(0);
+    }
+    cache.push((key, std::sync::Arc::new(records.to_vec())));
+}
+
 /// What one read of a store found.
 struct Snapshot {
     records: Vec<TrialRecord>,
@@ -240,7 +270,16 @@ impl Store {
         let curves_file = file(CURVES, Role::Curves).map_err(fatal)?;
         file(TRIALS_CSV, Role::Csv).map_err(fatal)?;
         let mut all = Vec::new();
-        if let Some((bytes, _)) = trials {
+        if let Some((bytes, trials_hash)) = trials {
+            let key = ParsedKey {
+                trials: trials_hash,
+                curves: curves_file.as_ref().map(|(_, h)| h.clone()),
+                parse_curves: curves == Curves::Parse,
+            };
+            if let Some(records) = parsed(&key) {
+                all.extend(records.iter().cloned());
+                return self.read_parts(all, main, curves);
+            }
             let curves_path = self.dir.join(CURVES);
             let curve_map = match (curves_file, curves) {
                 (Some((bytes, _)), Curves::Parse) => parse_curves(&bytes, &curves_path)
@@ -256,11 +295,22 @@ impl Store {
                 }
             };
             let path = self.dir.join(TRIALS);
-            all.extend(
-                parse_trials(&bytes, &path, &curve_map)
-                    .map_err(|e| fatal(self.unreadable(&path, e, Role::Trials)))?,
-            );
+            let records = parse_trials(&bytes, &path, &curve_map)
+                .map_err(|e| fatal(self.unreadable(&path, e, Role::Trials)))?;
+            remember_parsed(key, &records);
+            all.extend(records);
         }
+        self.read_parts(all, main, curves)
+    }
+
+    /// The parts, after the main files: see [`Store::try_read`].
+    fn read_parts(
+        &self,
+        mut all: Vec<TrialRecord>,
+        main: BTreeMap<String, Option<String>>,
+        curves: Curves,
+    ) -> std::result::Result<Snapshot, (HarnessError, bool)> {
+        let fatal = |e| (e, false);
         let parts = self.part_files().map_err(fatal)?;
         for part in &parts {
             // Gone since it was listed: a consolidation folded it into the main file.
@@ -309,7 +359,12 @@ impl Store {
             );
         }
         Ok(Snapshot {
-            records: deduplicate(all),
+            // The main file alone is deduplicated and in order already: consolidation wrote it.
+            records: if parts.is_empty() {
+                all
+            } else {
+                deduplicate(all)
+            },
             parts,
             main,
         })

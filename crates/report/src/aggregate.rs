@@ -120,6 +120,36 @@ fn constant_columns(
     Ok(out)
 }
 
+/// The columns of [`trials_frame`]`(records)` that are keys (the method and the parameters)
+/// and hold more than one value, a missing one counting as a value, in the frame's order;
+/// computed on the records, without building the frame.
+fn varying_columns(records: &[TrialRecord]) -> Vec<String> {
+    // Numbers compare by value, as one column of the frame holds them (±0 alike, NaNs alike).
+    let canonical = |v: &Value| match v.as_f64() {
+        Some(x) if x == 0.0 => "0".to_string(),
+        Some(x) if x.is_nan() => "nan".to_string(),
+        Some(x) => format!("{:x}", x.to_bits()),
+        None => v.canonical(),
+    };
+    let mut out = Vec::new();
+    let methods: HashSet<&str> = records.iter().map(|r| r.method.as_str()).collect();
+    if methods.len() > 1 {
+        out.push(schema::METHOD.to_string());
+    }
+    let names: std::collections::BTreeSet<&String> =
+        records.iter().flat_map(|r| r.params.keys()).collect();
+    for name in names {
+        let values: HashSet<Option<String>> = records
+            .iter()
+            .map(|r| r.params.get(name).map(canonical))
+            .collect();
+        if values.len() > 1 {
+            out.push(schema::param_column(name));
+        }
+    }
+    out
+}
+
 /// Equality of parameter values as a spec author means it (see [`Value::matches`]).
 pub fn same_value(a: &Value, b: &Value) -> bool {
     a.matches(b)
@@ -693,7 +723,7 @@ pub fn aggregate_curves(
     let curves_path = dir.join(schema::CURVES_FILE);
     let e = polars_error(&curves_path);
     let data = |e: harness::HarnessError| ReportError::Data(e.to_string());
-    let trials = trials_frame(&all).map_err(data)?;
+    let key_columns = varying_columns(&all);
     let kept: Vec<TrialRecord> = all
         .into_iter()
         .filter(|r| r.status == Status::Ok && only.is_none_or(|o| o.contains(&r.trial_id)))
@@ -702,30 +732,15 @@ pub fn aggregate_curves(
     if curves.height() == 0 {
         return Ok(CurveAggregate::default());
     }
-    let names: Vec<String> = trials
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut key_columns = Vec::new();
-    for name in &names {
-        if schema::is_key_column(name)
-            && trials.column(name).and_then(|c| c.n_unique()).map_err(&e)? > 1
-        {
-            key_columns.push(name.clone());
+    let mut trials = trials_frame(&kept).map_err(data)?;
+    // A key that varies over every stored trial but that no kept trial has: null, as in the
+    // table of every trial.
+    for k in &key_columns {
+        if trials.column(k).is_err() {
+            let nulls = Column::full_null(k.as_str().into(), trials.height(), &DataType::String);
+            trials.with_column(nulls).map_err(&e)?;
         }
     }
-    let ids = trials
-        .column(schema::TRIAL_ID)
-        .and_then(|c| c.str().cloned())
-        .map_err(&e)?;
-    let kept_ids: HashSet<&str> = kept.iter().map(|r| r.trial_id.as_str()).collect();
-    let keep: Vec<bool> = (0..trials.height())
-        .map(|i| ids.get(i).is_some_and(|id| kept_ids.contains(id)))
-        .collect();
-    let trials = trials
-        .filter(&BooleanChunked::new("keep".into(), keep))
-        .map_err(&e)?;
     let constants = constant_columns(&trials, &e)?;
     let mut select: Vec<Expr> = vec![col(schema::TRIAL_ID)];
     select.extend(key_columns.iter().map(|k| col(k.as_str())));
