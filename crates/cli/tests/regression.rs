@@ -607,7 +607,10 @@ fn an_interrupted_first_run_is_found_and_said_to_be_interrupted() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!d.join("results/slow/trials.parquet").exists());
-    let finished = harness::Store::at(&d.join("results/slow")).load().unwrap().len();
+    let finished = harness::Store::at(&d.join("results/slow"))
+        .load()
+        .unwrap()
+        .len();
     assert!(finished > 0);
     run_ok(d, &["report"]);
     let page = fs::read_to_string(d.join("reports/slow.html")).unwrap();
@@ -700,7 +703,10 @@ mod store {
                 .unwrap();
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
             while finished_parts() < 2 {
-                assert!(std::time::Instant::now() < deadline, "no parts were written");
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no parts were written"
+                );
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             let killed = std::process::Command::new("kill")
@@ -782,7 +788,10 @@ mod store {
         let reference = results(&Store::at(&store_dir).load().unwrap());
         for (file, way_out) in [
             ("trials.parquet", "with --force"),
-            ("curves.parquet", "the trials that record curves are recomputed"),
+            (
+                "curves.parquet",
+                "the trials that record curves are recomputed",
+            ),
             ("trials.csv", "written again from trials.parquet"),
         ] {
             let path = store_dir.join(file);
@@ -794,7 +803,9 @@ mod store {
             );
             let text = run_ok(d, &["report"]);
             assert!(
-                text.contains(&format!("warning: results/c: not reported: results/c/{file}: damaged")),
+                text.contains(&format!(
+                    "warning: results/c: not reported: results/c/{file}: damaged"
+                )),
                 "{text}"
             );
             fs::write(&path, good).unwrap();
@@ -803,7 +814,11 @@ mod store {
         flip_bit(&store_dir.join("trials.parquet"));
         assert_user_error(
             &subbench(d, &["run", "c.yaml"]),
-            &["trials.parquet: damaged", "trials.csv cannot restore it", "--force"],
+            &[
+                "trials.parquet: damaged",
+                "trials.csv cannot restore it",
+                "--force",
+            ],
         );
         let _ = fs::remove_file(store_dir.join("trials.parquet"));
         // A damaged part is named; `run` sets it aside and recomputes its trials.
@@ -853,7 +868,10 @@ mod store {
             .map(|e| e.unwrap().path())
             .collect();
         assert_eq!(aside.len(), 1, "{aside:?}");
-        assert!(fs::read(&aside[0]).unwrap() == flipped, "kept as it was found");
+        assert!(
+            fs::read(&aside[0]).unwrap() == flipped,
+            "kept as it was found"
+        );
         assert!(fs::read(&trials).unwrap() != flipped, "replaced");
         assert_eq!(results(&Store::at(&store_dir).load().unwrap()), reference);
         let o = subbench(d, &["summary", "results/c", "--format", "csv"]);
@@ -864,6 +882,9 @@ mod store {
         flip_bit(&csv);
         let text = run_ok(d, &["run", "c.yaml", "--no-report"]);
         assert!(text.contains("0 trials to run, 4 already stored"), "{text}");
-        assert!(fs::read(&csv).unwrap() == good_csv, "trials.csv written again");
+        assert!(
+            fs::read(&csv).unwrap() == good_csv,
+            "trials.csv written again"
+        );
     }
 }

@@ -233,8 +233,6 @@ pub fn run_spec(
     if !options.dry_run && !store.dir().join("spec.yaml").exists() {
         crate::store::write_text(&store.dir().join("spec.yaml"), &spec.text)?;
     }
-    // A stored trial is reused when it succeeded with the method's current code; one computed
-    // by other code is stale and runs again (same id and seed, so results stay comparable).
     // Damaged files are set aside first (a part, the curves: recomputed; trials.parquet: only
     // with --force), so that what is read below is what was written.
     let set_aside = if options.dry_run {
@@ -242,6 +240,8 @@ pub fn run_spec(
     } else {
         store.set_aside_damaged(options.force)?
     };
+    // A stored trial is reused when it succeeded with the method's current code; one computed
+    // by other code is stale and runs again (same id and seed, so results stay comparable).
     let mut stale_ids: HashMap<String, bool> = HashMap::new();
     let stored_ok: HashSet<String> = if options.force {
         HashSet::new()

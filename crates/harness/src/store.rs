@@ -523,9 +523,9 @@ impl Store {
                 // Unverified (a store written before checksums existed): parsed instead.
                 Ok(Some((bytes, _)))
                     if role != Role::Csv
-                        && sums.as_ref().is_none_or(|s| {
-                            s.verdict(name, None) == Verdict::Unlisted
-                        }) =>
+                        && sums
+                            .as_ref()
+                            .is_none_or(|s| s.verdict(name, None) == Verdict::Unlisted) =>
                 {
                     let parsed = if role == Role::Trials {
                         parse_trials(&bytes, &path, &CurveMap::new()).map(|_| ())
@@ -759,8 +759,10 @@ impl Store {
             std::process::id(),
             SEQUENCE.fetch_add(1, Ordering::Relaxed)
         );
-        let (curves_name, trials_name) =
-            (format!("{stem}{PART_CURVES}"), format!("{stem}{PART_TRIALS}"));
+        let (curves_name, trials_name) = (
+            format!("{stem}{PART_CURVES}"),
+            format!("{stem}{PART_TRIALS}"),
+        );
         let curves = parquet_bytes(&mut curves_frame(batch)?, true, &dir.join(&curves_name))?;
         let trials = parquet_bytes(&mut trials_frame(batch)?, true, &dir.join(&trials_name))?;
         let mut sums = Checksums::new();
@@ -830,7 +832,10 @@ impl Store {
                 TRIALS,
                 parquet_bytes(&mut trials, false, &self.dir.join(TRIALS))?,
             ),
-            (TRIALS_CSV, csv_bytes(&mut trials, &self.dir.join(TRIALS_CSV))?),
+            (
+                TRIALS_CSV,
+                csv_bytes(&mut trials, &self.dir.join(TRIALS_CSV))?,
+            ),
         ];
         let (mut both, mut new) = (Checksums::new(), Checksums::new());
         for (name, bytes) in &files {
@@ -1104,9 +1109,15 @@ fn present_shards(dir: &Path) -> Result<Vec<PresentShard>> {
     if !dir.is_dir() {
         return Err(usage("no such results folder".into()));
     }
-    let is_store = [TRIALS, PARTS, SHARDS, schema::SPEC_FILE, schema::PROVENANCE_FILE]
-        .iter()
-        .any(|f| dir.join(f).exists());
+    let is_store = [
+        TRIALS,
+        PARTS,
+        SHARDS,
+        schema::SPEC_FILE,
+        schema::PROVENANCE_FILE,
+    ]
+    .iter()
+    .any(|f| dir.join(f).exists());
     if !is_store {
         return Err(usage(
             "not a result store (it has no trials.parquet, spec.yaml or shards/); give one spec's folder, e.g. results/NAME".into(),
@@ -1926,8 +1937,14 @@ mod tests {
         );
         for (file, way_out) in [
             (store.dir().join(TRIALS), "with --force"),
-            (store.dir().join(CURVES), "trials that record curves are recomputed"),
-            (store.dir().join(TRIALS_CSV), "written again from trials.parquet"),
+            (
+                store.dir().join(CURVES),
+                "trials that record curves are recomputed",
+            ),
+            (
+                store.dir().join(TRIALS_CSV),
+                "written again from trials.parquet",
+            ),
             (part.clone(), "its trials are recomputed"),
             (part_curves_path(&part), "its trials are recomputed"),
         ] {
@@ -1958,13 +1975,24 @@ mod tests {
             "{warnings:?}"
         );
         assert!(!part.exists() && !part_curves_path(&part).exists());
-        assert_eq!(fs::read_dir(store.dir().join(DAMAGED_DIR)).unwrap().count(), 3);
-        let ids: Vec<String> = store.load().unwrap().into_iter().map(|r| r.trial_id).collect();
+        assert_eq!(
+            fs::read_dir(store.dir().join(DAMAGED_DIR)).unwrap().count(),
+            3
+        );
+        let ids: Vec<String> = store
+            .load()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.trial_id)
+            .collect();
         assert_eq!(ids, ["a", "b"], "the damaged part's trial is to run again");
 
         flip(&store.dir().join(CURVES));
         let warnings = store.set_aside_damaged(false).unwrap();
-        assert!(warnings[0].contains("curves are recomputed"), "{warnings:?}");
+        assert!(
+            warnings[0].contains("curves are recomputed"),
+            "{warnings:?}"
+        );
         assert!(store.curves_missing());
         assert!(store.load().is_err(), "lost curves are never read as none");
         assert!(store.load_for_run().unwrap()[0].curves.is_empty());
@@ -2042,7 +2070,10 @@ mod tests {
         let after = store.read_unlocked(Curves::Parse, false).unwrap();
         let mut both = Checksums::new();
         for name in [CURVES, TRIALS, TRIALS_CSV] {
-            both.allow(name, vec![before.main[name].clone(), after.main[name].clone()]);
+            both.allow(
+                name,
+                vec![before.main[name].clone(), after.main[name].clone()],
+            );
         }
         both.write(&store.dir().join(CHECKSUMS)).unwrap();
         fs::write(store.dir().join(TRIALS), old_trials).unwrap();

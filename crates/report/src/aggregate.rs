@@ -763,7 +763,10 @@ pub fn aggregate_curves(
         )
         .group_by_stable(group)
         .agg([
-            col(schema::VALUE).count().cast(DataType::Float64).alias("__n"),
+            col(schema::VALUE)
+                .count()
+                .cast(DataType::Float64)
+                .alias("__n"),
             col(schema::VALUE).mean().alias("__mean"),
             col(schema::VALUE).std(1).alias("__std"),
             col(schema::VALUE).median().alias("__median"),
