@@ -102,7 +102,7 @@ const MERGE_LOCK: &str = ".merge.lock";
 const CONSOLIDATE_LOCK: &str = ".lock";
 
 /// What trials.csv can and cannot do for a damaged trials.parquet.
-const CSV_CANNOT_RESTORE: &str = "trials.csv cannot restore it: it keeps the values but not the column types (an integer, a float and a text `3` read back alike), so it cannot give back the file bit for bit";
+const CSV_CANNOT_RESTORE: &str = "trials.csv cannot restore it: it keeps the values but not the column types (an integer parameter and a text one such as `3` read back alike), so it cannot give back the file bit for bit";
 
 /// Whether a read parses the curves; they are verified either way, so that every reader of a
 /// store sees the same damage.
