@@ -126,7 +126,7 @@ fn constant_columns(
 fn varying_columns(records: &[TrialRecord]) -> Vec<String> {
     // Numbers compare by value, as one column of the frame holds them (±0 alike, NaNs alike).
     let canonical = |v: &Value| match v.as_f64() {
-        Some(x) if x == 0.0 => "0".to_string(),
+        Some(0.0) => "0".to_string(), // and -0.0
         Some(x) if x.is_nan() => "nan".to_string(),
         Some(x) => format!("{:x}", x.to_bits()),
         None => v.canonical(),

@@ -245,7 +245,8 @@ pub fn write_spec_report(
 
 /// The latest run of `provenance.json` as (field, value) rows.
 fn last_provenance(store_dir: &Path) -> Vec<(String, String)> {
-    let Ok(text) = fs::read_to_string(store_dir.join(harness::store::schema::PROVENANCE_FILE)) else {
+    let Ok(text) = fs::read_to_string(store_dir.join(harness::store::schema::PROVENANCE_FILE))
+    else {
         return Vec::new();
     };
     let Ok(json) = serde_json::from_str::<Json>(&text) else {
