@@ -129,3 +129,25 @@ impl Running {
         (status.code(), self.stderr())
     }
 }
+
+/// The trials `summary --format csv` shows: the sum of its `n_trials` column.
+pub fn summary_trials(o: &Output) -> usize {
+    let text = stdout(o);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let column = header
+        .iter()
+        .position(|h| *h == "n_trials")
+        .unwrap_or_else(|| panic!("no n_trials column in: {text}"));
+    lines
+        .map(|l| l.split(',').nth(column).unwrap().parse::<usize>().unwrap())
+        .sum()
+}
+
+/// Flip one bit in the middle of `path` (bit rot).
+pub fn flip_bit(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let i = bytes.len() / 2;
+    bytes[i] ^= 0x10;
+    std::fs::write(path, bytes).unwrap();
+}

@@ -471,7 +471,13 @@ mod external {
         for r in &mut records {
             r.method_code.clear();
         }
-        for f in ["trials.parquet", "trials.csv", "curves.parquet"] {
+        // As a store written before code identities (and checksums) existed.
+        for f in [
+            "trials.parquet",
+            "trials.csv",
+            "curves.parquet",
+            "checksums.json",
+        ] {
             fs::remove_file(store_dir.join(f)).unwrap();
         }
         let store = Store::at(&store_dir);
@@ -554,7 +560,7 @@ fn lost_curves_are_recomputed_never_shown_empty() {
     fs::remove_file(d.join("results/c/curves.parquet")).unwrap();
     fs::remove_file(&figure).unwrap();
     let text = run_ok(d, &["report"]);
-    assert!(text.contains("curves.parquet is missing"), "{text}");
+    assert!(text.contains("curves.parquet: is missing"), "{text}");
     assert!(!figure.exists(), "no empty figure is drawn");
     let text = run_ok(d, &["run", "c.yaml"]);
     assert!(
@@ -565,7 +571,9 @@ fn lost_curves_are_recomputed_never_shown_empty() {
 }
 
 /// A first run that was interrupted was invisible: `summary` said "run the spec first" and
-/// `report` showed no page, while its finished trials sat in `parts/`.
+/// `report` showed no page, while its finished trials sat in `parts/`. They are read like every
+/// other stored trial (see `store::a_killed_run_is_seen_alike_by_every_check_of_one_report`),
+/// and the page says that the run is unfinished.
 #[test]
 fn an_interrupted_first_run_is_found_and_said_to_be_interrupted() {
     let dir = tempfile::tempdir().unwrap();
@@ -599,11 +607,286 @@ fn an_interrupted_first_run_is_found_and_said_to_be_interrupted() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!d.join("results/slow/trials.parquet").exists());
-    let text = run_ok(d, &["report"]);
-    assert!(text.contains("the first run was interrupted"), "{text}");
-    let out = subbench(d, &["summary", "results/slow"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("run the spec again to resume"), "{err}");
+    let finished = harness::Store::at(&d.join("results/slow"))
+        .load()
+        .unwrap()
+        .len();
+    assert!(finished > 0);
+    run_ok(d, &["report"]);
+    let page = fs::read_to_string(d.join("reports/slow.html")).unwrap();
+    assert!(page.contains("Unfinished run"), "{page}");
+    let out = subbench(d, &["summary", "results/slow", "--format", "csv"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert_eq!(common::summary_trials(&out), finished);
+}
+
+/// The result store (issues #16 and #17): one reader for every command, checksums of every
+/// file, lost and damaged files named with the way out.
+mod store {
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    use super::common::{assert_user_error, flip_bit, stderr, subbench, summary_trials};
+    use super::{run_ok, write};
+    use harness::{Store, TrialRecord};
+
+    const CURVES_SPEC: &str = "name: c\ntitle: T\npaper: test\nclaim: c\nmethod: test.quadratic\nparams: {steps: 4}\nseeds: 2\n\
+         sweep:\n  grid:\n    x: [1, 2]\nmetrics: {value: {}}\n\
+         report:\n  figures: [{kind: curve, x: step, y: path, series: x}]\n";
+
+    /// What a trial's result is, whatever file it was read from.
+    fn results(records: &[TrialRecord]) -> Vec<String> {
+        records
+            .iter()
+            .map(|r| format!("{} {} {:?} {:?}", r.trial_id, r.seed, r.metrics, r.curves))
+            .collect()
+    }
+
+    /// Move every trial of the store into one part, as a run killed before consolidating
+    /// leaves them; returns the part's trials file.
+    fn into_a_part(store_dir: &Path) -> PathBuf {
+        let records = Store::at(store_dir).load().unwrap();
+        for f in [
+            "trials.parquet",
+            "trials.csv",
+            "curves.parquet",
+            "checksums.json",
+        ] {
+            fs::remove_file(store_dir.join(f)).unwrap();
+        }
+        Store::at(store_dir).append(&records).unwrap();
+        fs::read_dir(store_dir.join("parts"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with(".trials.parquet"))
+            .unwrap()
+    }
+
+    fn curves_of(part: &Path) -> PathBuf {
+        PathBuf::from(
+            part.to_string_lossy()
+                .replace(".trials.parquet", ".curves.parquet"),
+        )
+    }
+
+    /// The report read `trials.parquet` itself and ignored the parts of a killed run, which
+    /// `Store::load` includes: threshold checks (on the aggregate) and agreement checks (on the
+    /// trials) of one page saw different trials.
+    #[test]
+    fn a_killed_run_is_seen_alike_by_every_check_of_one_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(
+            d,
+            "slow.yaml",
+            "name: slow\ntitle: T\npaper: test\nclaim: c\nmethod: test.flaky\nparams: {sleep_ms: 150}\n\
+             sweep:\n  grid:\n    x: {range: [0, 40]}\n\
+             expect:\n  - threshold: {metric: value, above: -1}\n  - agreement: {metric: value, expr: \"x + 0.5\", abs_tol: 0.5}\n",
+        );
+        let store_dir = d.join("results/slow");
+        let parts = store_dir.join("parts");
+        let finished_parts = || {
+            fs::read_dir(&parts).map_or(0, |entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".trials.parquet"))
+                    .count()
+            })
+        };
+        // A run stopped with SIGTERM (it consolidates what finished), then one killed.
+        for signal in ["-TERM", "-KILL"] {
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_subbench"))
+                .current_dir(d)
+                .args(["run", "slow.yaml", "--jobs", "1", "--no-report"])
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while finished_parts() < 2 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no parts were written"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let killed = std::process::Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(killed.success());
+            child.wait().unwrap();
+        }
+        assert!(finished_parts() >= 2, "the killed run's parts are kept");
+        let consolidated = fs::metadata(store_dir.join("trials.parquet")).is_ok();
+        assert!(consolidated, "the stopped run consolidated");
+        let stored = Store::at(&store_dir).load().unwrap().len();
+        run_ok(d, &["report"]);
+        let page = fs::read_to_string(d.join("reports/slow.html")).unwrap();
+        let checks: Vec<&str> = page
+            .lines()
+            .filter(|l| l.contains("threshold") || l.contains("agreement"))
+            .collect();
+        assert!(
+            page.contains(&format!("{stored} groups, values in")),
+            "the threshold check sees {stored} trials: {checks:?}"
+        );
+        assert!(
+            page.contains(&format!("{stored} trials; worst")),
+            "the agreement check sees {stored} trials: {checks:?}"
+        );
+        let o = subbench(d, &["summary", "results/slow", "--format", "csv"]);
+        assert_eq!(summary_trials(&o), stored, "{}", stderr(&o));
+    }
+
+    /// A part whose curves file was lost read as "no curves": its figure came out empty and
+    /// the next run wrote the empty curves into the store for good.
+    #[test]
+    fn a_lost_part_curves_file_is_recomputed_or_refused_never_shown_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "c.yaml", CURVES_SPEC);
+        run_ok(d, &["run", "c.yaml"]);
+        let figure = d.join("reports/c-figure-1.svg");
+        let drawn = fs::read_to_string(&figure).unwrap();
+        let store_dir = d.join("results/c");
+        let reference = results(&Store::at(&store_dir).load().unwrap());
+        let part = into_a_part(&store_dir);
+        let lost = curves_of(&part);
+        fs::remove_file(&lost).unwrap();
+        fs::remove_file(&figure).unwrap();
+        let lost_name = lost.file_name().unwrap().to_string_lossy().into_owned();
+        let text = run_ok(d, &["report"]);
+        assert!(
+            text.contains("warning: results/c: not reported")
+                && text.contains(&lost_name)
+                && text.contains("is missing"),
+            "{text}"
+        );
+        assert!(!figure.exists(), "no empty figure is drawn");
+        assert_user_error(
+            &subbench(d, &["summary", "results/c"]),
+            &[&lost_name, "is missing", "run the spec again"],
+        );
+        let text = run_ok(d, &["run", "c.yaml"]);
+        assert!(
+            text.contains("c: 4 trials to run, 0 already stored") && text.contains("kept aside"),
+            "{text}"
+        );
+        assert_eq!(fs::read_to_string(&figure).unwrap(), drawn);
+        assert_eq!(results(&Store::at(&store_dir).load().unwrap()), reference);
+    }
+
+    /// Bit rot was invisible: single-byte flips of trials.parquet or of a part changed means
+    /// silently. Every file has a blake3 checksum that every reader verifies.
+    #[test]
+    fn a_flipped_bit_in_any_store_file_is_one_error_naming_it_and_the_way_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "c.yaml", CURVES_SPEC);
+        run_ok(d, &["run", "c.yaml", "--no-report"]);
+        let store_dir = d.join("results/c");
+        let reference = results(&Store::at(&store_dir).load().unwrap());
+        for (file, way_out) in [
+            ("trials.parquet", "with --force"),
+            (
+                "curves.parquet",
+                "the trials that record curves are recomputed",
+            ),
+            ("trials.csv", "written again from trials.parquet"),
+        ] {
+            let path = store_dir.join(file);
+            let good = fs::read(&path).unwrap();
+            flip_bit(&path);
+            assert_user_error(
+                &subbench(d, &["summary", "results/c"]),
+                &[&format!("results/c/{file}: damaged"), "checksum", way_out],
+            );
+            let text = run_ok(d, &["report"]);
+            assert!(
+                text.contains(&format!(
+                    "warning: results/c: not reported: results/c/{file}: damaged"
+                )),
+                "{text}"
+            );
+            fs::write(&path, good).unwrap();
+        }
+        // trials.csv cannot restore trials.parquet, and says so; nothing runs.
+        flip_bit(&store_dir.join("trials.parquet"));
+        assert_user_error(
+            &subbench(d, &["run", "c.yaml"]),
+            &[
+                "trials.parquet: damaged",
+                "trials.csv cannot restore it",
+                "--force",
+            ],
+        );
+        let _ = fs::remove_file(store_dir.join("trials.parquet"));
+        // A damaged part is named; `run` sets it aside and recomputes its trials.
+        run_ok(d, &["run", "c.yaml", "--force", "--no-report"]);
+        let part = into_a_part(&store_dir);
+        flip_bit(&part);
+        let part_name = part.file_name().unwrap().to_string_lossy().into_owned();
+        assert_user_error(
+            &subbench(d, &["summary", "results/c"]),
+            &[&part_name, "damaged", "its trials are recomputed"],
+        );
+        let text = run_ok(d, &["run", "c.yaml", "--no-report"]);
+        assert!(
+            text.contains("c: 4 trials to run, 0 already stored") && text.contains("kept aside"),
+            "{text}"
+        );
+        assert_eq!(results(&Store::at(&store_dir).load().unwrap()), reference);
+        // So are damaged curves: set aside, their trials recomputed, the same curves again.
+        flip_bit(&store_dir.join("curves.parquet"));
+        let text = run_ok(d, &["run", "c.yaml", "--no-report"]);
+        assert!(text.contains("c: 4 trials to run"), "{text}");
+        assert_eq!(results(&Store::at(&store_dir).load().unwrap()), reference);
+    }
+
+    /// A damaged store named the file but not the way out; `run --force` computed everything
+    /// and then failed at consolidation on the damaged file; trials.csv was never used to
+    /// recover (it cannot restore trials.parquet bit for bit, and now says so).
+    #[test]
+    fn run_force_replaces_a_damaged_store_and_keeps_the_damaged_file_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "c.yaml", CURVES_SPEC);
+        run_ok(d, &["run", "c.yaml", "--no-report"]);
+        let store_dir = d.join("results/c");
+        let reference = results(&Store::at(&store_dir).load().unwrap());
+        let trials = store_dir.join("trials.parquet");
+        flip_bit(&trials);
+        let flipped = fs::read(&trials).unwrap();
+        let text = run_ok(d, &["run", "c.yaml", "--force", "--no-report"]);
+        assert!(
+            text.contains("results/c/trials.parquet: damaged")
+                && text.contains("kept aside as results/c/damaged/"),
+            "{text}"
+        );
+        let aside: Vec<PathBuf> = fs::read_dir(store_dir.join("damaged"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(aside.len(), 1, "{aside:?}");
+        assert!(
+            fs::read(&aside[0]).unwrap() == flipped,
+            "kept as it was found"
+        );
+        assert!(fs::read(&trials).unwrap() != flipped, "replaced");
+        assert_eq!(results(&Store::at(&store_dir).load().unwrap()), reference);
+        let o = subbench(d, &["summary", "results/c", "--format", "csv"]);
+        assert_eq!(summary_trials(&o), 4);
+        // A damaged trials.csv (a copy for other tools) is written again by any run.
+        let csv = store_dir.join("trials.csv");
+        let good_csv = fs::read(&csv).unwrap();
+        flip_bit(&csv);
+        let text = run_ok(d, &["run", "c.yaml", "--no-report"]);
+        assert!(text.contains("0 trials to run, 4 already stored"), "{text}");
+        assert!(
+            fs::read(&csv).unwrap() == good_csv,
+            "trials.csv written again"
+        );
+    }
 }
 
 mod spec_locations {

@@ -100,6 +100,11 @@ pub enum HarnessError {
     /// The result store could not be read or written.
     #[error("result store {path}: {message}")]
     Store { path: PathBuf, message: String },
+    /// A file of the result store is not the file that was written (bit rot, a truncated or
+    /// edited copy), or is missing while the store says it is there: the message names the file
+    /// and the way out. The user's to act on (exit code 2).
+    #[error("{}: {message}", path.display())]
+    Damaged { path: PathBuf, message: String },
 }
 
 fn abandoned_text(abandoned: usize) -> String {
@@ -116,7 +121,7 @@ impl HarnessError {
         match self {
             HarnessError::Spec(e) => !e.bug,
             HarnessError::Specs(errors) => errors.iter().all(|e| !e.bug),
-            HarnessError::Usage(_) => true,
+            HarnessError::Usage(_) | HarnessError::Damaged { .. } => true,
             HarnessError::Interrupted { .. } | HarnessError::Store { .. } => false,
         }
     }

@@ -307,6 +307,13 @@ pub fn run_spec(
     if !options.dry_run && !store.dir().join("spec.yaml").exists() {
         crate::store::write_text(&store.dir().join("spec.yaml"), &spec.text)?;
     }
+    // Damaged files are set aside first (a part, the curves: recomputed; trials.parquet: only
+    // with --force), so that what is read below is what was written.
+    let set_aside = if options.dry_run {
+        Vec::new()
+    } else {
+        store.set_aside_damaged(options.force)?
+    };
     // A stored trial is reused when it succeeded with the method's current code; one computed
     // by other code is stale and runs again (same id and seed, so results stay comparable).
     let mut stale_ids: HashMap<String, bool> = HashMap::new();
@@ -314,7 +321,7 @@ pub fn run_spec(
         HashSet::new()
     } else {
         let wanted: HashSet<&str> = trials.iter().map(|(_, t)| t.id.as_str()).collect();
-        let mut records = store.load()?;
+        let mut records = store.load_for_run()?;
         // A shard rerun after a merge (a requeued array task) resumes from the merged store.
         if let Some(root) = store.shard_root() {
             records.extend(Store::at(&root).load()?);
@@ -354,6 +361,7 @@ pub fn run_spec(
         total: trials.len(),
         stored: trials.len() - todo.len(),
         stale,
+        warnings: set_aside,
         ..Default::default()
     };
     if options.dry_run {
@@ -524,7 +532,7 @@ pub fn run_spec(
     if stop_requested() && summary.ran == 0 {
         return Err(interrupted);
     }
-    let stored = store.consolidate().map_err(kept)?;
+    let stored = store.consolidate_after_run().map_err(kept)?;
     if stop_requested() {
         return Err(interrupted);
     }

@@ -7,6 +7,12 @@
 //! atomic rename, under an exclusive lock so that two processes never overwrite each other's work.
 //! A killed run therefore loses only the trials in flight.
 //!
+//! Nothing is silently changed either: every file's blake3 is recorded as it is written
+//! (`checksums.json`, and `<stem>.checksums.json` for each part; see `store/checksums.rs`) and
+//! verified by [`Store::load`], the one way every command reads a store, so that bit rot or a
+//! lost file is an error naming the file and the way out. Column and file names are in
+//! [`schema`].
+//!
 //! A shard of a cluster run is a store of its own under `shards/III-of-NNN/`, with a `shard.json`
 //! that its writer rewrites with `complete: true` after the last trial of its slice is
 //! consolidated, under the shard's writer lock. [`merge`] folds only shards that say so and whose
@@ -21,8 +27,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::*;
 
-use crate::error::HarnessError;
+use crate::error::{one_line, HarnessError};
 use crate::value::Value;
+
+mod checksums;
+pub mod schema;
+
+use checksums::{Checksums, Verdict};
+use schema::{
+    CURVE, ELAPSED_S, ERROR, METHOD, METHOD_CODE, ORDER, REP, SEED, SPEC, STATUS, STEP, TRIAL_ID,
+    VALUE,
+};
 
 type Result<T> = std::result::Result<T, HarnessError>;
 
@@ -82,17 +97,75 @@ pub struct Store {
     dir: PathBuf,
 }
 
-const TRIALS: &str = "trials.parquet";
-const TRIALS_CSV: &str = "trials.csv";
-const CURVES: &str = "curves.parquet";
-const PARTS: &str = "parts";
-const SHARDS: &str = "shards";
-const PART_TRIALS: &str = ".trials.parquet";
-const PART_CURVES: &str = ".curves.parquet";
+use schema::{
+    CHECKSUMS_FILE as CHECKSUMS, CURVES_FILE as CURVES, DAMAGED_DIR, PARTS_DIR as PARTS,
+    PART_CHECKSUMS, PART_CURVES, PART_TRIALS, SHARDS_DIR as SHARDS, TRIALS_CSV,
+    TRIALS_FILE as TRIALS,
+};
 const SHARD_INFO: &str = "shard.json";
 const WRITER_LOCK: &str = ".writer.lock";
 const MERGE_LOCK: &str = ".merge.lock";
 const CONSOLIDATE_LOCK: &str = ".lock";
+
+/// What trials.csv can and cannot do for a damaged trials.parquet.
+const CSV_CANNOT_RESTORE: &str = "trials.csv cannot restore it: it keeps the values but not the column types (an integer parameter and a text one such as `3` read back alike), so it cannot give back the file bit for bit";
+
+/// Whether a read parses the curves; they are verified either way, so that every reader of a
+/// store sees the same damage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Curves {
+    Parse,
+    Verify,
+}
+
+/// A file of a store, for the way out of its damage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Trials,
+    Csv,
+    Curves,
+    Checksums,
+    Part,
+}
+
+/// The identity of a parsed main file: the blake3 of its bytes (and of its curves).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ParsedKey {
+    trials: String,
+    curves: Option<String>,
+    parse_curves: bool,
+}
+
+/// The last main files parsed by this process, by content: `report` reads each store several
+/// times (its trial ids, its table, its checks, its curves), and parsing 25,000 trials with
+/// polars costs far more than hashing the bytes again. Keyed by the checksums of the bytes just
+/// read, so a hit is exactly what parsing would give.
+static PARSED: std::sync::Mutex<Vec<(ParsedKey, std::sync::Arc<Vec<TrialRecord>>)>> =
+    std::sync::Mutex::new(Vec::new());
+/// Two: the parse with curves and the one without, of the store being reported.
+const PARSED_KEPT: usize = 2;
+
+fn parsed(key: &ParsedKey) -> Option<std::sync::Arc<Vec<TrialRecord>>> {
+    let cache = PARSED.lock().unwrap_or_else(|e| e.into_inner());
+    cache.iter().find(|(k, _)| k == key).map(|(_, r)| r.clone())
+}
+
+fn remember_parsed(key: ParsedKey, records: &[TrialRecord]) {
+    let mut cache = PARSED.lock().unwrap_or_else(|e| e.into_inner());
+    cache.retain(|(k, _)| *k != key);
+    if cache.len() >= PARSED_KEPT {
+        cache.remove(0);
+    }
+    cache.push((key, std::sync::Arc::new(records.to_vec())));
+}
+
+/// What one read of a store found.
+struct Snapshot {
+    records: Vec<TrialRecord>,
+    parts: Vec<PathBuf>,
+    /// The main files as found: name → blake3 (`None`: absent).
+    main: BTreeMap<String, Option<String>>,
+}
 
 impl Store {
     /// The store of spec `name` under `out`, or of one shard of it. Nothing is created yet.
@@ -117,28 +190,63 @@ impl Store {
         &self.dir
     }
 
-    /// Every stored trial: the main file plus any parts not yet consolidated, one row per trial
-    /// id (an `ok` row wins over a failed one; among equals, the later one), in trial order.
+    /// Every stored trial with its curves: the main file plus any parts not yet consolidated,
+    /// one row per trial id (an `ok` row wins over a failed one; among equals, the later one),
+    /// in trial order. This is the one way to read a store: `run`, `report`, `check`, `summary`
+    /// and `merge` all read through it, so that they all see the same trials.
+    ///
+    /// Every file is verified against the checksums recorded when it was written: a damaged
+    /// file, a part whose curves file is gone, or a `curves.parquet` lost beside
+    /// `trials.parquet` is an error naming the file and the way out ([`HarnessError::Damaged`]),
+    /// never a silently different table or an empty figure.
     ///
     /// Safe while another process writes or consolidates the store: the reader shares the
     /// consolidation lock, and a part that a first consolidation removed mid-read (before that
     /// lock existed) makes it read again.
     pub fn load(&self) -> Result<Vec<TrialRecord>> {
+        Ok(self.read(Curves::Parse, false)?.records)
+    }
+
+    /// As [`Store::load`], verifying the curves but not reading them (every record's `curves`
+    /// is empty): for readers of the trials table alone.
+    pub fn load_trials(&self) -> Result<Vec<TrialRecord>> {
+        Ok(self.read(Curves::Verify, false)?.records)
+    }
+
+    /// As [`Store::load`], but a `curves.parquet` lost beside `trials.parquet` reads as no
+    /// curves: for `run`, which recomputes the trials that record curves (see
+    /// [`Store::curves_missing`]).
+    pub(crate) fn load_for_run(&self) -> Result<Vec<TrialRecord>> {
+        Ok(self.read(Curves::Parse, true)?.records)
+    }
+
+    /// Part files of finished trials that are not consolidated yet: a run in progress, or one
+    /// that was stopped (their trials are in what [`Store::load`] returns).
+    pub fn unconsolidated_parts(&self) -> usize {
+        self.part_files().map_or(0, |p| p.len())
+    }
+
+    /// Whether anything was ever stored: a trials file or parts of one.
+    pub fn has_trials(&self) -> bool {
+        self.dir.join(TRIALS).exists() || self.unconsolidated_parts() > 0
+    }
+
+    fn read(&self, curves: Curves, lost_curves_ok: bool) -> Result<Snapshot> {
         let lock = File::open(self.dir.join(CONSOLIDATE_LOCK)).ok();
         if let Some(lock) = &lock {
             let path = self.dir.join(CONSOLIDATE_LOCK);
             lock.lock_shared()
                 .map_err(|e| HarnessError::store(&path, e))?;
         }
-        Ok(self.load_with_parts()?.0)
+        self.read_unlocked(curves, lost_curves_ok)
     }
 
-    /// Main file plus parts, read again when a part vanished mid-read (a first consolidation,
+    /// Main files plus parts, read again when a part vanished mid-read (a first consolidation,
     /// which no lock excluded, folded it into the main file meanwhile).
-    fn load_with_parts(&self) -> Result<(Vec<TrialRecord>, Vec<PathBuf>)> {
+    fn read_unlocked(&self, curves: Curves, lost_curves_ok: bool) -> Result<Snapshot> {
         let mut attempt = 0;
         loop {
-            match self.try_load_with_parts() {
+            match self.try_read(curves, lost_curves_ok) {
                 Ok(loaded) => return Ok(loaded),
                 Err((_, true)) if attempt < 20 => attempt += 1,
                 Err((e, _)) => return Err(e),
@@ -147,23 +255,409 @@ impl Store {
     }
 
     /// The error, and whether one of the parts it was reading is gone.
-    fn try_load_with_parts(
+    fn try_read(
         &self,
-    ) -> std::result::Result<(Vec<TrialRecord>, Vec<PathBuf>), (HarnessError, bool)> {
+        curves: Curves,
+        lost_curves_ok: bool,
+    ) -> std::result::Result<Snapshot, (HarnessError, bool)> {
+        let fatal = |e| (e, false);
+        let sums_path = self.dir.join(CHECKSUMS);
+        let sums = Checksums::read(&sums_path).map_err(|why| {
+            fatal(self.damaged(&sums_path, &format!("damaged: {why}"), Role::Checksums))
+        })?;
+        let mut main = BTreeMap::new();
+        let mut file = |name: &str, role| {
+            let found = self.read_verified(sums.as_ref(), &self.dir, name, role);
+            if let Ok(found) = &found {
+                main.insert(name.to_string(), found.as_ref().map(|(_, h)| h.clone()));
+            }
+            found
+        };
+        let trials = file(TRIALS, Role::Trials).map_err(fatal)?;
+        let curves_file = file(CURVES, Role::Curves).map_err(fatal)?;
+        file(TRIALS_CSV, Role::Csv).map_err(fatal)?;
         let mut all = Vec::new();
-        let main = self.dir.join(TRIALS);
-        if main.exists() {
-            let curves = read_curves(&self.dir.join(CURVES)).map_err(|e| (e, false))?;
-            all.extend(read_trials(&main, &curves).map_err(|e| (e, false))?);
+        if let Some((bytes, trials_hash)) = trials {
+            let key = ParsedKey {
+                trials: trials_hash,
+                curves: curves_file.as_ref().map(|(_, h)| h.clone()),
+                parse_curves: curves == Curves::Parse,
+            };
+            if let Some(records) = parsed(&key) {
+                all.extend(records.iter().cloned());
+                return self.read_parts(all, main, curves);
+            }
+            let curves_path = self.dir.join(CURVES);
+            let curve_map = match (curves_file, curves) {
+                (Some((bytes, _)), Curves::Parse) => parse_curves(&bytes, &curves_path)
+                    .map_err(|e| fatal(self.unreadable(&curves_path, e, Role::Curves)))?,
+                (Some(_), Curves::Verify) => CurveMap::new(),
+                (None, _) if lost_curves_ok => CurveMap::new(),
+                (None, _) => {
+                    return Err(fatal(self.missing(
+                        &curves_path,
+                        Role::Curves,
+                        "is missing: the curves of the trials in trials.parquet are lost (it is always written beside it)",
+                    )))
+                }
+            };
+            let path = self.dir.join(TRIALS);
+            let records = parse_trials(&bytes, &path, &curve_map)
+                .map_err(|e| fatal(self.unreadable(&path, e, Role::Trials)))?;
+            remember_parsed(key, &records);
+            all.extend(records);
         }
-        let parts = self.part_files().map_err(|e| (e, false))?;
+        self.read_parts(all, main, curves)
+    }
+
+    /// The parts, after the main files: see [`Store::try_read`].
+    fn read_parts(
+        &self,
+        mut all: Vec<TrialRecord>,
+        main: BTreeMap<String, Option<String>>,
+        curves: Curves,
+    ) -> std::result::Result<Snapshot, (HarnessError, bool)> {
+        let fatal = |e| (e, false);
+        let parts = self.part_files().map_err(fatal)?;
         for part in &parts {
+            // Gone since it was listed: a consolidation folded it into the main file.
+            let vanished = |e| {
+                let gone = !part.exists();
+                (e, gone)
+            };
+            let sums_path = part_checksums_path(part);
+            let sums = Checksums::read(&sums_path).map_err(|why| {
+                vanished(self.damaged(&sums_path, &format!("damaged: {why}"), Role::Part))
+            })?;
+            let folder = part.parent().unwrap_or(&self.dir);
+            let name = |p: &Path| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            };
+            let Some((bytes, _)) = self
+                .read_verified(sums.as_ref(), folder, &name(part), Role::Part)
+                .map_err(vanished)?
+            else {
+                return Err((HarnessError::store(part, "vanished while read"), true));
+            };
             let curves_path = part_curves_path(part);
-            let vanished = |e| (e, !part.exists() || !curves_path.exists());
-            let curves = read_curves(&curves_path).map_err(vanished)?;
-            all.extend(read_trials(part, &curves).map_err(vanished)?);
+            let curve_map = match self
+                .read_verified(sums.as_ref(), folder, &name(&curves_path), Role::Part)
+                .map_err(vanished)?
+            {
+                Some((bytes, _)) if curves == Curves::Parse => parse_curves(&bytes, &curves_path)
+                    .map_err(|e| vanished(self.unreadable(&curves_path, e, Role::Part)))?,
+                Some(_) => CurveMap::new(),
+                None => {
+                    return Err(vanished(self.damaged(
+                        &curves_path,
+                        &format!(
+                            "is missing: the curves of the trials in {} are lost (it is always written before them)",
+                            part.display()
+                        ),
+                        Role::Part,
+                    )))
+                }
+            };
+            all.extend(
+                parse_trials(&bytes, part, &curve_map)
+                    .map_err(|e| vanished(self.unreadable(part, e, Role::Part)))?,
+            );
         }
-        Ok((deduplicate(all), parts))
+        Ok(Snapshot {
+            // The main file alone is deduplicated and in order already: consolidation wrote it.
+            records: if parts.is_empty() {
+                all
+            } else {
+                deduplicate(all)
+            },
+            parts,
+            main,
+        })
+    }
+
+    /// The bytes of `folder/name` and their blake3, verified against `sums`; `None` when the
+    /// file is absent (and allowed to be).
+    fn read_verified(
+        &self,
+        sums: Option<&Checksums>,
+        folder: &Path,
+        name: &str,
+        role: Role,
+    ) -> Result<Option<(Vec<u8>, String)>> {
+        let path = folder.join(name);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(HarnessError::store(&path, e)),
+        };
+        let hash = bytes.as_deref().map(checksums::hash);
+        match sums.map(|s| s.verdict(name, hash.as_deref())) {
+            Some(Verdict::Mismatch(_)) => Err(self.damaged(
+                &path,
+                "damaged: its blake3 checksum is not the one recorded when it was written (bit rot, or a truncated or edited copy)",
+                role,
+            )),
+            Some(Verdict::Missing) => Err(self.missing(
+                &path,
+                role,
+                "is missing, while the store's checksums record it",
+            )),
+            _ => Ok(bytes.zip(hash)),
+        }
+    }
+
+    /// A file that cannot be parsed (a store written before checksums existed, or one whose
+    /// checksums were written over a damaged file) is damaged too.
+    fn unreadable(&self, path: &Path, e: HarnessError, role: Role) -> HarnessError {
+        let why = match e {
+            HarnessError::Store { message, .. } => message,
+            other => other.to_string(),
+        };
+        self.damaged(
+            path,
+            &format!("damaged: it cannot be read ({})", one_line(&why)),
+            role,
+        )
+    }
+
+    /// The error for a damaged file: what is wrong, and the way out.
+    fn damaged(&self, path: &Path, what: &str, role: Role) -> HarnessError {
+        let again = self.again();
+        let way_out = match role {
+            Role::Trials => format!(
+                "{CSV_CANNOT_RESTORE}; {again} with --force to recompute its trials (the damaged file is kept aside under {DAMAGED_DIR}/)"
+            ),
+            Role::Csv => {
+                format!("{again}: the damaged file is set aside and written again from trials.parquet")
+            }
+            Role::Curves => format!(
+                "{again}: the damaged file is set aside and the trials that record curves are recomputed"
+            ),
+            Role::Part => {
+                format!("{again}: the damaged part is set aside under {DAMAGED_DIR}/ and its trials are recomputed")
+            }
+            Role::Checksums => format!(
+                "nothing tells whether the files it vouches for are intact: {again} with --force to recompute every trial (the store's files are set aside under {DAMAGED_DIR}/), or delete it if you know them to be good"
+            ),
+        };
+        HarnessError::Damaged {
+            path: path.to_path_buf(),
+            message: format!("{what}; {way_out}"),
+        }
+    }
+
+    /// The error for a file the checksums record that is gone.
+    fn missing(&self, path: &Path, role: Role, what: &str) -> HarnessError {
+        let then = match role {
+            Role::Curves => "the trials that record curves are recomputed",
+            Role::Csv => "it is written again from trials.parquet",
+            _ => "what it held is computed again",
+        };
+        HarnessError::Damaged {
+            path: path.to_path_buf(),
+            message: format!("{what}; {}: {then}", self.again()),
+        }
+    }
+
+    /// How to run this store's spec again.
+    fn again(&self) -> String {
+        match self.shard() {
+            Some((index, count)) => {
+                format!("run this shard again (`subbench run SPEC --shard {index}/{count}`)")
+            }
+            None => "run the spec again (`subbench run SPEC`)".to_string(),
+        }
+    }
+
+    /// (index, count) when this store is a shard.
+    fn shard(&self) -> Option<(u32, u32)> {
+        self.shard_root()?;
+        parse_shard_name(self.dir.file_name()?.to_str()?)
+    }
+
+    /// Before `run` reads the store: every damaged file it can do without is moved aside under
+    /// `damaged/` and named in the returned warnings, so that the run recomputes what it held
+    /// (a part, the curves) or rewrites it (trials.csv). A damaged `trials.parquet` or
+    /// `checksums.json` is refused unless `force` asks to recompute everything, which then sets
+    /// them aside as well: `run --force` is the way out of any damage.
+    pub(crate) fn set_aside_damaged(&self, force: bool) -> Result<Vec<String>> {
+        if !self.dir.exists() {
+            return Ok(Vec::new());
+        }
+        let lock_path = self.dir.join(CONSOLIDATE_LOCK);
+        let lock = File::create(&lock_path).map_err(|e| HarnessError::store(&lock_path, e))?;
+        lock.lock()
+            .map_err(|e| HarnessError::store(&lock_path, e))?;
+        let mut warnings = Vec::new();
+        let sums_path = self.dir.join(CHECKSUMS);
+        let mut sums = match Checksums::read(&sums_path) {
+            Ok(sums) => sums,
+            Err(why) => {
+                if !force {
+                    return Err(self.damaged(
+                        &sums_path,
+                        &format!("damaged: {why}"),
+                        Role::Checksums,
+                    ));
+                }
+                for name in [CHECKSUMS, TRIALS, CURVES, TRIALS_CSV] {
+                    let path = self.dir.join(name);
+                    if path.exists() {
+                        let aside = self.set_aside(&path)?;
+                        warnings.push(format!(
+                            "{}: {} is damaged ({why}), so nothing vouches for the files beside it: kept aside as {}; --force recomputes every trial",
+                            path.display(),
+                            CHECKSUMS,
+                            aside.display()
+                        ));
+                    }
+                }
+                None
+            }
+        };
+        let mut changed = false;
+        for (name, role) in [
+            (TRIALS, Role::Trials),
+            (CURVES, Role::Curves),
+            (TRIALS_CSV, Role::Csv),
+        ] {
+            let path = self.dir.join(name);
+            let damage = match self.read_verified(sums.as_ref(), &self.dir, name, role) {
+                Err(HarnessError::Damaged { message, .. }) => Some(message),
+                Err(other) => return Err(other),
+                // Unverified (a store written before checksums existed): parsed instead.
+                Ok(Some((bytes, _)))
+                    if role != Role::Csv
+                        && sums
+                            .as_ref()
+                            .is_none_or(|s| s.verdict(name, None) == Verdict::Unlisted) =>
+                {
+                    let parsed = if role == Role::Trials {
+                        parse_trials(&bytes, &path, &CurveMap::new()).map(|_| ())
+                    } else {
+                        parse_curves(&bytes, &path).map(|_| ())
+                    };
+                    parsed
+                        .err()
+                        .map(|e| self.unreadable(&path, e, role).to_string())
+                }
+                Ok(_) => None,
+            };
+            let Some(message) = damage else { continue };
+            if !path.exists() {
+                // Lost: its trials are not stored, so they run again (the curves: see
+                // `curves_missing`); the checksums stop expecting it.
+                if let Some(sums) = sums.as_mut() {
+                    sums.forget(name);
+                    changed = true;
+                }
+                warnings.push(format!(
+                    "{}: missing, while the store's checksums record it: what it held is computed again",
+                    path.display()
+                ));
+                continue;
+            }
+            if role == Role::Trials && !force {
+                return Err(HarnessError::Damaged {
+                    path: path.clone(),
+                    message,
+                });
+            }
+            let aside = self.set_aside(&path)?;
+            if let Some(sums) = sums.as_mut() {
+                sums.forget(name);
+                changed = true;
+            }
+            let then = match role {
+                Role::Trials => "--force recomputes its trials",
+                Role::Curves => "the trials that record curves are recomputed",
+                _ => "it is written again from trials.parquet",
+            };
+            warnings.push(format!(
+                "{}: damaged (its checksum is not the one recorded when it was written, or it does not parse): kept aside as {}; {then}",
+                path.display(),
+                aside.display()
+            ));
+        }
+        if changed {
+            if let Some(sums) = &sums {
+                sums.write(&sums_path)?;
+            }
+        }
+        for part in self.part_files()? {
+            let damaged = match self.try_read_part(&part) {
+                Ok(()) => continue,
+                Err(HarnessError::Damaged { message, .. }) => message,
+                Err(other) => return Err(other),
+            };
+            let mut kept = Vec::new();
+            for path in [
+                part.clone(),
+                part_curves_path(&part),
+                part_checksums_path(&part),
+            ] {
+                if path.exists() {
+                    kept.push(self.set_aside(&path)?.display().to_string());
+                }
+            }
+            let why = damaged.split("; ").next().unwrap_or_default().to_string();
+            warnings.push(format!(
+                "{}: {why}: the part is kept aside as {}; its trials run again",
+                part.display(),
+                kept.join(", ")
+            ));
+        }
+        drop(lock);
+        Ok(warnings)
+    }
+
+    /// Verify and parse one part, as [`Store::load`] does.
+    fn try_read_part(&self, part: &Path) -> Result<()> {
+        let sums_path = part_checksums_path(part);
+        let sums = Checksums::read(&sums_path)
+            .map_err(|why| self.damaged(&sums_path, &format!("damaged: {why}"), Role::Part))?;
+        let folder = part.parent().unwrap_or(&self.dir);
+        let name = |p: &Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let curves_path = part_curves_path(part);
+        match self.read_verified(sums.as_ref(), folder, &name(&curves_path), Role::Part)? {
+            Some((bytes, _)) => {
+                parse_curves(&bytes, &curves_path)
+                    .map_err(|e| self.unreadable(&curves_path, e, Role::Part))?;
+            }
+            None => {
+                return Err(self.damaged(&curves_path, "is missing", Role::Part));
+            }
+        }
+        if let Some((bytes, _)) =
+            self.read_verified(sums.as_ref(), folder, &name(part), Role::Part)?
+        {
+            parse_trials(&bytes, part, &CurveMap::new())
+                .map_err(|e| self.unreadable(part, e, Role::Part))?;
+        }
+        Ok(())
+    }
+
+    /// Move a damaged file under `damaged/`, with the time in its name; returns where it went.
+    fn set_aside(&self, path: &Path) -> Result<PathBuf> {
+        let folder = self.dir.join(DAMAGED_DIR);
+        fs::create_dir_all(&folder).map_err(|e| HarnessError::store(&folder, e))?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let aside = folder.join(format!("{stamp}-{name}"));
+        fs::rename(path, &aside).map_err(|e| HarnessError::store(path, e))?;
+        Ok(aside)
     }
 
     /// Committed part files, oldest first (names start with a timestamp).
@@ -254,7 +748,8 @@ impl Store {
         write_json(&self.dir.join(SHARD_INFO), &value)
     }
 
-    /// Persist a batch of finished trials now (one part file, atomically).
+    /// Persist a batch of finished trials now (one part: its checksums, its curves, then its
+    /// trials, each atomically; the trials file is the commit point).
     pub fn append(&self, batch: &[TrialRecord]) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
@@ -271,18 +766,20 @@ impl Store {
             std::process::id(),
             SEQUENCE.fetch_add(1, Ordering::Relaxed)
         );
-        // Curves first: the trials part is the commit point, so a reader never sees trials whose
-        // curves are missing.
-        write_parquet(
-            &dir.join(format!("{stem}{PART_CURVES}")),
-            &mut curves_frame(batch)?,
-            true,
-        )?;
-        write_parquet(
-            &dir.join(format!("{stem}{PART_TRIALS}")),
-            &mut trials_frame(batch)?,
-            true,
-        )
+        let (curves_name, trials_name) = (
+            format!("{stem}{PART_CURVES}"),
+            format!("{stem}{PART_TRIALS}"),
+        );
+        let curves = parquet_bytes(&mut curves_frame(batch)?, true, &dir.join(&curves_name))?;
+        let trials = parquet_bytes(&mut trials_frame(batch)?, true, &dir.join(&trials_name))?;
+        let mut sums = Checksums::new();
+        sums.set(&curves_name, checksums::hash(&curves));
+        sums.set(&trials_name, checksums::hash(&trials));
+        // Checksums and curves first: the trials part is the commit point, so a reader never
+        // sees trials whose curves or checksums are missing.
+        sums.write(&dir.join(format!("{stem}{PART_CHECKSUMS}")))?;
+        write_bytes(&dir.join(&curves_name), &curves)?;
+        write_bytes(&dir.join(&trials_name), &trials)
     }
 
     /// `trials.parquet` is there but `curves.parquet`, which consolidation always writes beside
@@ -295,34 +792,76 @@ impl Store {
     /// stored trial. Safe against concurrent writers (exclusive lock) and kills (atomic renames;
     /// parts are removed only after the main files that contain them are in place).
     pub fn consolidate(&self) -> Result<Vec<TrialRecord>> {
+        self.consolidate_with(false)
+    }
+
+    /// As [`Store::consolidate`], at the end of a run that recomputed the trials whose curves
+    /// were lost (see [`Store::curves_missing`]).
+    pub(crate) fn consolidate_after_run(&self) -> Result<Vec<TrialRecord>> {
+        self.consolidate_with(true)
+    }
+
+    fn consolidate_with(&self, lost_curves_ok: bool) -> Result<Vec<TrialRecord>> {
         fs::create_dir_all(&self.dir).map_err(|e| HarnessError::store(&self.dir, e))?;
         let lock_path = self.dir.join(CONSOLIDATE_LOCK);
         let lock = File::create(&lock_path).map_err(|e| HarnessError::store(&lock_path, e))?;
         lock.lock()
             .map_err(|e| HarnessError::store(&lock_path, e))?;
-        let (records, parts) = self.load_with_parts()?;
-        self.write_all(&records)?;
+        let snapshot = self.read_unlocked(Curves::Parse, lost_curves_ok)?;
+        self.write_all(&snapshot.records, &snapshot.main)?;
         // The trials part first: it is the commit point, so a reader never finds a trials part
-        // whose curves are gone (a curves part alone is an orphan, removed later).
-        for part in parts {
+        // whose curves or checksums are gone (those alone are orphans, removed later).
+        for part in snapshot.parts {
             let _ = fs::remove_file(&part);
             let _ = fs::remove_file(part_curves_path(&part));
+            let _ = fs::remove_file(part_checksums_path(&part));
         }
         self.remove_orphans();
         drop(lock);
-        Ok(records)
+        Ok(snapshot.records)
     }
 
-    fn write_all(&self, records: &[TrialRecord]) -> Result<()> {
+    /// Replace the main files, one atomic rename each, and their checksums: first both the
+    /// versions on disk (`on_disk`, as verified) and the new ones are accepted, so that a kill
+    /// between two renames leaves a store that still verifies; then only the new ones.
+    fn write_all(
+        &self,
+        records: &[TrialRecord],
+        on_disk: &BTreeMap<String, Option<String>>,
+    ) -> Result<()> {
         let mut trials = trials_frame(records)?;
-        write_parquet(&self.dir.join(CURVES), &mut curves_frame(records)?, false)?;
-        write_parquet(&self.dir.join(TRIALS), &mut trials, false)?;
-        write_csv(&self.dir.join(TRIALS_CSV), &mut trials)
+        let files = [
+            (
+                CURVES,
+                parquet_bytes(&mut curves_frame(records)?, false, &self.dir.join(CURVES))?,
+            ),
+            (
+                TRIALS,
+                parquet_bytes(&mut trials, false, &self.dir.join(TRIALS))?,
+            ),
+            (
+                TRIALS_CSV,
+                csv_bytes(&mut trials, &self.dir.join(TRIALS_CSV))?,
+            ),
+        ];
+        let (mut both, mut new) = (Checksums::new(), Checksums::new());
+        for (name, bytes) in &files {
+            let hash = checksums::hash(bytes);
+            let old = on_disk.get(*name).cloned().flatten();
+            both.allow(name, vec![old, Some(hash.clone())]);
+            new.set(name, hash);
+        }
+        let sums = self.dir.join(CHECKSUMS);
+        both.write(&sums)?;
+        for (name, bytes) in &files {
+            write_bytes(&self.dir.join(name), bytes)?;
+        }
+        new.write(&sums)
     }
 
-    /// Temporary files of writers that were killed mid-write, and curves parts whose trials part
-    /// never landed. Only files older than a minute are touched: younger ones may belong to a
-    /// writer that is still running.
+    /// Temporary files of writers that were killed mid-write, and curves or checksums of parts
+    /// whose trials part never landed. Only files older than a minute are touched: younger ones
+    /// may belong to a writer that is still running.
     fn remove_orphans(&self) {
         let dir = self.dir.join(PARTS);
         let Ok(entries) = fs::read_dir(&dir) else {
@@ -331,14 +870,20 @@ impl Store {
         for entry in entries.flatten() {
             let path = entry.path();
             let name = path.to_string_lossy().to_string();
-            let orphan_curves = name.ends_with(PART_CURVES)
-                && !PathBuf::from(name.replace(PART_CURVES, PART_TRIALS)).exists();
+            let orphan = [PART_CURVES, PART_CHECKSUMS].iter().any(|suffix| {
+                name.ends_with(suffix)
+                    && !PathBuf::from(format!(
+                        "{}{PART_TRIALS}",
+                        name.strip_suffix(suffix).unwrap_or_default()
+                    ))
+                    .exists()
+            });
             let stale = entry
                 .metadata()
                 .and_then(|m| m.modified())
                 .map(|t| t.elapsed().map(|d| d.as_secs() > 60).unwrap_or(false))
                 .unwrap_or(false);
-            if stale && (name.contains(".tmp-") || orphan_curves) {
+            if stale && (name.contains(".tmp-") || orphan) {
                 let _ = fs::remove_file(&path);
             }
         }
@@ -571,9 +1116,15 @@ fn present_shards(dir: &Path) -> Result<Vec<PresentShard>> {
     if !dir.is_dir() {
         return Err(usage("no such results folder".into()));
     }
-    let is_store = [TRIALS, PARTS, SHARDS, "spec.yaml", "provenance.json"]
-        .iter()
-        .any(|f| dir.join(f).exists());
+    let is_store = [
+        TRIALS,
+        PARTS,
+        SHARDS,
+        schema::SPEC_FILE,
+        schema::PROVENANCE_FILE,
+    ]
+    .iter()
+    .any(|f| dir.join(f).exists());
     if !is_store {
         return Err(usage(
             "not a result store (it has no trials.parquet, spec.yaml or shards/); give one spec's folder, e.g. results/NAME".into(),
@@ -755,7 +1306,7 @@ fn survey(dir: &Path, fold: Option<&crate::provenance::BuildInfo>) -> Result<Clu
             main.append(&batch)?;
             main.consolidate()?;
             // The spec, and where its `external:` paths are relative to, travel with the store.
-            for name in ["spec.yaml", crate::spec_external::ORIGIN_FILE] {
+            for name in [schema::SPEC_FILE, crate::spec_external::ORIGIN_FILE] {
                 let copy = to_fold[0].0.dir.join(name);
                 if copy.exists() {
                     let target = dir.join(name);
@@ -881,6 +1432,14 @@ fn part_curves_path(trials_part: &Path) -> PathBuf {
     )
 }
 
+fn part_checksums_path(trials_part: &Path) -> PathBuf {
+    PathBuf::from(
+        trials_part
+            .to_string_lossy()
+            .replace(PART_TRIALS, PART_CHECKSUMS),
+    )
+}
+
 /// One row per trial id: the last `ok` row if there is one, else the last row; sorted by order.
 fn deduplicate(records: Vec<TrialRecord>) -> Vec<TrialRecord> {
     let mut best: HashMap<String, TrialRecord> = HashMap::new();
@@ -921,32 +1480,44 @@ fn write_atomically(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
     fs::rename(&tmp, path).map_err(|e| HarnessError::store(path, e))
 }
 
-/// Write a parquet file atomically. Part files (written once per finished batch while trials
-/// run, read once at consolidation) skip compression and column statistics: those cost more CPU
-/// than the trials of a fast sweep, on the core the trials need. Nothing is written in parallel:
-/// the cores belong to the trials.
-fn write_parquet(path: &Path, df: &mut DataFrame, part: bool) -> Result<()> {
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomically(path, |file| {
-        let writer = ParquetWriter::new(file).set_parallel(false);
-        let writer = if part {
-            writer
-                .with_compression(ParquetCompression::Uncompressed)
-                .with_statistics(StatisticsOptions::empty())
-        } else {
-            writer
-        };
-        writer.finish(df).map(|_| ()).map_err(polars_error(path))
+        file.write_all(bytes)
+            .map_err(|e| HarnessError::store(path, e))
     })
 }
 
-fn write_csv(path: &Path, df: &mut DataFrame) -> Result<()> {
-    write_atomically(path, |file| {
-        CsvWriter::new(&mut *file)
-            .include_header(true)
-            .finish(df)
-            .map_err(polars_error(path))?;
-        file.flush().map_err(|e| HarnessError::store(path, e))
-    })
+/// A frame as parquet bytes (`path` is for messages), to be hashed before they are written.
+/// Part files (written once per finished batch while trials run, read once at consolidation)
+/// skip compression and column statistics: those cost more CPU than the trials of a fast sweep,
+/// on the core the trials need. Nothing is written in parallel: the cores belong to the trials.
+fn parquet_bytes(df: &mut DataFrame, part: bool, path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let writer = ParquetWriter::new(&mut bytes).set_parallel(false);
+    let writer = if part {
+        writer
+            .with_compression(ParquetCompression::Uncompressed)
+            .with_statistics(StatisticsOptions::empty())
+    } else {
+        writer
+    };
+    writer.finish(df).map_err(polars_error(path))?;
+    Ok(bytes)
+}
+
+fn csv_bytes(df: &mut DataFrame, path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    CsvWriter::new(&mut bytes)
+        .include_header(true)
+        .finish(df)
+        .map_err(polars_error(path))?;
+    Ok(bytes)
+}
+
+/// Write a parquet file atomically (tests).
+#[cfg(test)]
+fn write_parquet(path: &Path, df: &mut DataFrame, part: bool) -> Result<()> {
+    write_bytes(path, &parquet_bytes(df, part, path)?)
 }
 
 /// Write `text` to `path` atomically (temporary name, then rename).
@@ -993,42 +1564,46 @@ fn param_column_kind<'a>(values: impl Iterator<Item = &'a Value>) -> ParamColumn
     }
 }
 
-fn trials_frame(records: &[TrialRecord]) -> Result<DataFrame> {
+/// The trials table of `records`, as `trials.parquet` stores it: the columns of
+/// [`schema::TRIAL_COLUMNS`], then `p_<param>` (each of the narrowest type that holds every
+/// value) and `m_<metric>`. Readers that aggregate with polars build their frame from
+/// [`Store::load`] with it, so that they see exactly what is stored, parts included.
+pub fn trials_frame(records: &[TrialRecord]) -> Result<DataFrame> {
     let height = records.len();
     let text = |f: &dyn Fn(&TrialRecord) -> &str| records.iter().map(f).collect::<Vec<&str>>();
     let mut columns = vec![
-        Column::new("trial_id".into(), text(&|r| &r.trial_id)),
+        Column::new(TRIAL_ID.into(), text(&|r| &r.trial_id)),
         Column::new(
-            "order".into(),
+            ORDER.into(),
             records.iter().map(|r| r.order).collect::<Vec<u64>>(),
         ),
-        Column::new("spec".into(), text(&|r| &r.spec)),
-        Column::new("method".into(), text(&|r| &r.method)),
-        Column::new("method_code".into(), text(&|r| &r.method_code)),
+        Column::new(SPEC.into(), text(&|r| &r.spec)),
+        Column::new(METHOD.into(), text(&|r| &r.method)),
+        Column::new(METHOD_CODE.into(), text(&|r| &r.method_code)),
         Column::new(
-            "rep".into(),
+            REP.into(),
             records.iter().map(|r| r.rep).collect::<Vec<u32>>(),
         ),
         Column::new(
-            "seed".into(),
+            SEED.into(),
             records.iter().map(|r| r.seed).collect::<Vec<u64>>(),
         ),
-        Column::new("status".into(), text(&|r| r.status.as_str())),
+        Column::new(STATUS.into(), text(&|r| r.status.as_str())),
         Column::new(
-            "error".into(),
+            ERROR.into(),
             records
                 .iter()
                 .map(|r| r.error.as_deref())
                 .collect::<Vec<Option<&str>>>(),
         ),
         Column::new(
-            "elapsed_s".into(),
+            ELAPSED_S.into(),
             records.iter().map(|r| r.elapsed_s).collect::<Vec<f64>>(),
         ),
     ];
     let param_names: BTreeSet<&String> = records.iter().flat_map(|r| r.params.keys()).collect();
     for name in param_names {
-        let column_name: PlSmallStr = format!("p_{name}").into();
+        let column_name: PlSmallStr = schema::param_column(name).into();
         let values = || records.iter().map(|r| r.params.get(name));
         columns.push(match param_column_kind(values().flatten()) {
             ParamColumn::Int => Column::new(
@@ -1084,12 +1659,13 @@ fn trials_frame(records: &[TrialRecord]) -> Result<DataFrame> {
             .iter()
             .map(|r| r.metrics.get(name).copied())
             .collect();
-        columns.push(Column::new(format!("m_{name}").into(), values));
+        columns.push(Column::new(schema::metric_column(name).into(), values));
     }
     DataFrame::new(height, columns).map_err(|e| HarnessError::store("trials", e))
 }
 
-fn curves_frame(records: &[TrialRecord]) -> Result<DataFrame> {
+/// The curves table of `records`, as `curves.parquet` stores it: trial_id, curve, step, value.
+pub fn curves_frame(records: &[TrialRecord]) -> Result<DataFrame> {
     let (mut ids, mut names, mut steps, mut values) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in records {
@@ -1106,35 +1682,31 @@ fn curves_frame(records: &[TrialRecord]) -> Result<DataFrame> {
     DataFrame::new(
         height,
         vec![
-            Column::new("trial_id".into(), ids),
-            Column::new("curve".into(), names),
-            Column::new("step".into(), steps),
-            Column::new("value".into(), values),
+            Column::new(TRIAL_ID.into(), ids),
+            Column::new(CURVE.into(), names),
+            Column::new(STEP.into(), steps),
+            Column::new(VALUE.into(), values),
         ],
     )
     .map_err(|e| HarnessError::store("curves", e))
 }
 
-fn read_frame(path: &Path) -> Result<DataFrame> {
-    let file = File::open(path).map_err(|e| HarnessError::store(path, e))?;
-    ParquetReader::new(file)
+fn read_frame(bytes: &[u8], path: &Path) -> Result<DataFrame> {
+    ParquetReader::new(std::io::Cursor::new(bytes))
         .finish()
         .map_err(polars_error(path))
 }
 
 type CurveMap = HashMap<String, BTreeMap<String, Vec<(u32, f64)>>>;
 
-fn read_curves(path: &Path) -> Result<CurveMap> {
+fn parse_curves(bytes: &[u8], path: &Path) -> Result<CurveMap> {
     let mut curves: CurveMap = HashMap::new();
-    if !path.exists() {
-        return Ok(curves);
-    }
-    let df = read_frame(path)?;
+    let df = read_frame(bytes, path)?;
     let e = polars_error(path);
-    let ids = df.column("trial_id").and_then(|c| c.str()).map_err(&e)?;
-    let names = df.column("curve").and_then(|c| c.str()).map_err(&e)?;
-    let steps = df.column("step").and_then(|c| c.u32()).map_err(&e)?;
-    let values = df.column("value").and_then(|c| c.f64()).map_err(&e)?;
+    let ids = df.column(TRIAL_ID).and_then(|c| c.str()).map_err(&e)?;
+    let names = df.column(CURVE).and_then(|c| c.str()).map_err(&e)?;
+    let steps = df.column(STEP).and_then(|c| c.u32()).map_err(&e)?;
+    let values = df.column(VALUE).and_then(|c| c.f64()).map_err(&e)?;
     for i in 0..df.height() {
         let (Some(id), Some(name), Some(step), Some(value)) =
             (ids.get(i), names.get(i), steps.get(i), values.get(i))
@@ -1151,23 +1723,23 @@ fn read_curves(path: &Path) -> Result<CurveMap> {
     Ok(curves)
 }
 
-fn read_trials(path: &Path, curves: &CurveMap) -> Result<Vec<TrialRecord>> {
-    let df = read_frame(path)?;
+fn parse_trials(bytes: &[u8], path: &Path, curves: &CurveMap) -> Result<Vec<TrialRecord>> {
+    let df = read_frame(bytes, path)?;
     let e = polars_error(path);
     let text = |name: &str| df.column(name).and_then(|c| c.str()).map_err(&e);
     let (ids, specs, methods, statuses, errors) = (
-        text("trial_id")?,
-        text("spec")?,
-        text("method")?,
-        text("status")?,
-        text("error")?,
+        text(TRIAL_ID)?,
+        text(SPEC)?,
+        text(METHOD)?,
+        text(STATUS)?,
+        text(ERROR)?,
     );
     // Stores written before code identities have no such column: their trials read as stale.
-    let codes = df.column("method_code").ok().and_then(|c| c.str().ok());
-    let order = df.column("order").and_then(|c| c.u64()).map_err(&e)?;
-    let reps = df.column("rep").and_then(|c| c.u32()).map_err(&e)?;
-    let seeds = df.column("seed").and_then(|c| c.u64()).map_err(&e)?;
-    let elapsed = df.column("elapsed_s").and_then(|c| c.f64()).map_err(&e)?;
+    let codes = df.column(METHOD_CODE).ok().and_then(|c| c.str().ok());
+    let order = df.column(ORDER).and_then(|c| c.u64()).map_err(&e)?;
+    let reps = df.column(REP).and_then(|c| c.u32()).map_err(&e)?;
+    let seeds = df.column(SEED).and_then(|c| c.u64()).map_err(&e)?;
+    let elapsed = df.column(ELAPSED_S).and_then(|c| c.f64()).map_err(&e)?;
     let mut records: Vec<TrialRecord> = (0..df.height())
         .map(|i| TrialRecord {
             trial_id: ids.get(i).unwrap_or_default().to_string(),
@@ -1190,7 +1762,7 @@ fn read_trials(path: &Path, curves: &CurveMap) -> Result<Vec<TrialRecord>> {
         .collect();
     for column in df.columns() {
         let name = column.name().as_str();
-        if let Some(param) = name.strip_prefix("p_") {
+        if let Some(param) = schema::param_of(name) {
             let rows = 0..column.len();
             let values: Vec<Option<Value>> = match column.dtype() {
                 DataType::Int64 => {
@@ -1222,7 +1794,7 @@ fn read_trials(path: &Path, curves: &CurveMap) -> Result<Vec<TrialRecord>> {
                     record.params.insert(param.to_string(), value);
                 }
             }
-        } else if let Some(metric) = name.strip_prefix("m_") {
+        } else if let Some(metric) = schema::metric_of(name) {
             let ca = column.f64().map_err(&e)?;
             for (i, record) in records.iter_mut().enumerate() {
                 let value = ca.get(i);
@@ -1322,10 +1894,197 @@ mod tests {
         let frame = trials_frame(&[record("a", 0, Status::Ok, 1.0)]).unwrap();
         let mut old = frame.drop("method_code").unwrap();
         write_parquet(&path, &mut old, false).unwrap();
-        let loaded = read_trials(&path, &HashMap::new()).unwrap();
+        let loaded = parse_trials(&fs::read(&path).unwrap(), &path, &HashMap::new()).unwrap();
         assert_eq!(loaded.len(), 1);
         assert_eq!(loaded[0].method_code, "");
         assert_eq!(loaded[0].metrics["value"], 1.0);
+    }
+
+    /// Flip one bit in the middle of `path`.
+    fn flip(path: &Path) {
+        let mut bytes = fs::read(path).unwrap();
+        let i = bytes.len() / 2;
+        bytes[i] ^= 0x10;
+        fs::write(path, bytes).unwrap();
+    }
+
+    fn damaged_file(e: HarnessError) -> (PathBuf, String) {
+        match e {
+            HarnessError::Damaged { path, message } => (path, message),
+            other => panic!("not a damaged-file error: {other}"),
+        }
+    }
+
+    /// A consolidated store of two trials plus one part of a third.
+    fn store_with_a_part(dir: &Path) -> (Store, PathBuf) {
+        let store = Store::new(dir, "s", None);
+        store
+            .append(&[
+                record("a", 0, Status::Ok, 1.0),
+                record("b", 1, Status::Ok, 2.0),
+            ])
+            .unwrap();
+        store.consolidate().unwrap();
+        store.append(&[record("c", 2, Status::Ok, 3.0)]).unwrap();
+        let part = store.part_files().unwrap().remove(0);
+        (store, part)
+    }
+
+    #[test]
+    fn every_file_is_verified_and_a_flip_names_the_file_and_the_way_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, part) = store_with_a_part(dir.path());
+        assert_eq!(store.load().unwrap().len(), 3);
+        let sums = Checksums::read(&store.dir().join(CHECKSUMS))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            sums.blake3.keys().collect::<Vec<_>>(),
+            [CURVES, TRIALS_CSV, TRIALS]
+        );
+        for (file, way_out) in [
+            (store.dir().join(TRIALS), "with --force"),
+            (
+                store.dir().join(CURVES),
+                "trials that record curves are recomputed",
+            ),
+            (
+                store.dir().join(TRIALS_CSV),
+                "written again from trials.parquet",
+            ),
+            (part.clone(), "its trials are recomputed"),
+            (part_curves_path(&part), "its trials are recomputed"),
+        ] {
+            let good = fs::read(&file).unwrap();
+            flip(&file);
+            for e in [store.load().unwrap_err(), store.load_trials().unwrap_err()] {
+                assert!(e.is_user_error());
+                let (path, message) = damaged_file(e);
+                assert_eq!(path, file);
+                assert!(
+                    message.contains("checksum") && message.contains(way_out),
+                    "{message}"
+                );
+            }
+            fs::write(&file, good).unwrap();
+        }
+        assert_eq!(store.load().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn run_sets_damaged_parts_and_curves_aside_and_refuses_damaged_trials_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, part) = store_with_a_part(dir.path());
+        flip(&part);
+        let warnings = store.set_aside_damaged(false).unwrap();
+        assert!(
+            warnings.len() == 1 && warnings[0].contains("its trials run again"),
+            "{warnings:?}"
+        );
+        assert!(!part.exists() && !part_curves_path(&part).exists());
+        assert_eq!(
+            fs::read_dir(store.dir().join(DAMAGED_DIR)).unwrap().count(),
+            3
+        );
+        let ids: Vec<String> = store
+            .load()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.trial_id)
+            .collect();
+        assert_eq!(ids, ["a", "b"], "the damaged part's trial is to run again");
+
+        flip(&store.dir().join(CURVES));
+        let warnings = store.set_aside_damaged(false).unwrap();
+        assert!(
+            warnings[0].contains("curves are recomputed"),
+            "{warnings:?}"
+        );
+        assert!(store.curves_missing());
+        assert!(store.load().is_err(), "lost curves are never read as none");
+        assert!(store.load_for_run().unwrap()[0].curves.is_empty());
+
+        flip(&store.dir().join(TRIALS));
+        let (path, message) = damaged_file(store.set_aside_damaged(false).unwrap_err());
+        assert_eq!(path, store.dir().join(TRIALS));
+        assert!(message.contains("cannot restore it"), "{message}");
+        let warnings = store.set_aside_damaged(true).unwrap();
+        assert!(warnings[0].contains("--force recomputes"), "{warnings:?}");
+        assert!(store.load().unwrap().is_empty());
+        // What a forced run then stores verifies again.
+        store.append(&[record("a", 0, Status::Ok, 1.0)]).unwrap();
+        assert_eq!(store.consolidate_after_run().unwrap().len(), 1);
+        assert_eq!(store.load().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_lost_part_curves_file_is_an_error_not_empty_curves() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, part) = store_with_a_part(dir.path());
+        fs::remove_file(part_curves_path(&part)).unwrap();
+        let (path, message) = damaged_file(store.load().unwrap_err());
+        assert_eq!(path, part_curves_path(&part));
+        assert!(message.contains("is missing"), "{message}");
+        // Also in a part written before checksums existed.
+        fs::remove_file(part_checksums_path(&part)).unwrap();
+        assert!(store.load().is_err());
+        store.set_aside_damaged(false).unwrap();
+        assert_eq!(store.load().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_damaged_checksums_file_is_refused_unless_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store_with_a_part(dir.path());
+        let sums = store.dir().join(CHECKSUMS);
+        fs::write(&sums, "{\"format\": 1, \"blake3\": {").unwrap();
+        let (path, message) = damaged_file(store.load().unwrap_err());
+        assert_eq!(path, sums);
+        assert!(message.contains("--force"), "{message}");
+        assert!(store.set_aside_damaged(false).is_err());
+        store.set_aside_damaged(true).unwrap();
+        assert_eq!(store.load().unwrap().len(), 1, "the part is intact");
+    }
+
+    /// Stores written before checksums existed still load; a file of theirs that does not parse
+    /// is damaged too, and `run --force` sets it aside.
+    #[test]
+    fn a_store_without_checksums_loads_and_its_unreadable_files_are_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store_with_a_part(dir.path());
+        store.consolidate().unwrap();
+        fs::remove_file(store.dir().join(CHECKSUMS)).unwrap();
+        assert_eq!(store.load().unwrap().len(), 3);
+        fs::write(store.dir().join(TRIALS), b"PAR1 not parquet PAR1").unwrap();
+        let (_, message) = damaged_file(store.load().unwrap_err());
+        assert!(message.contains("cannot be read"), "{message}");
+        assert!(store.set_aside_damaged(false).is_err());
+        store.set_aside_damaged(true).unwrap();
+        assert!(store.load().unwrap().is_empty());
+    }
+
+    /// A kill between two of consolidation's renames leaves old and new main files side by
+    /// side: both versions are recorded first, so the store still verifies.
+    #[test]
+    fn a_consolidation_cut_between_renames_leaves_a_store_that_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store_with_a_part(dir.path());
+        let old_trials = fs::read(store.dir().join(TRIALS)).unwrap();
+        let before = store.read_unlocked(Curves::Parse, false).unwrap();
+        store.consolidate().unwrap();
+        // As write_all leaves it when killed after its first renames: the checksums of both
+        // versions, the new curves, the old trials.
+        let after = store.read_unlocked(Curves::Parse, false).unwrap();
+        let mut both = Checksums::new();
+        for name in [CURVES, TRIALS, TRIALS_CSV] {
+            both.allow(
+                name,
+                vec![before.main[name].clone(), after.main[name].clone()],
+            );
+        }
+        both.write(&store.dir().join(CHECKSUMS)).unwrap();
+        fs::write(store.dir().join(TRIALS), old_trials).unwrap();
+        assert_eq!(store.load().unwrap().len(), 2);
     }
 
     /// Records of shard `index` of `count` (ids in its slice, as the runner splits them).

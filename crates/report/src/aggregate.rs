@@ -3,11 +3,11 @@
 //! interval of the mean. Failed trials are counted per group, never averaged in.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::path::Path;
 
 use harness::spec::Interval;
-use harness::Value;
+use harness::store::{curves_frame, schema, trials_frame};
+use harness::{Status, Store, TrialRecord, Value};
 use polars::prelude::*;
 use serde::Serialize;
 
@@ -118,16 +118,46 @@ fn constant_columns(
     }
     for name in df.get_column_names() {
         let name = name.to_string();
-        if !(name == "method" || name.starts_with("p_")) {
+        if !schema::is_key_column(&name) {
             continue;
         }
         let column = df.column(&name).map_err(e)?;
         if column.n_unique().map_err(e)? == 1 {
             let value = any_to_value(column.get(0).map_err(e)?);
-            out.push((name.strip_prefix("p_").unwrap_or(&name).to_string(), value));
+            out.push((schema::key_name(&name).to_string(), value));
         }
     }
     Ok(out)
+}
+
+/// The columns of [`trials_frame`]`(records)` that are keys (the method and the parameters)
+/// and hold more than one value, a missing one counting as a value, in the frame's order;
+/// computed on the records, without building the frame.
+fn varying_columns(records: &[TrialRecord]) -> Vec<String> {
+    // Numbers compare by value, as one column of the frame holds them (±0 alike, NaNs alike).
+    let canonical = |v: &Value| match v.as_f64() {
+        Some(0.0) => "0".to_string(), // and -0.0
+        Some(x) if x.is_nan() => "nan".to_string(),
+        Some(x) => format!("{:x}", x.to_bits()),
+        None => v.canonical(),
+    };
+    let mut out = Vec::new();
+    let methods: HashSet<&str> = records.iter().map(|r| r.method.as_str()).collect();
+    if methods.len() > 1 {
+        out.push(schema::METHOD.to_string());
+    }
+    let names: std::collections::BTreeSet<&String> =
+        records.iter().flat_map(|r| r.params.keys()).collect();
+    for name in names {
+        let values: HashSet<Option<String>> = records
+            .iter()
+            .map(|r| r.params.get(name).map(canonical))
+            .collect();
+        if values.len() > 1 {
+            out.push(schema::param_column(name));
+        }
+    }
+    out
 }
 
 /// Equality of parameter values as a spec author means it (see [`Value::matches`]).
@@ -139,48 +169,49 @@ fn polars_error(path: &Path) -> impl Fn(PolarsError) -> ReportError + '_ {
     move |e| ReportError::Data(format!("{}: {e}", path.display()))
 }
 
-/// Read `dir/trials.parquet` and aggregate it. The keys are the parameters (and `method`) that
-/// take more than one value. With `only`, trials whose id is not in it are left out: a store may
-/// hold trials of an older version of the spec, or of a full run when `--quick` asks for fewer.
+/// The stored trials of the store at `dir` (those of `only`, when given), through the
+/// harness's one reader ([`Store::load`]): the consolidated file and the parts of a run that is
+/// running or was stopped, every file verified against its checksum. `curves` reads the curves
+/// too (they are verified either way).
+pub fn stored_trials(
+    dir: &Path,
+    only: Option<&HashSet<String>>,
+    curves: bool,
+) -> Result<Vec<TrialRecord>, ReportError> {
+    let store = Store::at(dir);
+    if !store.has_trials() {
+        return Err(ReportError::Data(format!(
+            "{}: no stored trials (run the spec first)",
+            dir.join(schema::TRIALS_FILE).display()
+        )));
+    }
+    let records = if curves {
+        store.load()
+    } else {
+        store.load_trials()
+    }
+    .map_err(|e| ReportError::Data(e.to_string()))?;
+    Ok(match only {
+        Some(ids) => records
+            .into_iter()
+            .filter(|r| ids.contains(&r.trial_id))
+            .collect(),
+        None => records,
+    })
+}
+
+/// Read the store at `dir` (see [`stored_trials`]) and aggregate it. The keys are the parameters
+/// (and `method`) that take more than one value. With `only`, trials whose id is not in it are
+/// left out: a store may hold trials of an older version of the spec, or of a full run when
+/// `--quick` asks for fewer.
 pub fn aggregate(
     dir: &Path,
     only: Option<&HashSet<String>>,
     interval: Interval,
 ) -> Result<Aggregate, ReportError> {
-    let path = dir.join("trials.parquet");
-    let file = File::open(&path).map_err(|e| {
-        // Finished trials of a first run that was stopped before consolidating sit in parts/.
-        let parts = std::fs::read_dir(dir.join("parts"))
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .filter(|f| f.file_name().to_string_lossy().ends_with(".trials.parquet"))
-                    .count()
-            })
-            .unwrap_or(0);
-        if parts > 0 {
-            ReportError::Data(format!(
-                "{}: the first run was interrupted before its results were consolidated; {parts} part files of finished trials are kept in {}: run the spec again to resume (nothing finished is recomputed)",
-                dir.display(),
-                dir.join("parts").display()
-            ))
-        } else {
-            ReportError::Data(format!("{}: {e} (run the spec first)", path.display()))
-        }
-    })?;
-    let mut df = ParquetReader::new(file)
-        .finish()
-        .map_err(polars_error(&path))?;
-    if let Some(ids) = only {
-        let column = df
-            .column("trial_id")
-            .and_then(|c| c.str().cloned())
-            .map_err(polars_error(&path))?;
-        let keep: Vec<bool> = (0..df.height())
-            .map(|i| column.get(i).is_some_and(|id| ids.contains(id)))
-            .collect();
-        let mask = BooleanChunked::new("keep".into(), keep);
-        df = df.filter(&mask).map_err(polars_error(&path))?;
-    }
+    let records = stored_trials(dir, only, false)?;
+    let path = dir.join(schema::TRIALS_FILE);
+    let df = trials_frame(&records).map_err(|e| ReportError::Data(e.to_string()))?;
     aggregate_frame(df, &path, interval)
 }
 
@@ -198,7 +229,7 @@ pub fn aggregate_frame(
         .collect();
     let mut key_columns = Vec::new();
     for name in &names {
-        let varies = name == "method" || name.starts_with("p_");
+        let varies = schema::is_key_column(name);
         if varies && df.column(name).and_then(|c| c.n_unique()).map_err(&e)? > 1 {
             key_columns.push(name.clone());
         }
@@ -206,7 +237,7 @@ pub fn aggregate_frame(
     let constants = constant_columns(&df, &e)?;
     let metric_columns: Vec<String> = names
         .iter()
-        .filter(|n| n.starts_with("m_"))
+        .filter(|n| schema::metric_of(n).is_some())
         .cloned()
         .collect();
     let keys: Vec<Expr> = key_columns.iter().map(|k| col(k.as_str())).collect();
@@ -233,7 +264,10 @@ pub fn aggregate_frame(
             stats_exprs.push(values.alias(format!("{m}__values")));
         }
     }
-    let ok = df.clone().lazy().filter(col("status").eq(lit("ok")));
+    let ok = df
+        .clone()
+        .lazy()
+        .filter(col(schema::STATUS).eq(lit(Status::Ok.as_str())));
     let all = df.clone().lazy();
     let (stats, counts) = if keys.is_empty() {
         (
@@ -314,7 +348,7 @@ pub fn aggregate_frame(
                         bootstrap_interval(&values)
                     }
                 };
-                let name = m.strip_prefix("m_").unwrap_or(m).to_string();
+                let name = schema::metric_of(m).unwrap_or(m).to_string();
                 metrics.insert(
                     name,
                     Stats {
@@ -340,8 +374,8 @@ pub fn aggregate_frame(
 
     let failures = df
         .lazy()
-        .filter(col("status").neq(lit("ok")))
-        .group_by_stable([col("status"), col("error")])
+        .filter(col(schema::STATUS).neq(lit(Status::Ok.as_str())))
+        .group_by_stable([col(schema::STATUS), col(schema::ERROR)])
         .agg([len().alias("__count")])
         .collect()
         .map_err(&e)?;
@@ -355,8 +389,8 @@ pub fn aggregate_frame(
                 .map_err(&e)
         };
         failure_list.push((
-            text("status")?,
-            text("error")?,
+            text(schema::STATUS)?,
+            text(schema::ERROR)?,
             get_f64(&failures, "__count", row, &e)? as usize,
         ));
     }
@@ -364,12 +398,12 @@ pub fn aggregate_frame(
     Ok(Aggregate {
         keys: key_columns
             .iter()
-            .map(|k| k.strip_prefix("p_").unwrap_or(k).to_string())
+            .map(|k| schema::key_name(k).to_string())
             .collect(),
         constants,
         metrics: metric_columns
             .iter()
-            .map(|m| m.strip_prefix("m_").unwrap_or(m).to_string())
+            .map(|m| schema::metric_of(m).unwrap_or(m).to_string())
             .collect(),
         groups,
         failures: failure_list,
@@ -415,8 +449,8 @@ pub fn bootstrap_interval(values: &[f64]) -> (f64, f64) {
 fn count_exprs() -> Vec<Expr> {
     vec![
         len().cast(DataType::Float64).alias("__n_trials"),
-        col("status")
-            .neq(lit("ok"))
+        col(schema::STATUS)
+            .neq(lit(Status::Ok.as_str()))
             .cast(DataType::Float64)
             .sum()
             .alias("__n_failed"),
@@ -685,76 +719,43 @@ impl CurveAggregate {
     }
 }
 
-/// Aggregate `dir/curves.parquet` the way [`aggregate`] does trials: join each point to its
+/// Aggregate the stored curves the way [`aggregate`] does trials: join each point to its
 /// trial's parameters, keep ok trials (of `only`), and compute mean, spread and a 95% interval
-/// per group, curve and step.
+/// per group, curve and step. Lost curves (a `curves.parquet` or a part's curves file gone) are
+/// an error naming the file, never an empty figure.
 pub fn aggregate_curves(
     dir: &Path,
     only: Option<&HashSet<String>>,
 ) -> Result<CurveAggregate, ReportError> {
-    let curves_path = dir.join("curves.parquet");
-    if !curves_path.exists() {
-        // Consolidation always writes it beside trials.parquet: missing, it was lost, and an
-        // empty figure would say the method recorded nothing.
-        if dir.join("trials.parquet").exists() {
-            return Err(ReportError::Data(format!(
-                "{} is missing: the curves of these trials are lost; run the spec again (its trials that record curves are recomputed)",
-                curves_path.display()
-            )));
-        }
-        return Ok(CurveAggregate::default());
-    }
-    let read = |path: &Path| -> Result<DataFrame, ReportError> {
-        let file =
-            File::open(path).map_err(|e| ReportError::Data(format!("{}: {e}", path.display())))?;
-        ParquetReader::new(file)
-            .finish()
-            .map_err(polars_error(path))
-    };
-    let trials_path = dir.join("trials.parquet");
-    let trials = read(&trials_path)?;
-    let curves = read(&curves_path)?;
+    // Keys are the parameters that vary over every stored trial (failed and stale ones too),
+    // as before the curves are filtered.
+    let all = stored_trials(dir, None, true)?;
+    let curves_path = dir.join(schema::CURVES_FILE);
+    let e = polars_error(&curves_path);
+    let data = |e: harness::HarnessError| ReportError::Data(e.to_string());
+    let key_columns = varying_columns(&all);
+    let kept: Vec<TrialRecord> = all
+        .into_iter()
+        .filter(|r| r.status == Status::Ok && only.is_none_or(|o| o.contains(&r.trial_id)))
+        .collect();
+    let curves = curves_frame(&kept).map_err(data)?;
     if curves.height() == 0 {
         return Ok(CurveAggregate::default());
     }
-    let e = polars_error(&curves_path);
-    let names: Vec<String> = trials
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut key_columns = Vec::new();
-    for name in &names {
-        if (name == "method" || name.starts_with("p_"))
-            && trials.column(name).and_then(|c| c.n_unique()).map_err(&e)? > 1
-        {
-            key_columns.push(name.clone());
+    let mut trials = trials_frame(&kept).map_err(data)?;
+    // A key that varies over every stored trial but that no kept trial has: null, as in the
+    // table of every trial.
+    for k in &key_columns {
+        if trials.column(k).is_err() {
+            let nulls = Column::full_null(k.as_str().into(), trials.height(), &DataType::String);
+            trials.with_column(nulls).map_err(&e)?;
         }
     }
-    let ids = trials
-        .column("trial_id")
-        .and_then(|c| c.str().cloned())
-        .map_err(&e)?;
-    let statuses = trials
-        .column("status")
-        .and_then(|c| c.str().cloned())
-        .map_err(&e)?;
-    let keep: Vec<bool> = (0..trials.height())
-        .map(|i| {
-            statuses.get(i) == Some("ok")
-                && ids
-                    .get(i)
-                    .is_some_and(|id| only.is_none_or(|o| o.contains(id)))
-        })
-        .collect();
-    let trials = trials
-        .filter(&BooleanChunked::new("keep".into(), keep))
-        .map_err(&e)?;
     let constants = constant_columns(&trials, &e)?;
-    let mut select: Vec<Expr> = vec![col("trial_id")];
+    let mut select: Vec<Expr> = vec![col(schema::TRIAL_ID)];
     select.extend(key_columns.iter().map(|k| col(k.as_str())));
     let mut group: Vec<Expr> = key_columns.iter().map(|k| col(k.as_str())).collect();
-    group.extend([col("curve"), col("step")]);
+    group.extend([col(schema::CURVE), col(schema::STEP)]);
     // Every step keeps the trials' order (the spec's expansion), so that series come out in the
     // order the spec lists them, the same on every render: polars' joins and sorts are free to
     // reorder rows unless told not to.
@@ -763,8 +764,8 @@ pub fn aggregate_curves(
         .select(select)
         .join(
             curves.lazy(),
-            [col("trial_id")],
-            [col("trial_id")],
+            [col(schema::TRIAL_ID)],
+            [col(schema::TRIAL_ID)],
             JoinArgs {
                 maintain_order: MaintainOrderJoin::Left,
                 ..JoinArgs::new(JoinType::Inner)
@@ -772,15 +773,18 @@ pub fn aggregate_curves(
         )
         .group_by_stable(group)
         .agg([
-            col("value").count().cast(DataType::Float64).alias("__n"),
-            col("value").mean().alias("__mean"),
-            col("value").std(1).alias("__std"),
-            col("value").median().alias("__median"),
-            col("value").min().alias("__min"),
-            col("value").max().alias("__max"),
+            col(schema::VALUE)
+                .count()
+                .cast(DataType::Float64)
+                .alias("__n"),
+            col(schema::VALUE).mean().alias("__mean"),
+            col(schema::VALUE).std(1).alias("__std"),
+            col(schema::VALUE).median().alias("__median"),
+            col(schema::VALUE).min().alias("__min"),
+            col(schema::VALUE).max().alias("__max"),
         ])
         .sort(
-            ["step"],
+            [schema::STEP],
             SortMultipleOptions::default().with_maintain_order(true),
         )
         .collect()
@@ -798,11 +802,11 @@ pub fn aggregate_curves(
             })
             .collect::<Result<Vec<_>, _>>()?;
         let curve = stats
-            .column("curve")
+            .column(schema::CURVE)
             .and_then(|c| c.get(row))
             .map(|v| any_to_value(v).to_string())
             .map_err(&e)?;
-        let step = get_f64(&stats, "step", row, &e)? as u32;
+        let step = get_f64(&stats, schema::STEP, row, &e)? as u32;
         let n = get_f64(&stats, "__n", row, &e)? as usize;
         let (mean, std) = (
             get_f64(&stats, "__mean", row, &e)?,
@@ -832,7 +836,7 @@ pub fn aggregate_curves(
     Ok(CurveAggregate {
         keys: key_columns
             .iter()
-            .map(|k| k.strip_prefix("p_").unwrap_or(k).to_string())
+            .map(|k| schema::key_name(k).to_string())
             .collect(),
         constants,
         points,

@@ -215,6 +215,11 @@ pub fn write_spec_report(
     ctx.insert("checks", &checks_out);
     ctx.insert("failures", &agg.failures);
     ctx.insert("provenance", &last_provenance(store_dir));
+    // Trials read from the parts of a run that is still running or was stopped.
+    ctx.insert(
+        "unconsolidated",
+        &harness::Store::at(store_dir).unconsolidated_parts(),
+    );
     let html = templates()?
         .render("spec.html", &ctx)
         .map_err(|e| ReportError::Template(format!("{e:?}")))?;
@@ -240,7 +245,8 @@ pub fn write_spec_report(
 
 /// The latest run of `provenance.json` as (field, value) rows.
 fn last_provenance(store_dir: &Path) -> Vec<(String, String)> {
-    let Ok(text) = fs::read_to_string(store_dir.join("provenance.json")) else {
+    let Ok(text) = fs::read_to_string(store_dir.join(harness::store::schema::PROVENANCE_FILE))
+    else {
         return Vec::new();
     };
     let Ok(json) = serde_json::from_str::<Json>(&text) else {

@@ -79,7 +79,7 @@ impl SpecMethods<'_> {
 fn base_folder(spec_file: &Path) -> PathBuf {
     let folder = spec_file.parent().unwrap_or(Path::new("")).to_path_buf();
     match std::fs::read_to_string(folder.join(ORIGIN_FILE)) {
-        Ok(origin) if spec_file.file_name() == Some("spec.yaml".as_ref()) => {
+        Ok(origin) if spec_file.file_name() == Some(crate::store::schema::SPEC_FILE.as_ref()) => {
             PathBuf::from(origin.trim_end_matches('\n'))
         }
         _ => folder,
