@@ -1256,4 +1256,72 @@ mod contract {
             );
         }
     }
+
+    /// Issue 17, class 19: after an input file changes, the report and `check` say so instead of
+    /// showing "0 trials" and checks that match no data without a reason.
+    #[test]
+    fn a_changed_input_file_is_named_by_report_and_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(d.join("offset.txt"), "1.5\n").unwrap();
+        fs::write(
+            d.join("input.yaml"),
+            "name: input\ntitle: T\npaper: test\nclaim: c\nmethod: test.quadratic\nseeds: 2\nparams: {offset_file: offset.txt}\nsweep:\n  grid:\n    x: [1, 2]\nexpect:\n  - threshold: {metric: value, above: 0}\n",
+        )
+        .unwrap();
+        let out = subbench(d, &["run", "input.yaml"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let page = fs::read_to_string(d.join("reports/input.html")).unwrap();
+        assert!(!page.contains("Input changed"), "nothing changed yet");
+        fs::write(d.join("offset.txt"), "2.5\n").unwrap();
+        let out = subbench(d, &["report"]);
+        let err = stderr(&out);
+        assert!(
+            err.contains("input file `offset.txt` (parameter `offset_file`) changed since 4 stored trials were computed from it"),
+            "{err}"
+        );
+        let page = fs::read_to_string(d.join("reports/input.html")).unwrap();
+        assert!(page.contains("Input changed"), "the page says it");
+        // Once the spec ran again, the old trials are only superseded: nothing to say.
+        let out = subbench(d, &["run", "input.yaml"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!stderr(&subbench(d, &["report"])).contains("changed since"));
+        let page = fs::read_to_string(d.join("reports/input.html")).unwrap();
+        assert!(!page.contains("Input changed"));
+    }
+
+    /// Issue 17, class 10: a stored spec's file parameters are relative to the folder its run
+    /// ran in, so `report` from another folder finds them (before: the spec did not load and
+    /// the store was "not reported").
+    #[test]
+    fn report_from_another_folder_reads_the_stored_specs_input_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let project = d.join("project");
+        fs::create_dir(&project).unwrap();
+        fs::write(project.join("offset.txt"), "1.5\n").unwrap();
+        fs::write(
+            project.join("input.yaml"),
+            "name: input\ntitle: T\npaper: test\nclaim: c\nmethod: test.quadratic\nseeds: 1\nparams: {x: 1, offset_file: offset.txt}\n",
+        )
+        .unwrap();
+        let out = subbench(&project, &["run", "input.yaml", "--no-report"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = subbench(
+            d,
+            &["report", "project/results", "--out", "elsewhere-reports"],
+        );
+        let err = stderr(&out);
+        assert!(out.status.success(), "{err}");
+        assert!(!err.contains("not reported"), "{err}");
+        let page = fs::read_to_string(d.join("elsewhere-reports/input.html")).unwrap();
+        assert!(
+            page.contains("1 trial") || page.contains("trials"),
+            "a page with its trial"
+        );
+        // A summary from elsewhere agrees.
+        let out = subbench(d, &["summary", "project/results/input", "--format", "csv"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).lines().count() >= 2, "{}", stdout(&out));
+    }
 }

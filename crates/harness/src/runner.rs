@@ -541,6 +541,13 @@ pub fn run_spec(
     // would be stored, and a half-written one would break every later report).
     let copy = store.dir().join("spec.yaml");
     crate::store::write_text(&copy, &spec.text)?;
+    // Its file parameters are relative to the folder this run ran in.
+    if let Ok(folder) = std::env::current_dir() {
+        crate::store::write_text(
+            &store.dir().join(crate::store::schema::WORKDIR_FILE),
+            &format!("{}\n", folder.display()),
+        )?;
+    }
     // The copy's `external:` paths are relative to the original spec's folder.
     let origin = store.dir().join(ORIGIN_FILE);
     if spec.external.0.is_empty() {

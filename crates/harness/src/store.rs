@@ -1305,8 +1305,13 @@ fn survey(dir: &Path, fold: Option<&crate::provenance::BuildInfo>) -> Result<Clu
             }
             main.append(&batch)?;
             main.consolidate()?;
-            // The spec, and where its `external:` paths are relative to, travel with the store.
-            for name in [schema::SPEC_FILE, crate::spec_external::ORIGIN_FILE] {
+            // The spec, and where its `external:` and file paths are relative to, travel with the
+            // store.
+            for name in [
+                schema::SPEC_FILE,
+                crate::spec_external::ORIGIN_FILE,
+                schema::WORKDIR_FILE,
+            ] {
                 let copy = to_fold[0].0.dir.join(name);
                 if copy.exists() {
                     let target = dir.join(name);

@@ -8,6 +8,7 @@ use rand_distr::StandardNormal;
 use crate::method::{
     MethodError, MetricSpec, Outcome, Registry, TrialContext, TrialRng, TypedMethod,
 };
+use crate::param::InputFile;
 
 /// `value = x² + noise·N(0,1)`, plus a uniform draw and a short curve.
 pub struct Quadratic;
@@ -33,6 +34,8 @@ crate::params! {
         mode: Mode = Mode::Plain;
         /// multiplies the value by their sum
         weights: Vec<f64> [0.0, 10.0] = vec![1.0];
+        /// a text file holding a number added to the value (an input file, for tests)
+        offset_file: Option<InputFile>;
     }
 }
 
@@ -83,15 +86,22 @@ impl TypedMethod for Quadratic {
             Mode::Shifted => 1.0,
         };
         let scale: f64 = p.weights.iter().sum();
+        let offset = match &p.offset_file {
+            Some(file) => std::fs::read_to_string(&file.0)
+                .ok()
+                .and_then(|t| t.trim().parse::<f64>().ok())
+                .ok_or_else(|| MethodError::Failed("the offset file holds no number".into()))?,
+            None => 0.0,
+        };
         let noise: f64 = rng.sample(StandardNormal);
-        let value = scale * (p.x * p.x + shift) + p.noise * noise;
+        let value = scale * (p.x * p.x + shift) + p.noise * noise + offset;
         let curve = (0..p.steps)
             .map(|s| (s, value / (1.0 + s as f64)))
             .collect();
         Ok(Outcome::new()
             .metric("value", value)
             .metric("draw", rng.gen())
-            .metric("theory", scale * (p.x * p.x + shift))
+            .metric("theory", scale * (p.x * p.x + shift) + offset)
             .curve("path", curve))
     }
 }

@@ -91,6 +91,7 @@ pub fn write_spec_report(
     curves: &CurveAggregate,
     records: &[TrialRecord],
     checks: &[CheckOutcome],
+    input_changes: &[String],
     store_dir: &Path,
     out: &Path,
 ) -> Result<SpecSummary, ReportError> {
@@ -215,6 +216,7 @@ pub fn write_spec_report(
     ctx.insert("checks", &checks_out);
     ctx.insert("failures", &agg.failures);
     ctx.insert("provenance", &last_provenance(store_dir));
+    ctx.insert("input_changes", input_changes);
     // Trials read from the parts of a run that is still running or was stopped.
     ctx.insert(
         "unconsolidated",

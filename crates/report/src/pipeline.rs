@@ -47,6 +47,9 @@ pub struct Evaluated {
     /// The stored records of the spec's current trials.
     pub records: Vec<TrialRecord>,
     pub checks: Vec<CheckOutcome>,
+    /// Stored trials left out because an input file changed since they ran (see
+    /// [`Spec::changed_inputs`]): said on the page and by `check`.
+    pub input_changes: Vec<String>,
     /// Their ids (what the curves of the page are filtered by).
     ids: HashSet<String>,
 }
@@ -67,6 +70,14 @@ pub fn evaluate_spec(
     let dir = store_dir(spec, out);
     let stored = Store::at(&dir).load()?;
     let ids = current_ids(spec, &stored);
+    // Only worth saying while trials are missing: once the spec ran again, the old trials are
+    // merely superseded.
+    let missing = spec.points.len() * spec.seeds as usize > ids.len();
+    let input_changes = if missing {
+        spec.changed_inputs(&stored)
+    } else {
+        Vec::new()
+    };
     let agg = aggregate(&dir, Some(&ids), spec.report.interval)?;
     let records: Vec<_> = stored
         .into_iter()
@@ -82,6 +93,7 @@ pub fn evaluate_spec(
         agg,
         records,
         checks,
+        input_changes,
         ids,
     })
 }
@@ -101,6 +113,7 @@ pub fn render_spec(
         &curves,
         &evaluated.records,
         &evaluated.checks,
+        &evaluated.input_changes,
         &dir,
         reports,
     )
@@ -112,6 +125,9 @@ pub struct Rendered {
     pub summaries: Vec<SpecSummary>,
     /// Each is also a line on the index; the caller warns about them.
     pub problems: Vec<StoreProblem>,
+    /// What the pages say about their stores that the caller should say too (an input file
+    /// that changed since the stored trials ran).
+    pub notes: Vec<String>,
 }
 
 impl Rendered {
@@ -120,6 +136,7 @@ impl Rendered {
         self.problems
             .iter()
             .map(|p| format!("{}: not reported: {}", p.store, p.why))
+            .chain(self.notes.iter().cloned())
     }
 }
 
@@ -147,7 +164,12 @@ pub fn render_all(
     let mut rendered = Rendered::default();
     for dir in dirs {
         match render_store(&dir, results, reports, baselines, registry) {
-            Ok(summary) => rendered.summaries.push(summary),
+            Ok((summary, notes)) => {
+                rendered
+                    .notes
+                    .extend(notes.into_iter().map(|n| format!("{}: {n}", dir.display())));
+                rendered.summaries.push(summary);
+            }
             Err(why) => rendered.problems.push(StoreProblem {
                 store: dir.display().to_string(),
                 why,
@@ -165,7 +187,7 @@ fn render_store(
     reports: &Path,
     baselines: &Path,
     registry: &Registry,
-) -> Result<SpecSummary, String> {
+) -> Result<(SpecSummary, Vec<String>), String> {
     let spec = load_spec(&dir.join("spec.yaml"), registry, LoadOptions::default())
         .map_err(|e| format!("its stored spec does not load: {e}"))?;
     let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -177,6 +199,9 @@ fn render_store(
         ));
     }
     evaluate_spec(&spec, results, baselines, false)
-        .and_then(|evaluated| render_spec(&spec, &evaluated, results, reports))
+        .and_then(|evaluated| {
+            let summary = render_spec(&spec, &evaluated, results, reports)?;
+            Ok((summary, evaluated.input_changes))
+        })
         .map_err(|e| e.to_string())
 }

@@ -229,6 +229,9 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
             );
         }
         summaries.push(render_spec(spec, &evaluated, &args.out, &args.reports)?);
+        for change in &evaluated.input_changes {
+            eprintln!("warning: {}: {change}", spec.name);
+        }
         let checks = evaluated.checks;
         if checks.is_empty() {
             say!("NONE {}: the spec states no checks", spec.name);

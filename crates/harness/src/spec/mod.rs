@@ -141,6 +141,45 @@ impl Spec {
         }
     }
 
+    /// Why stored trials no longer belong to the spec because an input file changed: one line
+    /// per file parameter whose stored trials were computed from other bytes of the same path
+    /// (their hidden `<name>_blake3` differs from the file's hash now). Without it a report of
+    /// such a store shows no trials and checks that match no data, and does not say why.
+    pub fn changed_inputs(&self, records: &[crate::TrialRecord]) -> Vec<String> {
+        // (parameter, path) → the hash the spec has now.
+        let mut current: BTreeMap<(String, String), String> = BTreeMap::new();
+        for point in &self.points {
+            for (name, value) in point.params.recorded() {
+                let Some(file) = name.strip_suffix("_blake3") else {
+                    continue;
+                };
+                if let (Some(Value::Str(path)), Value::Str(hash)) =
+                    (point.params.recorded().get(file), value)
+                {
+                    current.insert((file.to_string(), path.clone()), hash.clone());
+                }
+            }
+        }
+        let mut lines = Vec::new();
+        for ((file, path), hash) in &current {
+            let stale = records
+                .iter()
+                .filter(|r| r.spec == self.name)
+                .filter(|r| r.params.get(file) == Some(&Value::Str(path.clone())))
+                .filter(|r| {
+                    matches!(r.params.get(&format!("{file}_blake3")), Some(Value::Str(h)) if h != hash)
+                })
+                .count();
+            if stale > 0 {
+                lines.push(format!(
+                    "input file `{path}` (parameter `{file}`) changed since {stale} stored trial{} were computed from it; they are not shown: run the spec again to recompute them",
+                    if stale == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        lines
+    }
+
     /// The label of a metric for axes and tables.
     pub fn metric_label(&self, metric: &str) -> String {
         self.metrics

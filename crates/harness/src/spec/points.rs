@@ -18,6 +18,7 @@ use crate::error::SpecError;
 use crate::locate::{locate, locate_under};
 use crate::method::{check_point, CheckFailure, Method};
 use crate::param::Params;
+use crate::store::schema;
 use crate::sweep::{Point, Sweep};
 use crate::value::Value;
 
@@ -68,6 +69,7 @@ pub(crate) fn expand(
     let place_of = |name: &str| at(&["params", name]).or_else(|| locate_under(text, "sweep", name));
     let mut points = Vec::with_capacity(raw_points.len());
     let mut declared = BTreeMap::new();
+    let inputs = input_folder(source.file);
     for point in raw_points {
         let method_id = match point.get("method") {
             Some(Value::Str(id)) => id.clone(),
@@ -97,14 +99,15 @@ pub(crate) fn expand(
             .params
             .iter()
             .chain(point.iter().filter(|(k, _)| *k != "method"));
-        let checked = check_params(method, given).map_err(|problem| match problem {
-            Problem::Param { name, message } => source.fail(message, place_of(&name)),
-            Problem::Missing(message) => source.fail(message, at(&["params"])),
-            Problem::Constraint(message) => {
-                source.fail(message, at(&["sweep"]).or(at(&["params"])))
-            }
-            Problem::Bug(message) => SpecError::bug(source.file, message),
-        })?;
+        let checked =
+            check_params(method, given, inputs.as_deref()).map_err(|problem| match problem {
+                Problem::Param { name, message } => source.fail(message, place_of(&name)),
+                Problem::Missing(message) => source.fail(message, at(&["params"])),
+                Problem::Constraint(message) => {
+                    source.fail(message, at(&["sweep"]).or(at(&["params"])))
+                }
+                Problem::Bug(message) => SpecError::bug(source.file, message),
+            })?;
         declared
             .entry(method_id.clone())
             .or_insert(checked.declared);
@@ -188,16 +191,27 @@ enum Problem {
     Bug(String),
 }
 
+/// The folder a stored spec (`spec.yaml` of a store) ran in, as its run recorded it.
+pub(crate) fn input_folder(spec_file: &Path) -> Option<std::path::PathBuf> {
+    if spec_file.file_name() != Some(schema::SPEC_FILE.as_ref()) {
+        return None;
+    }
+    let text = std::fs::read_to_string(spec_file.parent()?.join(schema::WORKDIR_FILE)).ok()?;
+    Some(std::path::PathBuf::from(text.trim_end_matches('\n')))
+}
+
 /// The one place that asks a method about its parameters: each given value checked against its
 /// declaration (an input file read and hashed), the defaults filled in, then the method's check
 /// of the whole point.
 fn check_params<'a>(
     method: &dyn Method,
     given: impl Iterator<Item = (&'a String, &'a Value)>,
+    inputs: Option<&Path>,
 ) -> Result<Checked, Problem> {
     let given = given.map(|(k, v)| (k.as_str(), v));
-    let params = Params::validate(method.params(), given, method.id(), resolve_input_file)
-        .map_err(|e| match e.name {
+    let hash = |path: &str| resolve_input_file(path, inputs);
+    let params =
+        Params::validate(method.params(), given, method.id(), hash).map_err(|e| match e.name {
             Some(name) => Problem::Param {
                 name,
                 message: e.message,
@@ -222,10 +236,21 @@ fn check_params<'a>(
 
 /// Read a `File` parameter's file and hash its bytes. Paths are relative to the folder subbench
 /// runs in, like `--out`: the spec is copied into its store and re-read from there by `report`,
-/// so a path relative to the spec's own folder would change meaning. `""` (no file) has no hash.
-fn resolve_input_file(path: &str) -> Result<String, String> {
-    let hash = crate::input::hash_regular(Path::new(path)).map_err(|why| {
-        format!("cannot read `{path}` (relative to the folder subbench runs in): {why}")
+/// so a path relative to the spec's own folder would change meaning. A stored spec's relative
+/// paths are resolved against the folder it ran in (`inputs`, see [`input_folder`]), so that
+/// `report` finds the same files from anywhere. The path itself, as written, is what the trial
+/// records.
+fn resolve_input_file(path: &str, inputs: Option<&Path>) -> Result<String, String> {
+    let full = match inputs {
+        Some(folder) if Path::new(path).is_relative() => folder.join(path),
+        _ => Path::new(path).to_path_buf(),
+    };
+    let hash = crate::input::hash_regular(&full).map_err(|why| match inputs {
+        Some(folder) => format!(
+            "cannot read `{path}` (relative to {}, the folder the stored run ran in): {why}",
+            folder.display()
+        ),
+        None => format!("cannot read `{path}` (relative to the folder subbench runs in): {why}"),
     })?;
     Ok(hash.to_hex()[..16].to_string())
 }

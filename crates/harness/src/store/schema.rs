@@ -86,6 +86,9 @@ pub const PARTS_DIR: &str = "parts";
 pub const DAMAGED_DIR: &str = "damaged";
 pub const SHARDS_DIR: &str = "shards";
 pub const SPEC_FILE: &str = "spec.yaml";
+/// The folder the stored spec ran in: its file parameters are relative to it, so that `report`
+/// reads the same files from any folder.
+pub const WORKDIR_FILE: &str = "spec.workdir";
 pub const PROVENANCE_FILE: &str = "provenance.json";
 /// Suffixes of a part's files: `<stem>.trials.parquet` (the commit point), its curves and its
 /// checksums.
