@@ -35,6 +35,19 @@ harness::params! {
     }
 }
 
+/// An upper bound of a trial's memory: the projection (n × N), the M = families · per_family
+/// bases before and after it (N × d and n × d each), a family's centre, noise and their sum
+/// (N × d), and eight M × M matrices (the distances before and after, their difference, and
+/// MDS's squared distances, centred Gram matrix, eigenvectors and eigensolver workspace).
+/// Measured peaks of one-trial runs (resident set minus the binary's idle 82 MiB), each below
+/// its estimate: ambient 20000 / 40000, compressed 5000 (Φ-bound): 711 / 1479 MiB of 767 / 1534;
+/// ambient 50000 / 100000, dim 20 / 40, 20 subspaces (bases-bound): 184 / 706 MiB of 195 / 740.
+fn memory_bytes(p: &VisualizeParams) -> f64 {
+    let (big_n, n, d) = (p.ambient as f64, p.compressed as f64, p.dim as f64);
+    let subspaces = (p.families * p.per_family) as f64;
+    8.0 * (n * big_n + subspaces * d * (big_n + n) + 3.0 * big_n * d + 8.0 * subspaces * subspaces)
+}
+
 impl TypedMethod for Visualize {
     type Params = VisualizeParams;
     const ID: &'static str = "csl.visualize";
@@ -62,7 +75,7 @@ impl TypedMethod for Visualize {
         if p.compressed < p.dim || p.ambient <= p.dim {
             return Err("need dim < ambient and dim ≤ compressed".into());
         }
-        Ok(())
+        harness::check_trial_memory("csl.visualize", memory_bytes(p))
     }
 
     fn run(
@@ -119,5 +132,35 @@ impl TypedMethod for Visualize {
             .curve("mds_after_x", column(&aligned, 0))
             .curve("mds_after_y", column(&aligned, 1))
             .curve("family", family))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness::{ParamStruct, Params, Value};
+
+    fn params(pairs: &[(&str, Value)]) -> VisualizeParams {
+        let checked = Params::validate(
+            VisualizeParams::specs(),
+            pairs.iter().map(|(k, v)| (*k, v)),
+            Visualize::ID,
+            |_| Ok(String::new()),
+        )
+        .expect("valid parameters");
+        VisualizeParams::from_params(&checked)
+    }
+
+    /// The largest sizes the parameters accept validate one by one but not together: the
+    /// projection alone would be 80 GB. The defaults pass.
+    #[test]
+    fn the_memory_guard_rejects_a_projection_too_large_for_a_trial() {
+        let huge = params(&[
+            ("ambient", Value::Int(100_000)),
+            ("compressed", Value::Int(100_000)),
+        ]);
+        let e = Visualize.check(&huge).unwrap_err();
+        assert!(e.contains("csl.visualize needs about"), "{e}");
+        assert!(Visualize.check(&params(&[])).is_ok());
     }
 }
