@@ -154,6 +154,27 @@ fn spectrum(p: &PcaParams, r: usize, k: usize) -> Vec<f64> {
         .collect()
 }
 
+/// An upper bound of a trial's memory, in bytes: per entry of the m × n matrix X, six matrices
+/// of its size (X, Δ, X + Δ, an SVD's copy and workspace) or twelve for the searches (each step
+/// also holds the gradient, P₀U, an SVD of X + Δ and the best Δ so far), plus the m × m and
+/// n × n singular-vector factors. Measured peaks of one-trial runs (`/usr/bin/time -v`, resident
+/// set minus the binary's idle 82 MiB), each below its estimate: gaussian 2000 × 1000, 4000 ×
+/// 2000, 2500 × 2500: 58, 315, 231 MiB of 130, 519, 381; spiked 4000 × 2000, 2500 × 2500: 341,
+/// 268 MiB of 519, 381; search 2000 × 1000, 3000 × 1500, 1200 × 1200: 144, 361, 96 MiB of 221,
+/// 498, 154.
+fn memory_bytes(p: &PcaParams) -> f64 {
+    let (m, n) = match p.model {
+        Model::Svd | Model::Spiked => (p.m as f64, p.n as f64),
+        // The real matrix, whatever m and n say.
+        Model::Digits => (64.0, 1797.0),
+    };
+    let per_entry = match p.attack {
+        Attack::Search | Attack::SearchRankOne => 12.0,
+        Attack::RankOne | Attack::Unconstrained | Attack::RandomRankOne | Attack::Gaussian => 6.0,
+    };
+    8.0 * (per_entry * m * n + m * m + n * n)
+}
+
 impl TypedMethod for PcaAttack {
     type Params = PcaParams;
     const ID: &'static str = "attack.pca";
@@ -199,7 +220,7 @@ impl TypedMethod for PcaAttack {
                 ));
             }
         }
-        Ok(())
+        harness::check_trial_memory("attack.pca", memory_bytes(p))
     }
 
     fn run(
@@ -468,5 +489,22 @@ mod tests {
         assert_eq!(both.metrics["epsilon"], 0.2 * (1.0 - 0.5));
         let absolute = run(&params(&[("budget", Value::Float(0.3))]), 1);
         assert_eq!(absolute.metrics["epsilon"], 0.3);
+    }
+
+    /// The memory guard: a 5000 × 5000 search would hold about 2.6 GiB and is rejected before
+    /// it runs; a closed-form attack on the same matrix (about 1.5 GiB) is not, nor the defaults.
+    #[test]
+    fn the_memory_guard_rejects_a_search_on_the_largest_matrix() {
+        let square = |attack: &str| {
+            params(&[
+                ("m", Value::Int(5000)),
+                ("n", Value::Int(5000)),
+                ("attack", Value::Str(attack.into())),
+            ])
+        };
+        let e = PcaAttack.check(&square("search")).unwrap_err();
+        assert!(e.contains("attack.pca needs about 2.6 GiB"), "{e}");
+        assert!(PcaAttack.check(&square("rank_one")).is_ok());
+        assert!(PcaAttack.check(&params(&[])).is_ok());
     }
 }
