@@ -143,7 +143,9 @@ impl TypedMethod for Cluster {
         if p.dim >= p.ambient {
             return Err("dim must be below the ambient dimension".into());
         }
-        // The projection, the points before and after it, and the affinity matrices.
+        // The projection, the points before and after it, and the affinity matrices: an upper
+        // bound of measured one-trial peaks (RSS minus the binary's idle 82 MiB): ambient 20000,
+        // compressed 5000: 714 of 767 MiB; 2000 points (tsc): 40 of 124 MiB.
         let (big_n, n) = (p.ambient as f64, p.compressed as f64);
         let points = (p.points * p.subspaces) as f64;
         harness::check_trial_memory(

@@ -47,7 +47,9 @@ impl TypedMethod for Detect {
         if p.compressed <= p.dim {
             return Err("the compressed dimension must exceed the subspace dimension".into());
         }
-        // The projection, the samples before and after it, and the subspace bases.
+        // The projection, the samples before and after it, and the subspace bases: an upper
+        // bound of measured one-trial peaks (RSS minus the binary's idle 82 MiB): ambient 20000,
+        // compressed 5000: 717 of 776 MiB; 500 subspaces of dimension 20 in R^10000: 745 of 772.
         let (big_n, n) = (p.ambient as f64, p.compressed as f64);
         harness::check_trial_memory(
             "csl.detect",
