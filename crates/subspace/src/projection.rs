@@ -18,9 +18,10 @@ pub enum Projection {
     Rademacher,
     /// Achlioptas (2003): `√(3/n)·{+1, 0, −1}` with probabilities `1/6, 2/3, 1/6`.
     Achlioptas,
-    /// Li, Hastie & Church (2006) with `s = √N`: `√(s/n)·{+1, 0, −1}` with probabilities
-    /// `1/(2s), 1 − 1/s, 1/(2s)`.
-    VerySparse,
+    /// "Very sparse" random projections (Li, Hastie & Church, 2006) with `s = √N`:
+    /// `√(s/n)·{+1, 0, −1}` with probabilities `1/(2s), 1 − 1/s, 1/(2s)`. Named `sparse` in
+    /// specs and here (one name for the family everywhere).
+    Sparse,
     /// Subsampled randomised Hadamard transform `√(N'/n) · R H D` (Ailon & Chazelle), `N'` the
     /// next power of two ≥ N, `H` the orthonormal Walsh–Hadamard matrix, `D` random signs and
     /// `R` `n` rows drawn without replacement; the columns beyond `N` are dropped.
@@ -33,7 +34,7 @@ impl Projection {
         Projection::Gaussian,
         Projection::Rademacher,
         Projection::Achlioptas,
-        Projection::VerySparse,
+        Projection::Sparse,
         Projection::Srht,
     ];
 
@@ -43,7 +44,7 @@ impl Projection {
             Projection::Gaussian => "gaussian",
             Projection::Rademacher => "rademacher",
             Projection::Achlioptas => "achlioptas",
-            Projection::VerySparse => "very_sparse",
+            Projection::Sparse => "sparse",
             Projection::Srht => "srht",
         }
     }
@@ -73,7 +74,7 @@ impl Projection {
                 }
             }),
             Projection::Achlioptas => sparse_sign_matrix(n, big_n, 3.0, rng),
-            Projection::VerySparse => sparse_sign_matrix(n, big_n, (big_n as f64).sqrt(), rng),
+            Projection::Sparse => sparse_sign_matrix(n, big_n, (big_n as f64).sqrt(), rng),
             Projection::Srht => {
                 let padded = big_n.next_power_of_two();
                 if n > padded {

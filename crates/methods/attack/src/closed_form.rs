@@ -110,6 +110,16 @@ fn outer(scale: f64, left: [f64; 2], right: [f64; 2]) -> [[f64; 2]; 2] {
     ]
 }
 
+/// The budget ε of an attack on a matrix with gap `σ_k − σ_{k+1}` (the crate doc's rule, the
+/// same in every method): `budget_rel · gap` when `budget_rel` is given, else `budget`, else 0.
+pub fn epsilon(budget: Option<f64>, budget_rel: Option<f64>, gap: f64) -> f64 {
+    match (budget_rel, budget) {
+        (Some(relative), _) => relative * gap,
+        (None, Some(absolute)) => absolute,
+        (None, None) => 0.0,
+    }
+}
+
 pub fn frobenius(d: &[[f64; 2]; 2]) -> f64 {
     d.iter().flatten().map(|x| x * x).sum::<f64>().sqrt()
 }

@@ -12,91 +12,74 @@ use ndarray_linalg::{JobSvd, SVDDC};
 use rand::seq::SliceRandom;
 
 use datasets::digits;
-use harness::legacy::{Fallback, Method, ParamKind, ParamSpec, Params};
-use harness::{MethodError, MetricSpec, Outcome, TrialRng};
+use harness::{MethodError, MetricSpec, Outcome, TrialContext, TrialRng, TypedMethod, Value};
 use subspace::{principal_angles_orthonormal, top_left_singular_subspace, Distance};
 
-use crate::closed_form::unconstrained;
-use crate::method::embed_plane;
+use crate::closed_form::{epsilon, unconstrained};
+use crate::plane::embed_plane;
 use crate::search::{gaussian_with_energy, outer, unit_vector};
 
-const PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "k",
-        kind: ParamKind::Int { min: 1, max: 30 },
-        default: Fallback::Int(5),
-        doc: "PCA dimension per class",
-    },
-    ParamSpec {
-        name: "budget_rel",
-        kind: ParamKind::Float { min: 0.0, max: 1e6 },
-        default: Fallback::Float(0.0),
-        doc: "ε_c/(σ_k − σ_{k+1}) of each class matrix",
-    },
-    ParamSpec {
-        name: "budget",
-        kind: ParamKind::Float {
-            min: -1.0,
-            max: 1e6,
-        },
-        default: Fallback::Float(-1.0),
-        doc: "absolute ε per class; when ≥ 0 it replaces budget_rel",
-    },
-    ParamSpec {
-        name: "attack",
-        kind: ParamKind::Choice(&["optimal", "random_rank_one", "gaussian"]),
-        default: Fallback::Str("optimal"),
-        doc: "how each class matrix is perturbed",
-    },
-    ParamSpec {
-        name: "classes",
-        kind: ParamKind::Int { min: 2, max: 10 },
-        default: Fallback::Int(10),
-        doc: "use the digits 0..classes−1",
-    },
-    ParamSpec {
-        name: "train_fraction",
-        kind: ParamKind::Float { min: 0.1, max: 0.9 },
-        default: Fallback::Float(0.5),
-        doc: "share of each class used for training (random split per trial)",
-    },
-];
+harness::choice! {
+    /// How each class matrix is perturbed.
+    pub enum Attack {
+        /// The optimal attack without rank constraint, in closed form.
+        Optimal = "optimal",
+        /// A random rank-one perturbation of energy ε_c.
+        RandomRankOne = "random_rank_one",
+        /// A Gaussian perturbation of energy ε_c.
+        Gaussian = "gaussian",
+    }
+}
 
-const METRICS: &[MetricSpec] = &[
-    MetricSpec {
-        name: "accuracy",
-        doc: "test accuracy of nearest-subspace classification",
-    },
-    MetricSpec {
-        name: "distance",
-        doc: "mean over classes of sin θ_max between clean and attacked class subspaces",
-    },
-    MetricSpec {
-        name: "relative_energy",
-        doc: "mean over classes of ‖Δ_c‖_F/‖X_c‖_F",
-    },
-];
+harness::params! {
+    /// The parameters of `attack.digits`.
+    pub struct DigitsParams {
+        /// PCA dimension per class
+        k: usize [1, 30] = 5;
+        /// ε_c/(σ_k − σ_{k+1}) of each class matrix; when given it wins over budget
+        budget_rel: Option<f64> [0.0, 1e6], recorded Value::Float(-1.0);
+        /// absolute ε per class, used when budget_rel is not given (neither: no attack)
+        budget: Option<f64> [0.0, 1e6], recorded Value::Float(-1.0);
+        /// how each class matrix is perturbed
+        attack: Attack = Attack::Optimal;
+        /// use the digits 0..classes−1
+        classes: usize [2, 10] = 10;
+        /// share of each class used for training (random split per trial)
+        train_fraction: f64 [0.1, 0.9] = 0.5;
+    }
+}
 
 /// See the module documentation.
 pub struct DigitsAttack;
 
-impl Method for DigitsAttack {
-    fn id(&self) -> &'static str {
-        "attack.digits"
-    }
-    fn summary(&self) -> &'static str {
-        "nearest-subspace digit classification with attacked class subspaces (application, proposal)"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
-    }
-    fn metrics(&self) -> &'static [MetricSpec] {
-        METRICS
-    }
+impl TypedMethod for DigitsAttack {
+    type Params = DigitsParams;
+    const ID: &'static str = "attack.digits";
+    const SUMMARY: &'static str =
+        "nearest-subspace digit classification with attacked class subspaces (application, proposal)";
+    const METRICS: &'static [MetricSpec] = &[
+        MetricSpec {
+            name: "accuracy",
+            doc: "test accuracy of nearest-subspace classification",
+        },
+        MetricSpec {
+            name: "distance",
+            doc: "mean over classes of sin θ_max between clean and attacked class subspaces",
+        },
+        MetricSpec {
+            name: "relative_energy",
+            doc: "mean over classes of ‖Δ_c‖_F/‖X_c‖_F",
+        },
+    ];
 
-    fn run(&self, p: &Params, rng: &mut TrialRng) -> Result<Outcome, MethodError> {
+    fn run(
+        &self,
+        p: &DigitsParams,
+        rng: &mut TrialRng,
+        _trial: &TrialContext<'_>,
+    ) -> Result<Outcome, MethodError> {
         let (images, labels) = digits();
-        let (k, classes) = (p.usize("k"), p.usize("classes"));
+        let (k, classes) = (p.k, p.classes);
         let failed = |e: subspace::SubspaceError| MethodError::Failed(e.to_string());
         let mut bases = Vec::with_capacity(classes);
         let mut tests: Vec<(usize, usize)> = Vec::new(); // (row, label)
@@ -104,7 +87,7 @@ impl Method for DigitsAttack {
         for class in 0..classes {
             let mut rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
             rows.shuffle(rng);
-            let n_train = ((rows.len() as f64) * p.float("train_fraction")).round() as usize;
+            let n_train = ((rows.len() as f64) * p.train_fraction).round() as usize;
             tests.extend(rows[n_train..].iter().map(|&i| (i, class)));
             // Columns are images: X_c is 64 × n_train.
             let x = images.select(Axis(0), &rows[..n_train]).reversed_axes();
@@ -119,22 +102,18 @@ impl Method for DigitsAttack {
                 )));
             }
             let (s1, s2) = (sigma[k - 1], sigma[k]);
-            let eps = if p.float("budget") >= 0.0 {
-                p.float("budget")
-            } else {
-                p.float("budget_rel") * (s1 - s2)
-            };
+            let eps = epsilon(p.budget, p.budget_rel, s1 - s2);
             let (m, n) = x.dim();
-            let delta = match p.str("attack") {
-                "optimal" => embed_plane(
+            let delta = match p.attack {
+                Attack::Optimal => embed_plane(
                     &unconstrained(s1, s2, eps),
                     u.column(k - 1),
                     u.column(k),
                     vt.row(k - 1),
                     Some(vt.row(k)),
                 ),
-                "random_rank_one" => outer(eps, &unit_vector(m, rng), &unit_vector(n, rng)),
-                _ => gaussian_with_energy(m, n, eps, rng),
+                Attack::RandomRankOne => outer(eps, &unit_vector(m, rng), &unit_vector(n, rng)),
+                Attack::Gaussian => gaussian_with_energy(m, n, eps, rng),
             };
             let clean = u.slice(s![.., ..k]);
             let attacked = top_left_singular_subspace((&x + &delta).view(), k)
@@ -175,37 +154,60 @@ fn frobenius(x: ArrayView2<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harness::Value;
+    use harness::ParamStruct;
     use rand::SeedableRng;
-    use std::collections::BTreeMap;
 
-    fn params(budget: f64, attack: &str) -> Params {
-        let mut map: BTreeMap<String, Value> = PARAMS
-            .iter()
-            .filter_map(|p| Some((p.name.to_string(), p.default_value()?)))
-            .collect();
-        map.insert("budget_rel".into(), Value::Float(budget));
-        map.insert("attack".into(), Value::Str(attack.into()));
-        Params(map)
+    fn params(pairs: &[(&str, Value)]) -> DigitsParams {
+        let checked = harness::Params::validate(
+            DigitsParams::specs(),
+            pairs.iter().map(|(k, v)| (*k, v)),
+            DigitsAttack::ID,
+            |_| Ok(String::new()),
+        )
+        .expect("valid parameters");
+        DigitsParams::from_params(&checked)
+    }
+
+    fn run(pairs: &[(&str, Value)]) -> Outcome {
+        let trial = TrialContext {
+            trial_id: "0000000000000000",
+            seed: 1,
+            deadline: None,
+        };
+        DigitsAttack
+            .run(&params(pairs), &mut TrialRng::seed_from_u64(1), &trial)
+            .unwrap()
     }
 
     #[test]
     fn clean_classification_is_accurate_and_attacks_move_the_subspaces() {
-        let clean = DigitsAttack
-            .run(&params(0.0, "optimal"), &mut TrialRng::seed_from_u64(1))
-            .unwrap();
+        let clean = run(&[("budget_rel", Value::Float(0.0))]);
         assert!(
             clean.metrics["accuracy"] > 0.9,
             "{}",
             clean.metrics["accuracy"]
         );
         assert!(clean.metrics["distance"] < 1e-12);
-        let attacked = DigitsAttack
-            .run(&params(2.0, "optimal"), &mut TrialRng::seed_from_u64(1))
-            .unwrap();
+        let attacked = run(&[("budget_rel", Value::Float(2.0))]);
         assert!(
             (attacked.metrics["distance"] - 1.0).abs() < 1e-9,
             "every class swapped a direction"
         );
+    }
+
+    /// The budget rule of the crate doc: `budget_rel` wins over `budget` when both are given;
+    /// `budget` alone is absolute; neither is no attack.
+    #[test]
+    fn budget_rel_wins_over_budget() {
+        let relative = run(&[("budget_rel", Value::Float(2.0))]);
+        let both = run(&[
+            ("budget_rel", Value::Float(2.0)),
+            ("budget", Value::Float(1e3)),
+        ]);
+        assert_eq!(both, relative);
+        let absolute = run(&[("budget", Value::Float(1e3))]);
+        assert_ne!(absolute, relative);
+        let neither = run(&[]);
+        assert_eq!(neither, run(&[("budget_rel", Value::Float(0.0))]));
     }
 }

@@ -1,0 +1,4 @@
+//! One method per file.
+
+pub mod digits;
+pub mod pca;
