@@ -19,9 +19,15 @@ use crate::source::{Corpus, States};
 
 /// Language codes a states file may use: those of the synthetic model and of MGSM, the paper's
 /// benchmark. Per-language metrics are named after them (`task_gain_de`), so the set is fixed.
-pub const LANGUAGE_CODES: [&str; 11] = [
-    "en", "zh", "de", "ru", "th", "sw", "bn", "es", "fr", "ja", "te",
-];
+pub const LANGUAGE_CODES: &[&str] = Language::NAMES;
+
+harness::choice! {
+    /// A language code a states file (and the `dominant` parameter) may use.
+    pub enum Language {
+        En = "en", Zh = "zh", De = "de", Ru = "ru", Th = "th", Sw = "sw",
+        Bn = "bn", Es = "es", Fr = "fr", Ja = "ja", Te = "te",
+    }
+}
 
 /// Loaded states and their labels.
 #[derive(Debug, Clone)]
