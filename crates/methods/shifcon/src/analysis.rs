@@ -123,4 +123,3 @@ pub fn slope(points: &[(f64, f64)]) -> f64 {
         f64::NAN
     }
 }
-

@@ -195,10 +195,7 @@ impl Setup {
             ));
         }
         if self.rank > width {
-            return Err(format!(
-                "`rank` {} exceeds the width {width}",
-                self.rank
-            ));
+            return Err(format!("`rank` {} exceeds the width {width}", self.rank));
         }
         if self.metric == LanguageDistance::Pca && self.rank > rows_per_language {
             return Err(format!(
