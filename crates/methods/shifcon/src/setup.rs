@@ -145,31 +145,32 @@ impl Setup {
     }
 
     /// Constraints shared by every method, and `layer` (when the method has one) below the
-    /// number of layers; loads (and caches) real states to check them.
-    pub fn check(&self, layer: Option<usize>) -> Result<(), String> {
-        let (layers, width, rows_per_language) = match self.loaded_states()? {
+    /// number of layers; loads (and caches) real states to check them. The sizes it returns are
+    /// what a method's memory guard ([`Sizes::bytes`]) needs.
+    pub fn check(&self, layer: Option<usize>) -> Result<Sizes, String> {
+        let (layers, width, rows_per_language, sizes) = match self.loaded_states()? {
             Some(states) => {
                 let c = states.corpus();
                 let fewest = (0..c.languages.len())
                     .map(|l| c.rows(l, true).len())
                     .min()
                     .unwrap_or(0);
-                (
-                    states.layers(),
-                    states.layer(0).map_err(|e| e.to_string())?.ncols(),
-                    fewest,
-                )
+                let most = (0..c.languages.len())
+                    .flat_map(|l| [c.rows(l, true).len(), c.rows(l, false).len()])
+                    .max()
+                    .unwrap_or(0);
+                let width = states.layer(0).map_err(|e| e.to_string())?.ncols();
+                let sizes = Sizes {
+                    rows: c.language.len(),
+                    width,
+                    code_rank: 0,
+                    language_rows: most,
+                };
+                (states.layers(), width, fewest, sizes)
             }
             None => {
                 let g = &self.generator;
                 let k = g.degradation.len();
-                // The world's semantic and language parts, a layer's states and its working copies.
-                let rows = (k * g.sentences) as f64;
-                let width = g.width as f64;
-                harness::check_trial_memory(
-                    "the synthetic model",
-                    8.0 * rows * (6.0 * width + g.code_rank as f64) + 16.0 * width * width,
-                )?;
                 if !(2..=SYNTHETIC_LANGUAGES.len()).contains(&k) {
                     return Err(format!(
                         "`degradation` needs 2 to 6 values (one per language: {}); got {k}",
@@ -185,7 +186,14 @@ impl Setup {
                 if g.code_rank > g.width {
                     return Err("`code_rank` must not exceed `width`".into());
                 }
-                (g.layers, g.width, g.sentences / 2)
+                let sizes = Sizes {
+                    rows: k * g.sentences,
+                    width: g.width,
+                    code_rank: g.code_rank,
+                    // Even groups train, odd ones test.
+                    language_rows: g.sentences.div_ceil(2),
+                };
+                (g.layers, g.width, g.sentences / 2, sizes)
             }
         };
         if self.band_width > layers {
@@ -208,7 +216,7 @@ impl Setup {
                 return Err(format!("`layer` {layer} is not below the {layers} layers"));
             }
         }
-        Ok(())
+        Ok(sizes)
     }
 
     /// `shift_offset` belongs to states of a model, whose consecutive layers are one residual
@@ -250,6 +258,34 @@ impl Setup {
     }
 }
 
+/// The sizes a trial's memory grows with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    /// Sentences over all languages (rows of one layer's states).
+    pub rows: usize,
+    pub width: usize,
+    /// The synthetic model's language-specific rank (0 for loaded states).
+    pub code_rank: usize,
+    /// The most sentences of one language in one split (train or test).
+    pub language_rows: usize,
+}
+
+impl Sizes {
+    /// An upper bound of a trial's peak memory in bytes: `layer_copies` arrays of one layer's
+    /// states (`rows × width`; for the synthetic model they include its draw, which holds about
+    /// one and a half), `square_copies` of `width × width` and `pair_copies` of one language's
+    /// sentences against each other (`language_rows²`, the InfoNCE logits). The copies are
+    /// measured per method (peak resident size minus the binary's idle peak, see the methods'
+    /// `check`) and rounded up.
+    pub fn bytes(&self, layer_copies: f64, square_copies: f64, pair_copies: f64) -> f64 {
+        let (rows, width) = (self.rows as f64, self.width as f64);
+        let pairs = self.language_rows as f64;
+        8.0 * (rows * (layer_copies * width + self.code_rank as f64)
+            + square_copies * width * width
+            + pair_copies * pairs * pairs)
+    }
+}
+
 /// The layer the shift measured at `layer` is added to.
 pub fn applied_layer(layer: usize, offset: usize) -> Result<usize, MethodError> {
     layer.checked_sub(offset).ok_or_else(|| {
@@ -257,4 +293,46 @@ pub fn applied_layer(layer: usize, offset: usize) -> Result<usize, MethodError> 
             "the band starts at layer {layer}; `shift_offset` {offset} would add its vectors below layer 0"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> Setup {
+        Setup {
+            states: None,
+            labels: None,
+            dominant: Language::En,
+            generator: Generator::default(),
+            metric: LanguageDistance::Decomposition,
+            rank: 3,
+            band_width: 4,
+            shift_space: ShiftSpace::Normalized,
+        }
+    }
+
+    #[test]
+    fn the_memory_guard_counts_the_synthetic_model_s_sizes() {
+        let sizes = defaults().check(None).unwrap();
+        // 6 languages × 300 sentences; even groups (150 of 300) train, odd ones test.
+        assert_eq!(
+            sizes,
+            Sizes {
+                rows: 1800,
+                width: 64,
+                code_rank: 3,
+                language_rows: 150
+            }
+        );
+        let bytes = 8.0 * (1800.0 * (2.0 * 64.0 + 3.0) + 3.0 * 64.0 * 64.0 + 5.0 * 150.0 * 150.0);
+        assert_eq!(sizes.bytes(2.0, 3.0, 5.0), bytes);
+    }
+
+    #[test]
+    fn an_odd_number_of_groups_puts_the_extra_one_in_training() {
+        let mut setup = defaults();
+        setup.generator.sentences = 301;
+        assert_eq!(setup.check(None).unwrap().language_rows, 151);
+    }
 }

@@ -77,8 +77,14 @@ impl TypedMethod for Contrastive {
         },
     ];
 
+    /// Memory: the layer's representations and pairs, and the InfoNCE of all held-out pairs of
+    /// one language at once: several `pairs × pairs` logit and softmax matrices. Measured peaks
+    /// (resident size minus the idle binary's 57 MiB) fit 4.5 layer arrays + 4.0 `pairs²` at
+    /// 48,000 × 256 (4,000 pairs, 914 MiB) and 96,000 × 128 (8,000 pairs, 2,380 MiB); at
+    /// 12,000 × 1024, 576 MiB. The guard counts 6 layer arrays, 24 `width²` and 5 `pairs²`.
     fn check(&self, p: &ContrastiveParams) -> Result<(), String> {
-        p.setup().check(p.layer)
+        let sizes = p.setup().check(p.layer)?;
+        harness::check_trial_memory(Self::ID, sizes.bytes(6.0, 24.0, 5.0))
     }
 
     fn run(
