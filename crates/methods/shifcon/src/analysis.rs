@@ -4,9 +4,9 @@
 
 use ndarray::{Array2, ArrayView2, Axis};
 
+use crate::corpus::Corpus;
 use crate::probe::{Probe, ProbeSettings};
 use crate::shift::{language_vectors, shift, ShiftSpace};
-use crate::source::Corpus;
 
 /// A curve over layers: `(layer, value)`.
 pub fn per_layer(values: &[f64]) -> Vec<(u32, f64)> {

@@ -8,7 +8,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ndarray_linalg::{JobSvd, SVDDC};
 use subspace::{distance, top_left_singular_subspace, Distance, SubspaceError};
 
-use crate::source::Corpus;
+use crate::corpus::Corpus;
 
 harness::choice! {
     /// The per-layer distance between languages.

@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod contrastive;
+pub mod corpus;
 pub mod distance;
 pub mod lda;
 pub mod methods;

@@ -9,7 +9,7 @@
 
 use ndarray::{Array2, ArrayView2, Axis};
 
-use crate::source::Corpus;
+use crate::corpus::Corpus;
 
 harness::choice! {
     /// Where language vectors are averaged and where the shift acts.
