@@ -8,31 +8,19 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ndarray_linalg::{JobSvd, SVDDC};
 use subspace::{distance, top_left_singular_subspace, Distance, SubspaceError};
 
-use crate::source::Corpus;
+use crate::corpus::Corpus;
 
-/// The per-layer distance between languages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LanguageDistance {
-    /// Mean over non-dominant `l` of `‖M_sᵀ(m_l − m_dom)‖`, `M_s` the rank-r language-specific
-    /// subspace of the language means (Xie et al. 2022).
-    Decomposition,
-    /// Mean over non-dominant `l` of `‖m_l − m_dom‖`.
-    Mean,
-    /// Mean over non-dominant `l` of the projection F-distance `‖sin θ‖₂` between the rank-r PCA
-    /// subspaces of language `l`'s and the dominant language's centred states.
-    Pca,
-}
-
-impl LanguageDistance {
-    pub const NAMES: [&'static str; 3] = ["decomposition", "mean", "pca"];
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "decomposition" => Some(Self::Decomposition),
-            "mean" => Some(Self::Mean),
-            "pca" => Some(Self::Pca),
-            _ => None,
-        }
+harness::choice! {
+    /// The per-layer distance between languages.
+    pub enum LanguageDistance {
+        /// Mean over non-dominant `l` of `‖M_sᵀ(m_l − m_dom)‖`, `M_s` the rank-r language-specific
+        /// subspace of the language means (Xie et al. 2022).
+        Decomposition = "decomposition",
+        /// Mean over non-dominant `l` of `‖m_l − m_dom‖`.
+        Mean = "mean",
+        /// Mean over non-dominant `l` of the projection F-distance `‖sin θ‖₂` between the rank-r PCA
+        /// subspaces of language `l`'s and the dominant language's centred states.
+        Pca = "pca",
     }
 }
 
@@ -104,7 +92,7 @@ pub fn layer_distance(
                     means.view(),
                     rank.min(corpus.languages.len()),
                 )?),
-                _ => None,
+                LanguageDistance::Mean | LanguageDistance::Pca => None,
             };
             for &l in &others {
                 let diff = &means.row(l) - &means.row(dom);

@@ -9,37 +9,27 @@
 
 use ndarray::{Array2, ArrayView2, Axis};
 
-use crate::source::Corpus;
+use crate::corpus::Corpus;
 
-/// Where language vectors are averaged and where the shift acts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShiftSpace {
-    /// Sentence vectors are L2-normalised; vectors, shifts and probes all live on the sphere's
-    /// scale. Self-consistent.
-    Normalized,
-    /// Raw states and raw language means. Self-consistent.
-    Raw,
-    /// As the authors' code: raw states shifted by differences of normalised averages.
-    Authors,
+harness::choice! {
+    /// Where language vectors are averaged and where the shift acts.
+    pub enum ShiftSpace {
+        /// Sentence vectors are L2-normalised; vectors, shifts and probes all live on the sphere's
+        /// scale. Self-consistent.
+        Normalized = "normalized",
+        /// Raw states and raw language means. Self-consistent.
+        Raw = "raw",
+        /// As the authors' code: raw states shifted by differences of normalised averages.
+        Authors = "authors",
+    }
 }
 
 impl ShiftSpace {
-    pub const NAMES: [&'static str; 3] = ["normalized", "raw", "authors"];
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "normalized" => Some(Self::Normalized),
-            "raw" => Some(Self::Raw),
-            "authors" => Some(Self::Authors),
-            _ => None,
-        }
-    }
-
     /// The representation probes see: normalised rows in `Normalized`, raw rows otherwise.
     pub fn represent(self, states: ArrayView2<f64>) -> Array2<f64> {
         match self {
             ShiftSpace::Normalized => normalized(states),
-            _ => states.to_owned(),
+            ShiftSpace::Raw | ShiftSpace::Authors => states.to_owned(),
         }
     }
 }

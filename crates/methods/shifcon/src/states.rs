@@ -12,16 +12,23 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use ndarray::{Array3, Axis};
+use ndarray::{Array2, Array3, Axis};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
+use subspace::SubspaceError;
 
-use crate::source::{Corpus, States};
+use crate::corpus::Corpus;
 
 /// Language codes a states file may use: those of the synthetic model and of MGSM, the paper's
 /// benchmark. Per-language metrics are named after them (`task_gain_de`), so the set is fixed.
-pub const LANGUAGE_CODES: [&str; 11] = [
-    "en", "zh", "de", "ru", "th", "sw", "bn", "es", "fr", "ja", "te",
-];
+pub const LANGUAGE_CODES: &[&str] = Language::NAMES;
+
+harness::choice! {
+    /// A language code a states file (and the `dominant` parameter) may use.
+    pub enum Language {
+        En = "en", Zh = "zh", De = "de", Ru = "ru", Th = "th", Sw = "sw",
+        Bn = "bn", Es = "es", Fr = "fr", Ja = "ja", Te = "te",
+    }
+}
 
 /// Loaded states and their labels.
 #[derive(Debug, Clone)]
@@ -226,9 +233,18 @@ fn read_labels(path: &Path, sentences: usize, dominant: &str) -> Result<Corpus, 
     })
 }
 
+/// Hidden states [`write_states`] can write (the synthetic model's, `crate::source::States`):
+/// a trait, so that reading and writing files does not depend on where states come from.
+pub trait WritableStates {
+    fn corpus(&self) -> &Corpus;
+    fn layers(&self) -> usize;
+    /// `rows × width` states of layer `i < layers()`.
+    fn layer(&self, i: usize) -> Result<Array2<f64>, SubspaceError>;
+}
+
 /// Write every layer of `states` as `states.npy` (float64) and the labels as `labels.csv` in
 /// `dir`, the format [`load`] reads.
-pub fn write_states(states: &States, dir: &Path) -> Result<(), String> {
+pub fn write_states(states: &impl WritableStates, dir: &Path) -> Result<(), String> {
     let corpus = states.corpus();
     let first = states.layer(0).map_err(|e| e.to_string())?;
     let mut all = Array3::zeros((states.layers(), first.nrows(), first.ncols()));
@@ -261,7 +277,7 @@ pub fn write_states(states: &States, dir: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{Generator, World};
+    use crate::source::{Generator, States, World};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
