@@ -8,7 +8,6 @@
 pub mod error;
 pub mod expr;
 pub mod input;
-pub mod legacy;
 pub mod locate;
 pub mod method;
 pub mod param;

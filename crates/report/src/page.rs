@@ -83,18 +83,32 @@ struct TableOut {
     latex: String,
 }
 
+/// What a spec's page shows: its aggregated trials and curves, the stored records of its
+/// current trials, its checks, and the input files that changed since stored trials ran.
+#[derive(Clone, Copy)]
+pub struct PageData<'a> {
+    pub agg: &'a Aggregate,
+    pub curves: &'a CurveAggregate,
+    pub records: &'a [TrialRecord],
+    pub checks: &'a [CheckOutcome],
+    pub input_changes: &'a [String],
+}
+
 /// Render `reports/<name>.html` (plus its `.svg`, `.md` and `.tex` files) from the store at
 /// `store_dir`; returns what the index shows.
 pub fn write_spec_report(
     spec: &Spec,
-    agg: &Aggregate,
-    curves: &CurveAggregate,
-    records: &[TrialRecord],
-    checks: &[CheckOutcome],
-    input_changes: &[String],
+    data: &PageData<'_>,
     store_dir: &Path,
     out: &Path,
 ) -> Result<SpecSummary, ReportError> {
+    let PageData {
+        agg,
+        curves,
+        records,
+        checks,
+        input_changes,
+    } = *data;
     fs::create_dir_all(out).map_err(|e| ReportError::Write {
         path: out.display().to_string(),
         message: e.to_string(),

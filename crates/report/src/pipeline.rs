@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use harness::spec::{load_spec, LoadOptions};
 use harness::{Registry, Spec, Store, TrialRecord};
 
+use crate::page::PageData;
 use crate::{
     aggregate, aggregate_curves, evaluate_checks, write_index, write_spec_report, Aggregate,
     CheckOutcome, ReportError, SpecSummary, StoreProblem,
@@ -109,11 +110,13 @@ pub fn render_spec(
     let curves = aggregate_curves(&dir, Some(&evaluated.ids))?;
     write_spec_report(
         spec,
-        &evaluated.agg,
-        &curves,
-        &evaluated.records,
-        &evaluated.checks,
-        &evaluated.input_changes,
+        &PageData {
+            agg: &evaluated.agg,
+            curves: &curves,
+            records: &evaluated.records,
+            checks: &evaluated.checks,
+            input_changes: &evaluated.input_changes,
+        },
         &dir,
         reports,
     )
