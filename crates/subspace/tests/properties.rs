@@ -10,9 +10,16 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use subspace::{distance, haar_orthonormal, matrix_with_condition, principal_angles, Distance};
 
-/// Rounding in an orthonormalisation plus two SVDs: a few ε per unit of problem size.
-fn tol(n: usize, cond: f64) -> f64 {
-    16.0 * f64::EPSILON * (n as f64).sqrt() * cond
+/// The accuracy `principal_angles` documents and `tests/accuracy.rs` proves: `100 ε κ`.
+///
+/// It used to be `16 ε √n κ`, which the Householder path meets (7 ε at most over 20,000 draws
+/// at n = 4). The Gram path, which well-conditioned bases take, computes angles of subspaces
+/// that intersect (exact zeros) to about 60 ε whatever n (measured: 42 ε at n = 4, 62 ε at
+/// n = 16, 3,000 draws each), within its documented bound but not within the old one, so the
+/// invariance test failed for about one seed in a few thousand. An invariant must hold to the
+/// accuracy the function promises, for any seed.
+fn tol(cond: f64) -> f64 {
+    100.0 * f64::EPSILON * cond
 }
 
 fn angles(a: &Array2<f64>, b: &Array2<f64>) -> Vec<f64> {
@@ -47,7 +54,7 @@ proptest! {
         let q = haar_orthonormal(n, n, &mut rng).unwrap();
         let before = angles(&a, &b);
         let after = angles(&q.dot(&a), &q.dot(&b));
-        prop_assert!(max_diff(&before, &after) <= tol(n, 1.0));
+        prop_assert!(max_diff(&before, &after) <= tol(1.0));
     }
 
     #[test]
@@ -58,7 +65,7 @@ proptest! {
         let b = haar_orthonormal(n, k2, &mut rng).unwrap();
         let a2 = a.dot(&matrix_with_condition(k1, cond, &mut rng).unwrap());
         let b2 = b.dot(&matrix_with_condition(k2, cond, &mut rng).unwrap());
-        prop_assert!(max_diff(&angles(&a, &b), &angles(&a2, &b2)) <= tol(n, cond));
+        prop_assert!(max_diff(&angles(&a, &b), &angles(&a2, &b2)) <= tol(cond));
     }
 
     #[test]
@@ -68,7 +75,7 @@ proptest! {
         let b = haar_orthonormal(n, k2, &mut rng).unwrap();
         let ab = angles(&a, &b);
         prop_assert_eq!(ab.len(), k1.min(k2));
-        prop_assert!(max_diff(&ab, &angles(&b, &a)) <= tol(n, 1.0));
+        prop_assert!(max_diff(&ab, &angles(&b, &a)) <= tol(1.0));
         prop_assert!(ab.windows(2).all(|w| w[0] <= w[1]));
         prop_assert!(ab.iter().all(|t| (0.0..=FRAC_PI_2).contains(t)));
     }
@@ -78,10 +85,10 @@ proptest! {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let a = haar_orthonormal(n, k1, &mut rng).unwrap();
         let b = a.dot(&matrix_with_condition(k1, 10.0, &mut rng).unwrap());
-        prop_assert!(angles(&a, &b).iter().all(|&t| t <= tol(n, 10.0)));
+        prop_assert!(angles(&a, &b).iter().all(|&t| t <= tol(10.0)));
         for d in Distance::ALL.into_iter().filter(|d| *d != Distance::Affinity) {
             let v = distance(a.view(), b.view(), d).unwrap();
-            prop_assert!(v <= tol(n, 10.0), "{} = {}", d, v);
+            prop_assert!(v <= tol(10.0), "{} = {}", d, v);
         }
     }
 
@@ -92,7 +99,7 @@ proptest! {
         let split = 1 + (seed as usize) % (n - 1);
         let a = frame.slice(s![.., ..split]).to_owned();
         let b = frame.slice(s![.., split..]).to_owned();
-        prop_assert!(angles(&a, &b).iter().all(|&t| (t - FRAC_PI_2).abs() <= tol(n, 1.0)));
+        prop_assert!(angles(&a, &b).iter().all(|&t| (t - FRAC_PI_2).abs() <= tol(1.0)));
     }
 
     #[test]
@@ -106,7 +113,7 @@ proptest! {
             let xy = distance(x.view(), y.view(), d).unwrap();
             let yz = distance(y.view(), z.view(), d).unwrap();
             let xz = distance(x.view(), z.view(), d).unwrap();
-            prop_assert!(xz <= xy + yz + tol(n, 1.0), "{}: {} > {} + {}", d, xz, xy, yz);
+            prop_assert!(xz <= xy + yz + tol(1.0), "{}: {} > {} + {}", d, xz, xy, yz);
         }
     }
 }
@@ -123,16 +130,16 @@ fn distances_match_their_matrix_definitions() {
     let diff = &pa - &pb;
     let frobenius = diff.iter().map(|v| v * v).sum::<f64>().sqrt();
     let chordal = distance(a.view(), b.view(), Distance::Chordal).unwrap();
-    assert!((chordal - frobenius / 2f64.sqrt()).abs() <= tol(n, 1.0));
+    assert!((chordal - frobenius / 2f64.sqrt()).abs() <= tol(1.0));
     // ‖U₁ᵀU₂‖_F² = Σcos²θ: the affinity.
     let cross = a.t().dot(&b);
     let affinity = (cross.iter().map(|v| v * v).sum::<f64>() / k as f64).sqrt();
     let got = distance(a.view(), b.view(), Distance::Affinity).unwrap();
-    assert!((got - affinity).abs() <= tol(n, 1.0));
+    assert!((got - affinity).abs() <= tol(1.0));
     // Binet–Cauchy: √(1 − det(U₁ᵀU₂)²). The 4×4 determinant by cofactor-free Gaussian elimination.
     let det = determinant(cross);
     let bc = distance(a.view(), b.view(), Distance::BinetCauchy).unwrap();
-    assert!((bc - (1.0 - det * det).sqrt()).abs() <= tol(n, 1.0));
+    assert!((bc - (1.0 - det * det).sqrt()).abs() <= tol(1.0));
 }
 
 fn determinant(mut m: Array2<f64>) -> f64 {

@@ -160,16 +160,23 @@ impl TypedMethod for Regression {
         if p.rank > p.d_in.min(p.d_out) {
             return Err("rank must not exceed min(d_in, d_out)".into());
         }
-        // Every user's inputs and outputs (with working copies) and the pooled Kronecker system
-        // of the shared adapter's step.
+        // The pooled Kronecker system of the A-step and LAPACK's copy of it while it is solved
+        // (2 P², P = r·d_in: the peak); every user's inputs and outputs with working copies; per
+        // user d_out × d_in matrices: truth, its copy in the group, the estimate, the fit's copy
+        // and the test-time product (5); two d_in × d_in Gram matrices at a time. An upper bound
+        // of one-trial peaks measured with /usr/bin/time -v (RSS minus the idle binary, 58 MiB):
+        // d_in 1000, rank 7: 773 MiB measured, 830 estimated (the old estimate said 483);
+        // d_in 800, rank 10: 979 vs 1058; d_in = d_out = 1000, rank 7, 20 users × 200 samples:
+        // 1377 vs 1856.
         let (d_in, d_out, r) = (p.d_in as f64, p.d_out as f64, p.rank as f64);
         let (users, samples) = (p.users as f64, p.samples as f64);
         let pooled = d_in * r;
         harness::check_trial_memory(
             "colora",
-            8.0 * (3.0 * users * samples * (d_in + d_out)
-                + pooled * pooled
-                + users * d_in * (d_in + d_out)),
+            8.0 * (2.0 * pooled * pooled
+                + 4.0 * users * samples * (d_in + d_out)
+                + 5.0 * users * d_in * d_out
+                + 2.0 * d_in * d_in),
         )
     }
 

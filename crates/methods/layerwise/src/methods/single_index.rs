@@ -54,7 +54,9 @@ impl TypedMethod for SingleIndex {
         if p.optimizer == Step::Kfac && p.ratio * (p.d as f64) <= p.d as f64 + 1.0 {
             return Err("kfac with the sample covariance needs n > d + 1 (ratio > 1)".into());
         }
-        // Samples for the step, the ridge fit and the test set, their features, and Σ.
+        // Samples for the step, the ridge fit and the test set, their features, and Σ. An upper
+        // bound of the measured one-trial peak (/usr/bin/time -v, RSS minus the idle binary):
+        // d 1500, ratio 20, width 1500: 1414 MiB measured, 1626 estimated.
         let d = p.d as f64;
         let n = p.ratio * d;
         let width = p.width as f64;
