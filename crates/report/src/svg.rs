@@ -478,9 +478,15 @@ pub fn render_heatmap(map: &Heatmap) -> String {
         (y0 + y1) / 2.0,
         escape(&map.y_label)
     );
+    // Without one finite cell there is no range to show (the fold's ±∞ would read "inf … -inf").
+    let range = if values.is_empty() {
+        "no finite values".to_string()
+    } else {
+        format!("{lo:.3} (dark) … {hi:.3} (light)")
+    };
     let _ = write!(
         out,
-        r#"<text x="{:.1}" y="{}" text-anchor="end" font-size="13">{}: {lo:.3} (dark) … {hi:.3} (light)</text>"#,
+        r#"<text x="{:.1}" y="{}" text-anchor="end" font-size="13">{}: {range}</text>"#,
         x1,
         TOP - 4.0,
         escape(&map.value_label)
@@ -513,6 +519,24 @@ fn sequential(t: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// Issue 17, class 22: a heat map without one finite cell showed an `inf … -inf` legend.
+    #[test]
+    fn a_heat_map_without_values_says_so_instead_of_an_infinite_legend() {
+        let map = Heatmap {
+            title: "t".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            value_label: "v".into(),
+            x_values: vec!["1".into()],
+            y_values: vec!["2".into()],
+            cells: vec![vec![None]],
+        };
+        let svg = render_heatmap(&map);
+        assert!(svg.contains("v: no finite values"), "{svg}");
+        assert!(!svg.contains("inf"), "{svg}");
+    }
+
     use super::*;
 
     fn plot(log_x: bool) -> Plot {
