@@ -1292,7 +1292,8 @@ mod contract {
 
     /// Issue 17, class 10: a stored spec's file parameters are relative to the folder its run
     /// ran in, so `report` from another folder finds them (before: the spec did not load and
-    /// the store was "not reported").
+    /// the store was "not reported"), for the hash and for the method's own check alike
+    /// (test.quadratic's check opens the file, as shifcon's does).
     #[test]
     fn report_from_another_folder_reads_the_stored_specs_input_files() {
         let dir = tempfile::tempdir().unwrap();

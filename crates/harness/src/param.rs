@@ -228,6 +228,10 @@ pub struct Params {
     values: BTreeMap<String, Value>,
     /// Optional parameters left unset (whether or not they record a value).
     unset: BTreeSet<String>,
+    /// File parameters as the method must open them, when that differs from the path as
+    /// written (a stored spec read from another folder: see [`Params::resolve_files`]). Not
+    /// part of the identity, which keeps the path as written.
+    resolved: BTreeMap<String, Value>,
 }
 
 impl Params {
@@ -309,7 +313,7 @@ impl Params {
     pub(crate) fn checked_for_tests(values: BTreeMap<String, Value>) -> Params {
         Params {
             values,
-            unset: BTreeSet::new(),
+            ..Params::default()
         }
     }
 
@@ -326,12 +330,28 @@ impl Params {
     }
 
     /// The value of a parameter the spec set or that has a default; `None` for an unset optional
-    /// parameter (even when it records a value) and for a name that was not declared.
+    /// parameter (even when it records a value) and for a name that was not declared. A file
+    /// parameter is the path to open (see [`Params::resolve_files`]).
     pub fn get(&self, name: &str) -> Option<&Value> {
         if self.unset.contains(name) {
             None
         } else {
-            self.values.get(name)
+            self.resolved.get(name).or_else(|| self.values.get(name))
+        }
+    }
+
+    /// Make the relative paths of the file parameters declared in `specs` relative to `folder`
+    /// for the method (its `check` and `run` open them), keeping the path as written in the
+    /// trial's identity: a stored spec's files are relative to the folder its run ran in, not
+    /// to the folder `report` runs in.
+    pub fn resolve_files(&mut self, specs: &[ParamSpec], folder: &std::path::Path) {
+        for spec in specs.iter().filter(|s| s.kind == ParamKind::File) {
+            if let Some(Value::Str(path)) = self.get(&spec.name) {
+                if std::path::Path::new(path).is_relative() {
+                    let full = folder.join(path).display().to_string();
+                    self.resolved.insert(spec.name.clone(), Value::Str(full));
+                }
+            }
         }
     }
 

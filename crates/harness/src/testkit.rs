@@ -71,6 +71,12 @@ impl TypedMethod for Quadratic {
         if p.x == 13.0 && p.noise > 0.0 {
             return Err("x = 13 is unlucky with noise (constraint check for tests)".into());
         }
+        // A check that opens its input file, as shifcon's does (the test that a stored spec's
+        // files are found from any folder needs one).
+        if let Some(file) = &p.offset_file {
+            std::fs::read_to_string(&file.0)
+                .map_err(|e| format!("cannot read {}: {e}", file.0.display()))?;
+        }
         // A bug in a method's check, for the test that it is reported as one.
         assert!(p.x != 666.0, "the check of x = 666 is broken (test bug)");
         Ok(())

@@ -210,7 +210,7 @@ fn check_params<'a>(
 ) -> Result<Checked, Problem> {
     let given = given.map(|(k, v)| (k.as_str(), v));
     let hash = |path: &str| resolve_input_file(path, inputs);
-    let params =
+    let mut params =
         Params::validate(method.params(), given, method.id(), hash).map_err(|e| match e.name {
             Some(name) => Problem::Param {
                 name,
@@ -218,6 +218,9 @@ fn check_params<'a>(
             },
             None => Problem::Missing(e.message),
         })?;
+    if let Some(folder) = inputs {
+        params.resolve_files(method.params(), folder);
+    }
     match check_point(method, &params) {
         Ok(()) => {}
         Err(CheckFailure::Invalid(message)) => {

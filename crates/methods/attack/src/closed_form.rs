@@ -112,6 +112,9 @@ fn outer(scale: f64, left: [f64; 2], right: [f64; 2]) -> [[f64; 2]; 2] {
 
 /// The budget ε of an attack on a matrix with gap `σ_k − σ_{k+1}` (the crate doc's rule, the
 /// same in every method): `budget_rel · gap` when `budget_rel` is given, else `budget`, else 0.
+/// The methods' defaults differ, not the rule: `attack.pca`'s `budget` defaults to 0.1 (so
+/// neither given attacks with ε = 0.1), `attack.digits`' is unset (neither given: ε = 0, the
+/// clean classifier).
 pub fn epsilon(budget: Option<f64>, budget_rel: Option<f64>, gap: f64) -> f64 {
     match (budget_rel, budget) {
         (Some(relative), _) => relative * gap,

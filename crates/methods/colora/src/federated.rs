@@ -121,14 +121,14 @@ pub fn federated<R: Rng + ?Sized>(
     let mut train_loss = Vec::with_capacity(schedule.rounds);
     let user_b = |b: &Array2<f64>, personal_b: &[Array2<f64>], i: usize| match kind {
         Federated::FedSa => personal_b[i].clone(),
-        _ => b.clone(),
+        Federated::FedAvg | Federated::Ffa => b.clone(),
     };
     let frozen: Vec<(Array2<f64>, Array2<f64>)> = match kind {
         Federated::Ffa => moments
             .iter()
             .map(|m| (a.dot(&m.sigma).dot(&a.t()), m.cross.dot(&a.t())))
             .collect(),
-        _ => Vec::new(),
+        Federated::FedAvg | Federated::FedSa => Vec::new(),
     };
     for round in 0..schedule.rounds {
         let mut sum_b = Array2::<f64>::zeros((d_out, rank));
@@ -153,7 +153,7 @@ pub fn federated<R: Rng + ?Sized>(
             sum_a.scaled_add(weight, &a_i);
             match kind {
                 Federated::FedSa => personal_b[i] = b_i,
-                _ => sum_b.scaled_add(weight, &b_i),
+                Federated::FedAvg | Federated::Ffa => sum_b.scaled_add(weight, &b_i),
             }
         }
         if kind != Federated::FedSa {
@@ -193,7 +193,7 @@ pub fn federated<R: Rng + ?Sized>(
             .expect("same height");
             top_left_singular(&stacked, rank)
         }
-        _ => Some(b),
+        Federated::FedAvg | Federated::Ffa => Some(b),
     };
     Ok(FederatedFit {
         fit: Fit {
@@ -321,7 +321,7 @@ mod tests {
                     local_steps: 10,
                     lr: 1.0 / hessian[d - 1],
                 },
-                _ => Schedule {
+                Federated::FedAvg | Federated::FedSa => Schedule {
                     rounds: 400,
                     local_steps: 10,
                     lr: 0.1,

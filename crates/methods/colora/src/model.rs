@@ -231,7 +231,7 @@ pub fn colora(
             let z = u.x.dot(&a.t());
             *s_i = match block {
                 Block::Full => lstsq(&z, &u.y.dot(&b)).t().to_owned(),
-                _ => shaped_block(&z, &u.y, &b, block),
+                Block::Diagonal | Block::Scalar => shaped_block(&z, &u.y, &b, block),
             };
         }
         // A-step: [Σ (SᵢᵀSᵢ) ⊗ (XᵢᵀXᵢ)] vec(Aᵀ) = Σ vec(Xᵢᵀ Yᵢ B Sᵢ).
@@ -243,7 +243,7 @@ pub fn colora(
             // Sᵢᵀ(BᵀB)Sᵢ; B is orthonormal for a full block.
             let sts = match block {
                 Block::Full => s_i.t().dot(s_i),
-                _ => s_i.t().dot(&btb).dot(s_i),
+                Block::Diagonal | Block::Scalar => s_i.t().dot(&btb).dot(s_i),
             };
             let xtx = u.x.t().dot(&u.x);
             for p in 0..rank {
@@ -292,7 +292,7 @@ pub fn colora(
                     }
                 }
             }
-            _ => {
+            Block::Diagonal | Block::Scalar => {
                 b = bt.t().to_owned();
                 for (mut column, mut row) in b.columns_mut().into_iter().zip(a.rows_mut()) {
                     let norm = column.dot(&column).sqrt();
@@ -336,7 +336,8 @@ pub fn shaped_block(
             };
             Array2::eye(r) * s
         }
-        _ => {
+        // Full blocks are fitted by least squares and never reach here.
+        Block::Diagonal | Block::Full => {
             let diagonal = lstsq(&gram, &h.insert_axis(Axis(1)));
             Array2::from_diag(&diagonal.column(0))
         }
@@ -353,7 +354,7 @@ pub fn oracle(users: &[User], problem: &Problem, block: Block) -> Fit {
             let z = u.x.dot(at);
             let s_i = match block {
                 Block::Full => lstsq(&z, &u.y.dot(b)).t().to_owned(),
-                _ => shaped_block(&z, &u.y, b, block),
+                Block::Diagonal | Block::Scalar => shaped_block(&z, &u.y, b, block),
             };
             b.dot(&s_i).dot(&at.t())
         })

@@ -383,7 +383,12 @@ pub fn train<R: Rng + ?Sized>(
         let d = subspace_distance(&g, g_star);
         let l = match settings.optimizer {
             Optimizer::BatchNorm => batch_norm_loss(&f, &g, &x, &y),
-            _ => loss(&f, &g, &x, &y),
+            Optimizer::Sgd
+            | Optimizer::Adam
+            | Optimizer::Amd
+            | Optimizer::Dfw
+            | Optimizer::Kfac
+            | Optimizer::Ngd => loss(&f, &g, &x, &y),
         };
         trajectory.distance.push(d);
         trajectory.train_loss.push(l);

@@ -34,6 +34,18 @@ harness::choice! {
     }
 }
 
+impl Estimator {
+    /// The federated baseline this estimator is, if it is one.
+    fn federated(self) -> Option<Federated> {
+        match self {
+            Estimator::FedavgLora => Some(Federated::FedAvg),
+            Estimator::FfaLora => Some(Federated::Ffa),
+            Estimator::FedsaLora => Some(Federated::FedSa),
+            Estimator::Colora | Estimator::Local | Estimator::Global | Estimator::Oracle => None,
+        }
+    }
+}
+
 harness::choice! {
     /// Whether colora pools all users or trains one shared adapter per (known) cluster.
     pub enum Grouping { Joint = "joint", PerCluster = "per_cluster" }
@@ -205,7 +217,15 @@ impl TypedMethod for Regression {
                 })
                 .filter(|g: &Vec<usize>| !g.is_empty())
                 .collect(),
-            _ => vec![(0..users.len()).collect()],
+            (Estimator::Colora, Grouping::Joint)
+            | (
+                Estimator::Global
+                | Estimator::Oracle
+                | Estimator::FedavgLora
+                | Estimator::FfaLora
+                | Estimator::FedsaLora,
+                _,
+            ) => vec![(0..users.len()).collect()],
         };
         let mut updates = vec![Array2::<f64>::zeros((spec.d_out, spec.d_in)); users.len()];
         let mut curve_sum: Vec<f64> = Vec::new();
@@ -243,10 +263,8 @@ impl TypedMethod for Regression {
                         local_steps: p.local_steps,
                         lr: p.lr,
                     };
-                    let kind = match p.estimator {
-                        Estimator::FedavgLora => Federated::FedAvg,
-                        Estimator::FfaLora => Federated::Ffa,
-                        _ => Federated::FedSa,
+                    let Some(kind) = p.estimator.federated() else {
+                        unreachable!("the arm of the federated estimators")
                     };
                     let out = federated(&members, rank, kind, schedule, Some(&members), rng)
                         .map_err(|d| {
