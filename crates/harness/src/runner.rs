@@ -2,20 +2,18 @@
 //! with its own generator seeded from its id; finished trials stream to the store as they
 //! complete. A trial that errors, panics, diverges or overruns is recorded and the sweep goes on.
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Mutex, Once};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 use rayon::prelude::*;
 
 use crate::error::HarnessError;
-use crate::method::{MethodError, Registry, TrialContext, TrialRng};
+use crate::method::{panic_text, quietly, MethodError, Registry, TrialContext, TrialRng};
 use crate::provenance::{record_run, BuildInfo, RunTimes};
 use crate::spec::Spec;
 use crate::spec_external::{is_current, ORIGIN_FILE};
@@ -177,24 +175,6 @@ pub struct RunSummary {
     pub warnings: Vec<String>,
 }
 
-thread_local! {
-    static IN_TRIAL: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Panics inside trials are recorded as the trial's error; printing them (with the backtrace
-/// note) would bury the progress display. Other panics still reach the previous hook.
-fn install_quiet_panic_hook() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if !IN_TRIAL.with(Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-}
-
 /// Run one trial to a record; never panics.
 pub fn execute(trial: &Trial, order: u64, spec: &Spec, registry: &Registry) -> TrialRecord {
     let method = spec
@@ -209,11 +189,9 @@ pub fn execute(trial: &Trial, order: u64, spec: &Spec, registry: &Registry) -> T
             .timeout
             .map(|limit| started + Duration::from_secs_f64(limit)),
     };
-    IN_TRIAL.with(|f| f.set(true));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        method.run_trial(&context, &trial.params, &mut rng)
-    }));
-    IN_TRIAL.with(|f| f.set(false));
+    // A panic is recorded as the trial's error; printing it (with the backtrace note) would bury
+    // the progress display.
+    let result = quietly(|| method.run_trial(&context, &trial.params, &mut rng));
     let elapsed_s = started.elapsed().as_secs_f64();
 
     let (status, error, outcome) = match result {
@@ -228,18 +206,11 @@ pub fn execute(trial: &Trial, order: u64, spec: &Spec, registry: &Registry) -> T
         Ok(Err(MethodError::Diverged(m))) => (Status::Diverged, Some(m), Default::default()),
         Ok(Err(MethodError::Failed(m))) => (Status::Error, Some(m), Default::default()),
         Ok(Err(MethodError::Timeout(m))) => (Status::Timeout, Some(m), Default::default()),
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-text panic payload".into());
-            (
-                Status::Error,
-                Some(format!("panicked: {message}")),
-                Default::default(),
-            )
-        }
+        Err(payload) => (
+            Status::Error,
+            Some(format!("panicked: {}", panic_text(payload.as_ref()))),
+            Default::default(),
+        ),
     };
     // Threads cannot be killed safely, so the limit is enforced when the trial returns: an
     // overrun is recorded as `timeout` and never cached.
@@ -387,7 +358,6 @@ pub fn run_spec(
         progress.stale(spec, stale, unversioned);
     }
     progress.start(spec, todo.len(), summary.stored);
-    install_quiet_panic_hook();
 
     let jobs = options
         .jobs
