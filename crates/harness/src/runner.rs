@@ -254,7 +254,15 @@ pub fn run_spec(
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
     let store = Store::new(out, &spec.name, options.shard.map(|s| (s.index, s.count)));
-    let plan = plan(spec, registry, &store, options)?;
+    let trials = sweep(spec, options)?;
+    // Nothing to run and nothing to tidy: the store is only read, so a cached run (or `check`)
+    // works on a read-only file system and rewrites no file.
+    if let Some(summary) = cached(spec, registry, &store, &trials, options)? {
+        progress.start(spec, 0, summary.stored);
+        progress.finish(&summary);
+        return Ok(summary);
+    }
+    let plan = plan(spec, registry, &store, options, trials)?;
     let mut summary = plan.summary.clone();
     if options.dry_run {
         return Ok(summary);
@@ -348,15 +356,20 @@ impl Plan {
     }
 }
 
-fn plan(
-    spec: &Spec,
-    registry: &Registry,
-    store: &Store,
-    options: &RunOptions,
-) -> Result<Plan, HarnessError> {
+/// The trials of the sweep (with their order) and how many the whole sweep has; refuses a
+/// shard count above the number of trials (shards beyond it could only be empty).
+fn sweep(spec: &Spec, options: &RunOptions) -> Result<(Vec<(u64, Trial)>, usize), HarnessError> {
     let all_trials = spec.trials(options.seeds);
     let sweep_trials = all_trials.len();
-    let trials: Vec<(u64, Trial)> = all_trials
+    if let Some(s) = options.shard {
+        if s.count as usize > sweep_trials {
+            return Err(HarnessError::Usage(format!(
+                "--shard {}/{}: spec `{}` has {sweep_trials} trials, so it splits into at most {sweep_trials} shards; choose N ≤ {sweep_trials}",
+                s.index, s.count, spec.name
+            )));
+        }
+    }
+    let trials = all_trials
         .into_iter()
         .enumerate()
         .map(|(i, t)| (i as u64, t))
@@ -366,6 +379,64 @@ fn plan(
                 .is_none_or(|s| t.shard(s.count) == s.index - 1)
         })
         .collect();
+    Ok((trials, sweep_trials))
+}
+
+/// The summary of a run that has nothing to do, when it has none: every trial stored and
+/// current, nothing left unconsolidated or damaged, the spec copy as this run would write it
+/// and a shard already marked complete. Reads the store and writes nothing.
+fn cached(
+    spec: &Spec,
+    registry: &Registry,
+    store: &Store,
+    (trials, sweep_trials): &(Vec<(u64, Trial)>, usize),
+    options: &RunOptions,
+) -> Result<Option<RunSummary>, HarnessError> {
+    if options.force || options.dry_run || !store.dir().join(SPEC_FILE).exists() {
+        return Ok(None);
+    }
+    if store.unconsolidated_parts() > 0 || store.curves_missing() {
+        return Ok(None);
+    }
+    let (stored_ok, _) = match stored_trials(spec, registry, store, trials) {
+        Ok(found) => found,
+        // Damage is for the writing path to set aside, or to refuse.
+        Err(HarnessError::Damaged { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if trials.iter().any(|(_, t)| !stored_ok.contains(&t.id)) {
+        return Ok(None);
+    }
+    if SpecCopy::read(store.dir())? != Some(spec_copy(spec)?) {
+        return Ok(None);
+    }
+    if let Some(s) = options.shard {
+        let complete = ShardInfo::read(store.dir()).is_some_and(|info| {
+            info.complete
+                && info.spec_hash == spec.hash
+                && (info.index, info.count) == (s.index, s.count)
+                && info.seeds == options.seeds.unwrap_or(spec.seeds)
+                && info.sweep_trials == *sweep_trials
+        });
+        if !complete {
+            return Ok(None);
+        }
+    }
+    Ok(Some(RunSummary {
+        spec: spec.name.clone(),
+        total: trials.len(),
+        stored: trials.len(),
+        ..Default::default()
+    }))
+}
+
+fn plan(
+    spec: &Spec,
+    registry: &Registry,
+    store: &Store,
+    options: &RunOptions,
+    (trials, sweep_trials): (Vec<(u64, Trial)>, usize),
+) -> Result<Plan, HarnessError> {
     // One writer per store: a second `subbench run` of the same spec into the same folder would
     // only duplicate work. The lock is released when this process ends, however it ends. It is
     // taken before the store is read, so that what is read stays true while this run writes (a

@@ -10,7 +10,7 @@ use super::folder::Store;
 use super::provenance::{self, MergeInfo};
 use super::record::TrialRecord;
 use super::schema::{
-    MERGE_LOCK, PARTS_DIR as PARTS, PROVENANCE_FILE, SHARDS_DIR as SHARDS, SPEC_FILE,
+    MERGE_LOCK, PARTS_DIR as PARTS, PROVENANCE_FILE, SHARDS_DIR as SHARDS, SLURM_DIR, SPEC_FILE,
     TRIALS_FILE as TRIALS, WRITER_LOCK,
 };
 use super::shard::{parse_shard_name, shard_name, slice_of, ShardInfo};
@@ -31,6 +31,9 @@ pub enum ShardState {
     Incomplete,
     /// No folder and no earlier merge: never started.
     Missing,
+    /// Its folder holds a damaged file (see [`ShardReport::problem`]): not folded; the other
+    /// shards are.
+    Damaged,
 }
 
 impl ShardState {
@@ -41,6 +44,7 @@ impl ShardState {
             ShardState::Running => "running",
             ShardState::Incomplete => "incomplete",
             ShardState::Missing => "missing",
+            ShardState::Damaged => "damaged",
         }
     }
 }
@@ -49,12 +53,32 @@ impl ShardState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShardReport {
     pub index: u32,
+    /// The last shard this entry stands for: shards `index..=last` that are all missing are one
+    /// entry, so that a sweep of many shards never lists each one that has not started.
+    pub last: u32,
     pub state: ShardState,
     /// Trials of this slice that are stored: in the shard's folder, or in the spec's store once
     /// merged.
     pub stored: usize,
     /// Trials in the slice, when known (from `shard.json` or an earlier merge).
     pub expected: Option<usize>,
+    /// What is wrong with a damaged shard: the file and the way out.
+    pub problem: Option<String>,
+}
+
+impl ShardReport {
+    /// `III-of-NNN`, or `III-of-NNN to JJJ-of-NNN` for a range of missing shards.
+    pub fn name(&self, count: u32) -> String {
+        if self.last == self.index {
+            shard_name(self.index, count)
+        } else {
+            format!(
+                "{} to {}",
+                shard_name(self.index, count),
+                shard_name(self.last, count)
+            )
+        }
+    }
 }
 
 /// The state of a cluster run: what [`merge`] did and what [`cluster_status`] sees.
@@ -65,7 +89,7 @@ pub struct ClusterReport {
     pub count: u32,
     /// Trials in the whole sweep, when known.
     pub sweep_trials: Option<usize>,
-    /// One entry per shard, 1 to `count`.
+    /// The shards 1 to `count`, in order (a range of missing shards is one entry).
     pub shards: Vec<ShardReport>,
     /// Trials in the spec's own store.
     pub merged_trials: usize,
@@ -73,6 +97,9 @@ pub struct ClusterReport {
     pub folded: Vec<u32>,
     /// What the user must be told (e.g. a provenance file kept aside).
     pub warnings: Vec<String>,
+    /// `subbench slurm --submit` wrote into the folder (its `slurm/` logs) but no shard has
+    /// started yet.
+    pub submitted: bool,
 }
 
 impl ClusterReport {
@@ -86,7 +113,7 @@ impl ClusterReport {
         self.shards
             .iter()
             .filter(|s| s.state == state)
-            .map(|s| shard_name(s.index, self.count))
+            .map(|s| s.name(self.count))
             .collect()
     }
 }
@@ -155,9 +182,12 @@ pub(crate) struct PastMerge {
     folded: BTreeMap<u32, usize>,
 }
 
+/// A merge entry whose shard count is 0 or above its sweep's trials (a damaged or hand-edited
+/// provenance) describes no sweep: it is ignored, never divided by or counted through.
 fn past_merges(dir: &Path) -> Vec<PastMerge> {
     provenance::read(dir)
         .merges()
+        .filter(|m| m.shards >= 1 && m.shards as usize <= m.sweep_trials)
         .map(|m| PastMerge {
             sweep: Sweep {
                 count: m.shards,
@@ -169,6 +199,7 @@ fn past_merges(dir: &Path) -> Vec<PastMerge> {
                 .folded
                 .iter()
                 .filter_map(|(k, v)| Some((k.parse().ok()?, *v)))
+                .filter(|(k, _)| (1..=m.shards).contains(k))
                 .collect(),
         })
         .collect()
@@ -182,9 +213,16 @@ pub(crate) struct PresentShard {
     pub(crate) info: Option<ShardInfo>,
 }
 
+impl PresentShard {
+    /// `III-of-NNN`.
+    pub(crate) fn name(&self) -> String {
+        shard_name(self.index, self.count)
+    }
+}
+
 /// Whether `dir` is a spec's store (or the folder of one that is to be).
 fn is_store(dir: &Path) -> bool {
-    [TRIALS, PARTS, SHARDS, SPEC_FILE, PROVENANCE_FILE]
+    [TRIALS, PARTS, SHARDS, SPEC_FILE, PROVENANCE_FILE, SLURM_DIR]
         .iter()
         .any(|f| dir.join(f).exists())
 }
@@ -194,7 +232,9 @@ fn is_store(dir: &Path) -> bool {
 pub(crate) fn present_shards(dir: &Path) -> Result<Vec<PresentShard>> {
     let usage = |what: String| HarnessError::Usage(format!("{}: {what}", dir.display()));
     if !dir.is_dir() {
-        return Err(usage("no such results folder".into()));
+        return Err(usage(
+            "no such results folder (when it is a cluster run just submitted: no shard has started yet)".into(),
+        ));
     }
     if !is_store(dir) {
         return Err(usage(
@@ -228,6 +268,14 @@ pub(crate) fn present_shards(dir: &Path) -> Result<Vec<PresentShard>> {
                     "{}: its shard.json is for shard {} of {}, not {index} of {count}; it was moved or renamed",
                     path.display(),
                     info.index,
+                    info.count
+                )));
+            }
+            if info.count as usize > info.sweep_trials {
+                return Err(HarnessError::Usage(format!(
+                    "{}: its shard.json splits a sweep of {} trials into {} shards; a shard count above the number of trials is refused (`subbench run` refuses to write one)",
+                    path.display(),
+                    info.sweep_trials,
                     info.count
                 )));
             }
@@ -291,10 +339,21 @@ pub(crate) struct Look {
     _merge_lock: Option<File>,
     pub(crate) sweep: Sweep,
     past: Vec<PastMerge>,
-    /// Shard index → (state, trials stored in its folder, trials in its slice).
-    pub(crate) states: BTreeMap<u32, (ShardState, usize, Option<usize>)>,
-    /// The finished shards, each with its writer lock, when the look is for a merge.
-    pub(crate) to_fold: Vec<(PresentShard, File)>,
+    /// Shard index → where it stands.
+    pub(crate) states: BTreeMap<u32, Seen>,
+    /// The finished shards, each with its writer lock and its trials, when the look is for a
+    /// merge.
+    pub(crate) to_fold: Vec<(PresentShard, File, Vec<TrialRecord>)>,
+}
+
+/// One present shard as a look saw it.
+pub(crate) struct Seen {
+    pub(crate) state: ShardState,
+    /// Trials stored in its folder.
+    stored: usize,
+    /// Trials in its slice, when known.
+    expected: Option<usize>,
+    problem: Option<String>,
 }
 
 /// Look at the cluster run in `dir`, for a merge (`folding`: the merge lock and each finished
@@ -348,10 +407,25 @@ pub(crate) fn look(dir: &Path, folding: bool) -> Result<Option<Look>> {
                 _ => (ShardState::Incomplete, None),
             },
         };
-        let stored = Store::at(&shard.dir).load()?.len();
-        states.insert(shard.index, (state, stored, expected));
+        // A damaged shard is named and left alone; the healthy ones are still folded.
+        let (state, records, problem) = match Store::at(&shard.dir).load() {
+            Ok(records) => (state, records, None),
+            Err(HarnessError::Damaged { path, message }) => (
+                ShardState::Damaged,
+                Vec::new(),
+                Some(format!("{}: {message}", path.display())),
+            ),
+            Err(other) => return Err(other),
+        };
+        let seen = Seen {
+            state,
+            stored: records.len(),
+            expected,
+            problem,
+        };
+        states.insert(shard.index, seen);
         if let (Some(lock), true) = (lock, folding && state == ShardState::Done) {
-            to_fold.push((shard, lock));
+            to_fold.push((shard, lock, records));
         }
     }
     Ok(Some(Look {
@@ -383,39 +457,7 @@ pub(crate) fn report(
     for m in look.past.iter().filter(|m| m.sweep == *sweep) {
         earlier.extend(m.folded.iter().map(|(k, v)| (*k, *v)));
     }
-    let reports = (1..=sweep.count)
-        .map(|index| {
-            let in_main = merged_per_slice.get(&index).copied().unwrap_or(0);
-            match look.states.get(&index) {
-                Some(&(ShardState::Merged, _, expected)) => ShardReport {
-                    index,
-                    state: ShardState::Merged,
-                    stored: in_main,
-                    expected,
-                },
-                Some(&(state, stored, expected)) => ShardReport {
-                    index,
-                    state,
-                    stored,
-                    expected: expected.or_else(|| earlier.get(&index).copied()),
-                },
-                None => match earlier.get(&index) {
-                    Some(&expected) => ShardReport {
-                        index,
-                        state: ShardState::Merged,
-                        stored: in_main,
-                        expected: Some(expected),
-                    },
-                    None => ShardReport {
-                        index,
-                        state: ShardState::Missing,
-                        stored: 0,
-                        expected: None,
-                    },
-                },
-            }
-        })
-        .collect();
+    let reports = shard_reports(sweep.count, &look.states, &earlier, &merged_per_slice);
     ClusterReport {
         dir: dir.to_path_buf(),
         count: sweep.count,
@@ -424,6 +466,68 @@ pub(crate) fn report(
         merged_trials: merged.len(),
         folded,
         warnings,
+        submitted: false,
+    }
+}
+
+/// One entry per shard of `count`, in order; the shards that are neither present, nor merged
+/// now or before, are missing, one entry per run of them (never one per shard: `count` may be
+/// large).
+fn shard_reports(
+    count: u32,
+    states: &BTreeMap<u32, Seen>,
+    earlier: &BTreeMap<u32, usize>,
+    merged_per_slice: &HashMap<u32, usize>,
+) -> Vec<ShardReport> {
+    let known: BTreeSet<u32> = states.keys().chain(earlier.keys()).copied().collect();
+    let mut reports = Vec::new();
+    let mut next = 1;
+    for index in known {
+        if index > next {
+            reports.push(missing(next, index - 1));
+        }
+        next = index + 1;
+        let in_main = merged_per_slice.get(&index).copied().unwrap_or(0);
+        let report = |state, stored, expected, problem| ShardReport {
+            index,
+            last: index,
+            state,
+            stored,
+            expected,
+            problem,
+        };
+        reports.push(match states.get(&index) {
+            Some(seen) if seen.state == ShardState::Merged => {
+                report(ShardState::Merged, in_main, seen.expected, None)
+            }
+            Some(seen) => report(
+                seen.state,
+                seen.stored,
+                seen.expected.or_else(|| earlier.get(&index).copied()),
+                seen.problem.clone(),
+            ),
+            None => report(
+                ShardState::Merged,
+                in_main,
+                earlier.get(&index).copied(),
+                None,
+            ),
+        });
+    }
+    if next <= count {
+        reports.push(missing(next, count));
+    }
+    reports
+}
+
+fn missing(first: u32, last: u32) -> ShardReport {
+    ShardReport {
+        index: first,
+        last,
+        state: ShardState::Missing,
+        stored: 0,
+        expected: None,
+        problem: None,
     }
 }
 
@@ -438,6 +542,7 @@ pub fn cluster_status(dir: &Path) -> Result<ClusterReport> {
             merged_trials: Store::at(dir).load()?.len(),
             folded: Vec::new(),
             warnings: Vec::new(),
+            submitted: dir.join(SLURM_DIR).is_dir() && !Store::at(dir).has_trials(),
         });
     };
     let merged = Store::at(dir).load()?;

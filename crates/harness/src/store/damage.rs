@@ -10,6 +10,10 @@ use crate::error::{one_line, HarnessError};
 /// What trials.csv can and cannot do for a damaged trials.parquet.
 pub(crate) const CSV_CANNOT_RESTORE: &str = "trials.csv cannot restore it: it keeps the values but not the column types (an integer parameter and a text one such as `3` read back alike), so it cannot give back the file bit for bit";
 
+/// What a lost checksums file is.
+pub(crate) const LOST_CHECKSUMS: &str =
+    "is missing, while provenance.json records that this store was written with checksums";
+
 /// A file of a store, for the way out of its damage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
@@ -71,6 +75,28 @@ impl Store {
         HarnessError::Damaged {
             path: path.to_path_buf(),
             message: format!("{what}; {}: {then}", self.again()),
+        }
+    }
+
+    /// The error for a checksums file (of the store or of a part) that is gone while the
+    /// store's history says its files were written with checksums: nothing vouches for them any
+    /// more, so it is damage, never a store from before checksums existed (a tampered value
+    /// would otherwise be blessed by the next run).
+    pub(crate) fn lost_checksums(&self, path: &Path, role: Role) -> HarnessError {
+        let again = self.again();
+        let way_out = match role {
+            Role::Part => format!(
+                "{again}: the part is set aside under {DAMAGED_DIR}/ and its trials are recomputed"
+            ),
+            _ => format!(
+                "{again} with --force to recompute every trial (the store's files are set aside under {DAMAGED_DIR}/)"
+            ),
+        };
+        HarnessError::Damaged {
+            path: path.to_path_buf(),
+            message: format!(
+                "{LOST_CHECKSUMS}: nothing tells whether the files it vouched for are intact; {way_out}"
+            ),
         }
     }
 

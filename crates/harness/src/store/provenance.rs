@@ -111,6 +111,10 @@ pub struct RunEntry {
     /// The shard (`III-of-NNN`) that ran it, once a merge folded that shard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// The run recorded the blake3 of every file it wrote: from then on, a store without its
+    /// checksums file is damaged, not a store from before checksums existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksums: Option<bool>,
 }
 
 /// A merge of a cluster run's shards.
@@ -158,6 +162,25 @@ impl Provenance {
         })
     }
 
+    /// Whether a run of this history wrote checksums (see [`RunEntry::checksums`]).
+    pub fn written_with_checksums(&self) -> bool {
+        self.runs().any(|r| r.checksums == Some(true))
+    }
+
+    /// The most recent run (by its end time).
+    pub fn last_run(&self) -> Option<&RunEntry> {
+        self.runs().max_by(|a, b| a.ended.cmp(&b.ended))
+    }
+
+    /// When the rows of `method` computed by code `code` were last known current: the end of
+    /// the latest run that used that code for that method.
+    pub fn current_until(&self, method: &str, code: &str) -> Option<&str> {
+        self.runs()
+            .filter(|r| r.method_codes.get(method).is_some_and(|c| c == code))
+            .filter_map(|r| r.ended.as_deref())
+            .max()
+    }
+
     /// The merges, oldest first.
     pub fn merges(&self) -> impl Iterator<Item = &MergeInfo> {
         self.runs.iter().filter_map(|e| match e {
@@ -199,6 +222,7 @@ pub fn run_entry(
         trials_stale: Some(counts.stale),
         method_codes: codes.clone(),
         shard: None,
+        checksums: Some(true),
     }
 }
 

@@ -9,6 +9,7 @@ use super::checksums::{self, Checksums, Verdict};
 use super::codec::{parse_curves, parse_trials, CurveMap};
 use super::damage::Role;
 use super::folder::{part_checksums_path, part_curves_path, Store};
+use super::provenance;
 use super::record::{deduplicate, TrialRecord};
 use super::schema::{
     CHECKSUMS_FILE as CHECKSUMS, CONSOLIDATE_LOCK, CURVES_FILE as CURVES, TRIALS_CSV,
@@ -130,6 +131,9 @@ impl Store {
         let sums = Checksums::read(&sums_path).map_err(|why| {
             fatal(self.damaged(&sums_path, &format!("damaged: {why}"), Role::Checksums))
         })?;
+        if sums.is_none() && self.main_checksums_lost() {
+            return Err(fatal(self.lost_checksums(&sums_path, Role::Checksums)));
+        }
         let mut main = BTreeMap::new();
         let mut file = |name: &str, role| {
             let found = self.read_verified(sums.as_ref(), &self.dir, name, role);
@@ -194,6 +198,9 @@ impl Store {
             let sums = Checksums::read(&sums_path).map_err(|why| {
                 vanished(self.damaged(&sums_path, &format!("damaged: {why}"), Role::Part))
             })?;
+            if sums.is_none() && self.checksums_required() {
+                return Err(vanished(self.lost_checksums(&sums_path, Role::Part)));
+            }
             let folder = part.parent().unwrap_or(&self.dir);
             let name = |p: &Path| {
                 p.file_name()
@@ -240,6 +247,21 @@ impl Store {
             parts,
             main,
         })
+    }
+
+    /// Whether the store's history says its files were written with checksums.
+    pub(crate) fn checksums_required(&self) -> bool {
+        provenance::read(&self.dir).written_with_checksums()
+    }
+
+    /// `checksums.json` is gone while main files are there and the history says they were
+    /// written with checksums.
+    pub(crate) fn main_checksums_lost(&self) -> bool {
+        !self.dir.join(CHECKSUMS).exists()
+            && [TRIALS, CURVES, TRIALS_CSV]
+                .iter()
+                .any(|name| self.dir.join(name).exists())
+            && self.checksums_required()
     }
 
     /// The bytes of `folder/name` and their blake3, verified against `sums`; `None` when the

@@ -54,19 +54,22 @@ pub struct TrialRecord {
     pub curves: BTreeMap<String, Vec<(u32, f64)>>,
 }
 
+/// Whether `new`, read after `old` (of the same trial id), replaces it. Under one code identity
+/// an ok result is never replaced by a later failure (failures are retried, not cached); a record
+/// of another code identity (a stale trial recomputed) replaces whatever the old code produced,
+/// failure included, or a failed rerun would hide behind the stale ok row.
+pub(crate) fn replaces(old: &TrialRecord, new: &TrialRecord) -> bool {
+    old.method_code != new.method_code || new.status == Status::Ok || old.status != Status::Ok
+}
+
 /// One row per trial id: the last `ok` row if there is one, else the last row; sorted by order.
+/// Records come oldest first (see [`replaces`]).
 pub(crate) fn deduplicate(records: Vec<TrialRecord>) -> Vec<TrialRecord> {
     let mut best: HashMap<String, TrialRecord> = HashMap::new();
     for record in records {
-        // Records come oldest first. Under one code identity an ok result is never replaced by
-        // a later failure (failures are retried, not cached); a record of another code identity
-        // (a stale trial recomputed) replaces whatever the old code produced, failure included,
-        // or a failed rerun would hide behind the stale ok row.
-        let replace = match best.get(&record.trial_id) {
-            None => true,
-            Some(old) if old.method_code != record.method_code => true,
-            Some(old) => record.status == Status::Ok || old.status != Status::Ok,
-        };
+        let replace = best
+            .get(&record.trial_id)
+            .is_none_or(|old| replaces(old, &record));
         if replace {
             best.insert(record.trial_id.clone(), record);
         }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::checksums::{Checksums, Verdict};
 use super::codec::{parse_curves, parse_trials, CurveMap};
-use super::damage::Role;
+use super::damage::{Role, LOST_CHECKSUMS};
 use super::folder::{part_checksums_path, part_curves_path, Store};
 use super::schema::{
     CHECKSUMS_FILE as CHECKSUMS, CONSOLIDATE_LOCK, CURVES_FILE as CURVES, DAMAGED_DIR, TRIALS_CSV,
@@ -33,22 +33,27 @@ impl Store {
             .map_err(|e| HarnessError::store(&lock_path, e))?;
         let mut warnings = Vec::new();
         let sums_path = self.dir.join(CHECKSUMS);
-        let mut sums = match Checksums::read(&sums_path) {
+        let read = match Checksums::read(&sums_path) {
+            Ok(None) if self.main_checksums_lost() => Err(LOST_CHECKSUMS.to_string()),
+            Ok(sums) => Ok(sums),
+            Err(why) => Err(format!("damaged: {why}")),
+        };
+        let mut sums = match read {
             Ok(sums) => sums,
             Err(why) => {
                 if !force {
-                    return Err(self.damaged(
-                        &sums_path,
-                        &format!("damaged: {why}"),
-                        Role::Checksums,
-                    ));
+                    return Err(if sums_path.exists() {
+                        self.damaged(&sums_path, &why, Role::Checksums)
+                    } else {
+                        self.lost_checksums(&sums_path, Role::Checksums)
+                    });
                 }
                 for name in [CHECKSUMS, TRIALS, CURVES, TRIALS_CSV] {
                     let path = self.dir.join(name);
                     if path.exists() {
                         let aside = self.set_aside(&path)?;
                         warnings.push(format!(
-                            "{}: {} is damaged ({why}), so nothing vouches for the files beside it: kept aside as {}; --force recomputes every trial",
+                            "{}: {} {why}, so nothing vouches for the files beside it: kept aside as {}; --force recomputes every trial",
                             path.display(),
                             CHECKSUMS,
                             aside.display()
@@ -167,6 +172,9 @@ impl Store {
         let sums_path = part_checksums_path(part);
         let sums = Checksums::read(&sums_path)
             .map_err(|why| self.damaged(&sums_path, &format!("damaged: {why}"), Role::Part))?;
+        if sums.is_none() && self.checksums_required() {
+            return Err(self.lost_checksums(&sums_path, Role::Part));
+        }
         let folder = part.parent().unwrap_or(&self.dir);
         let name = |p: &Path| {
             p.file_name()
