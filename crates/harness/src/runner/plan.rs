@@ -56,7 +56,6 @@ pub struct RunOptions {
     pub dry_run: bool,
 }
 
-
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunSummary {
@@ -74,7 +73,6 @@ pub struct RunSummary {
     pub warnings: Vec<String>,
 }
 
-
 /// What a run is to do: the trials of its sweep (of its shard's slice), which of them are stored
 /// and current, which are stored but stale, and the writer lock it holds (none for a dry run).
 pub(crate) struct Plan {
@@ -89,7 +87,12 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// The shard's `shard.json`, when this run is a shard.
-    pub(crate) fn shard_info(&self, spec: &Spec, options: &RunOptions, complete: bool) -> Option<ShardInfo> {
+    pub(crate) fn shard_info(
+        &self,
+        spec: &Spec,
+        options: &RunOptions,
+        complete: bool,
+    ) -> Option<ShardInfo> {
         options.shard.map(|s| ShardInfo {
             spec: spec.name.clone(),
             spec_hash: spec.hash.clone(),
@@ -105,7 +108,10 @@ impl Plan {
 
 /// The trials of the sweep (with their order) and how many the whole sweep has; refuses a
 /// shard count above the number of trials (shards beyond it could only be empty).
-pub(crate) fn sweep(spec: &Spec, options: &RunOptions) -> Result<(Vec<(u64, Trial)>, usize), HarnessError> {
+pub(crate) fn sweep(
+    spec: &Spec,
+    options: &RunOptions,
+) -> Result<(Vec<(u64, Trial)>, usize), HarnessError> {
     let all_trials = spec.trials(options.seeds);
     let sweep_trials = all_trials.len();
     if let Some(s) = options.shard {
@@ -279,7 +285,6 @@ fn stored_trials(
     Ok((ok, stale_ids))
 }
 
-
 /// The spec copy of a run of `spec` from the current folder.
 pub(crate) fn spec_copy(spec: &Spec) -> Result<SpecCopy, HarnessError> {
     // The copy's `external:` paths are relative to the original spec's folder.
@@ -304,4 +309,3 @@ pub(crate) fn spec_copy(spec: &Spec) -> Result<SpecCopy, HarnessError> {
         origin,
     })
 }
-
