@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fails when a relative link in README.md or docs/**/*.md does not resolve: the file or folder it
+# Fails when a relative link in README.md, CHANGELOG.md or docs/**/*.md does not resolve: the file or folder it
 # names must exist in the repository, and a `#fragment` pointing into a Markdown file must name
 # one of its headings (GitHub's anchor rules). Links to other sites (scheme://, mailto:) are not
 # fetched. Links inside code blocks and code spans are not links and are skipped.
@@ -55,10 +55,8 @@ def anchors(path):
         anchors_cache[path] = found
     return anchors_cache[path]
 
-files = []
-readme = os.path.join(root, 'README.md')
-if os.path.isfile(readme):
-    files.append(readme)
+files = [os.path.join(root, n) for n in ('README.md', 'CHANGELOG.md')
+         if os.path.isfile(os.path.join(root, n))]
 for folder, _, names in os.walk(os.path.join(root, 'docs')):
     files += [os.path.join(folder, n) for n in sorted(names) if n.endswith('.md')]
 if not files:
