@@ -244,6 +244,12 @@ def load(path):
         trials = trials.iloc[_kept(rows)]
         trials = trials.sort_values(["order", "trial_id"], kind="stable").reset_index(drop=True)
     trials = _typed_params(_plain_columns(trials, pd), pd)
+    # The binary's column order (trials_frame): the fixed columns, then parameters and metrics
+    # by name, whichever file each came from.
+    params = sorted(c for c in trials.columns if c.startswith(PARAM_PREFIX))
+    metrics = sorted(c for c in trials.columns if c.startswith(METRIC_PREFIX))
+    fixed = [c for c in trials.columns if c not in params and c not in metrics]
+    trials = trials[fixed + params + metrics]
     curves = []
     for index, (_, table) in enumerate(sources):
         frame = _plain_columns(table.to_pandas(), pd)
