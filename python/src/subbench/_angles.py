@@ -40,7 +40,7 @@ def principal_angles(A, B, vectors=False):
     of tiny and large angles the pair has: an angle whose cosine is at least 1/sqrt(2) is taken
     from its sine, the others from their cosine (Knyazev & Argentati 2002, Alg. 3.1). scipy
     takes every angle from one side and, for true angles [1.5, 1e-10], reports about 1.5e-8 or
-    0 for the small one; this returns 1e-10 to within 1e-15.
+    0 for the small one; this returns it to within 100 eps.
 
     Algorithm: the Rust crate `subspace` of subbench, the same code as the subbench binary.
     Bases whose estimated condition number is at most GRAM_CONDITION_LIMIT (64), when no
