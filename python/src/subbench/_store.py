@@ -239,8 +239,13 @@ def load(path):
         frame["__source"] = index
         frames.append(frame)
     trials = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    # A file written before code identities existed has no method_code: its trials read as
+    # unversioned (""), as in the binary.
+    if "method_code" not in trials.columns:
+        trials.insert(trials.columns.get_loc("method") + 1, "method_code", "")
+    trials["method_code"] = trials["method_code"].astype(object).where(trials["method_code"].notna(), "")
     if len(sources) > 1:
-        rows = zip(trials["trial_id"], trials.get("method_code", [""] * len(trials)), trials["status"])
+        rows = zip(trials["trial_id"], trials["method_code"], trials["status"])
         trials = trials.iloc[_kept(rows)]
         trials = trials.sort_values(["order", "trial_id"], kind="stable").reset_index(drop=True)
     trials = _typed_params(_plain_columns(trials, pd), pd)
