@@ -43,7 +43,14 @@ pub fn record_run(
     let (mut runs, warning) = runs_to_append_to(&path)?;
     let spec_dir = spec.file.parent().unwrap_or(Path::new("."));
     let (commit, dirty) = git_state(spec_dir);
-    runs.push(json!({
+    // The environments the run's external methods ran in (only those it used).
+    let environments: serde_json::Map<String, Json> = spec
+        .external
+        .0
+        .iter()
+        .filter_map(|m| Some((m.id().to_string(), m.environment(false).ok()??)))
+        .collect();
+    let mut run = json!({
         "spec_file": spec.file.display().to_string(),
         "spec_hash": spec.hash,
         "git_commit": commit,
@@ -64,7 +71,11 @@ pub fn record_run(
         "trials_stale": summary.stale,
         // The code identity of every method the run used (see `Method::code`).
         "method_codes": spec.codes,
-    }));
+    });
+    if !environments.is_empty() {
+        run["environments"] = Json::Object(environments);
+    }
+    runs.push(run);
     write_json(&path, &json!({ "spec": spec.name, "runs": runs }))?;
     Ok(warning)
 }

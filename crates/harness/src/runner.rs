@@ -524,11 +524,8 @@ pub fn run_spec(
         // A spec that dropped its `external:` list leaves no stale origin behind.
         let _ = std::fs::remove_file(&origin);
     } else {
-        let folder = std::fs::canonicalize(&spec.file)
-            .map_err(|e| HarnessError::store(&spec.file, e))?
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        let folder = crate::spec_external::spec_folder(&spec.file)
+            .map_err(|e| HarnessError::store(&spec.file, e))?;
         crate::store::write_text(&origin, &format!("{}\n", folder.display()))?;
     }
     summary.elapsed = started.elapsed();

@@ -142,6 +142,7 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
         totals.ran += summary.ran;
         totals.failed += summary.failed;
     }
+    progress.failure_summary();
     if !args.dry_run && !args.no_report && args.shard.is_none() {
         let rendered = report::render_all(
             &args.out,
@@ -190,7 +191,7 @@ pub fn validate(args: &ValidateArgs, registry: &Registry) -> Result<()> {
 }
 
 /// The external methods `list --external` names: manifests directly, or a spec's `external:`.
-fn external_methods(
+pub(crate) fn external_methods(
     paths: &[PathBuf],
     registry: &Registry,
 ) -> Result<Vec<std::sync::Arc<dyn harness::Method>>> {
