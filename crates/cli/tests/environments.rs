@@ -85,7 +85,7 @@ fn a_manifests_environment_is_made_once_used_and_recorded() {
     let o = subbench(d, &["run", "s.yaml", "--out", "r", "--no-report"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
-        stderr(&o).matches("creating the Python environment").count(),
+        stderr(&o).matches("envp.value: creating the Python environment").count(),
         1,
         "{}",
         stderr(&o)
@@ -153,7 +153,7 @@ fn two_concurrent_shards_create_one_environment() {
     assert!(b.status.success(), "{}", stderr(&b));
     let said = format!("{}{}", stderr(&a), stderr(&b));
     assert_eq!(
-        said.matches("creating the Python environment").count(),
+        said.matches("envp.value: creating the Python environment").count(),
         1,
         "{said}"
     );
@@ -194,12 +194,16 @@ fn a_requirement_that_cannot_be_installed_is_named_with_its_manifest() {
     let d = dir.path();
     layout(d, "--no-index\nenvprobe-not-published==9.9\n");
     let o = subbench(d, &["env", "s.yaml"]);
-    assert_user_error(
-        &o,
-        &[
-            "m/manifest.yaml",
-            "pip could not install `envprobe-not-published==9.9` from requirements.txt",
-        ],
+    // What it tried (one progress line), then the one error line.
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.trim_end().lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].starts_with("envp.value: creating the Python environment"), "{err}");
+    assert!(
+        lines[1].starts_with("error: ")
+            && lines[1].contains("m/manifest.yaml: pip could not install `envprobe-not-published==9.9` from requirements.txt"),
+        "{err}"
     );
     assert!(envs(d).is_empty(), "nothing half-made is left: {:?}", envs(d));
     // A run fails those trials with the same cause, said once.
