@@ -85,7 +85,9 @@ fn a_manifests_environment_is_made_once_used_and_recorded() {
     let o = subbench(d, &["run", "s.yaml", "--out", "r", "--no-report"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
-        stderr(&o).matches("envp.value: creating the Python environment").count(),
+        stderr(&o)
+            .matches("envp.value: creating the Python environment")
+            .count(),
         1,
         "{}",
         stderr(&o)
@@ -153,7 +155,8 @@ fn two_concurrent_shards_create_one_environment() {
     assert!(b.status.success(), "{}", stderr(&b));
     let said = format!("{}{}", stderr(&a), stderr(&b));
     assert_eq!(
-        said.matches("envp.value: creating the Python environment").count(),
+        said.matches("envp.value: creating the Python environment")
+            .count(),
         1,
         "{said}"
     );
@@ -162,7 +165,10 @@ fn two_concurrent_shards_create_one_environment() {
     assert!(o.status.success(), "{}", stderr(&o));
     let records = Store::at(&d.join("r/envs")).load().unwrap();
     assert_eq!(records.len(), 4);
-    assert!(records.iter().all(|r| r.status == Status::Ok), "{records:?}");
+    assert!(
+        records.iter().all(|r| r.status == Status::Ok),
+        "{records:?}"
+    );
 }
 
 #[test]
@@ -185,7 +191,10 @@ fn an_interrupted_creation_is_never_taken_for_a_good_environment() {
     );
     assert!(env.join("subbench-env.json").is_file());
     let records = Store::at(&d.join("r/envs")).load().unwrap();
-    assert!(records.iter().all(|r| r.status == Status::Ok), "{records:?}");
+    assert!(
+        records.iter().all(|r| r.status == Status::Ok),
+        "{records:?}"
+    );
 }
 
 #[test]
@@ -199,19 +208,27 @@ fn a_requirement_that_cannot_be_installed_is_named_with_its_manifest() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     let lines: Vec<&str> = err.trim_end().lines().collect();
     assert_eq!(lines.len(), 2, "{err}");
-    assert!(lines[0].starts_with("envp.value: creating the Python environment"), "{err}");
+    assert!(
+        lines[0].starts_with("envp.value: creating the Python environment"),
+        "{err}"
+    );
     assert!(
         lines[1].starts_with("error: ")
             && lines[1].contains("m/manifest.yaml: pip could not install `envprobe-not-published==9.9` from requirements.txt"),
         "{err}"
     );
-    assert!(envs(d).is_empty(), "nothing half-made is left: {:?}", envs(d));
+    assert!(
+        envs(d).is_empty(),
+        "nothing half-made is left: {:?}",
+        envs(d)
+    );
     // A run fails those trials with the same cause, said once.
     let o = subbench(d, &["run", "s.yaml", "--out", "r", "--no-report"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("failed: envs: 4 trials of envp.value failed: ")
-            && stderr(&o).contains("m/manifest.yaml: pip could not install `envprobe-not-published==9.9`")
+            && stderr(&o)
+                .contains("m/manifest.yaml: pip could not install `envprobe-not-published==9.9`")
             && stderr(&o).contains("(first of 4 identical errors"),
         "{}",
         stderr(&o)
@@ -231,7 +248,11 @@ fn a_manifest_without_python_keeps_the_python3_on_path() {
     .unwrap();
     let o = subbench(d, &["env", "m/manifest.yaml"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("declares no environment"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("declares no environment"),
+        "{}",
+        stdout(&o)
+    );
     assert!(envs(d).is_empty());
     // And a `python:` whose file is missing is a manifest error on its line.
     fs::write(
@@ -240,5 +261,11 @@ fn a_manifest_without_python_keeps_the_python3_on_path() {
     )
     .unwrap();
     let o = subbench(d, &["validate", "s.yaml"]);
-    assert_user_error(&o, &["m/manifest.yaml:4", "cannot read the requirements `requirement.txt`"]);
+    assert_user_error(
+        &o,
+        &[
+            "m/manifest.yaml:4",
+            "cannot read the requirements `requirement.txt`",
+        ],
+    );
 }

@@ -591,12 +591,18 @@ fn regression_a_worker_out_of_step_never_stores_another_trials_result_as_ok() {
     let d = dir.path();
     let ready = "import sys\nfrom subbench_worker import serve\nsys.stdout.write('{\"ready\": true}\\n'); sys.stdout.flush()\nserve(lambda p, s: {'value': p['x']})\n";
     custom_worker(d, ready, "[1, 2, 3]", 20);
-    let o = subbench(d, &["run", "s.yaml", "--out", "r", "--jobs", "1", "--no-report"]);
+    let o = subbench(
+        d,
+        &["run", "s.yaml", "--out", "r", "--jobs", "1", "--no-report"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     for r in load(&d.join("r/custom")) {
         assert_eq!(r.status, Status::Error, "{r:?}");
         assert!(
-            r.error.as_deref().unwrap().contains("without the request's `trial_id`"),
+            r.error
+                .as_deref()
+                .unwrap()
+                .contains("without the request's `trial_id`"),
             "{r:?}"
         );
     }
@@ -617,22 +623,31 @@ fn regression_a_worker_out_of_step_never_stores_another_trials_result_as_ok() {
     probe(d);
     let body = "method: probe.random\ntimeout: 20\nsweep:\n  union:\n    - grid: {mode: [late], x: [1]}\n    - grid: {mode: [ok], sleep: [1.0], x: [2, 3, 4]}\nmetrics:\n  value: {}\n";
     fs::write(d.join("s.yaml"), spec("late", body)).unwrap();
-    let o = subbench(d, &["run", "s.yaml", "--out", "r", "--jobs", "1", "--no-report"]);
+    let o = subbench(
+        d,
+        &["run", "s.yaml", "--out", "r", "--jobs", "1", "--no-report"],
+    );
     let records = load(&d.join("r/late"));
     assert_eq!(records.len(), 4, "{}", stderr(&o));
-    let refused = records
-        .iter()
-        .filter(|r| r.status == Status::Error)
-        .count();
+    let refused = records.iter().filter(|r| r.status == Status::Error).count();
     // The stray line fails the trial it reaches (none when it came before the next request,
     // which then found the worker out of step and started another).
     assert!(refused <= 1, "{records:?}");
     for r in records.iter().filter(|r| r.status == Status::Error) {
-        assert!(r.error.as_deref().unwrap().contains("without the request's `trial_id`"), "{r:?}");
+        assert!(
+            r.error
+                .as_deref()
+                .unwrap()
+                .contains("without the request's `trial_id`"),
+            "{r:?}"
+        );
     }
     for r in records.iter().filter(|r| r.status == Status::Ok) {
         let u = r.metrics["value"] - r.params["x"].as_f64().unwrap();
-        assert!((0.0..1.0).contains(&u), "another trial's reply stored as ok: {r:?}");
+        assert!(
+            (0.0..1.0).contains(&u),
+            "another trial's reply stored as ok: {r:?}"
+        );
     }
 }
 
@@ -644,12 +659,18 @@ fn regression_a_reply_naming_another_trial_is_said_not_skipped_silently() {
     let d = dir.path();
     let stuck = "import json, sys\nfirst = None\nfor line in sys.stdin:\n    r = json.loads(line)\n    first = first or r['trial_id']\n    print(json.dumps({'trial_id': first, 'metrics': {'value': r['params']['x']}}), flush=True)\n";
     custom_worker(d, stuck, "[1, 2]", 2);
-    let o = subbench(d, &["run", "s.yaml", "--out", "r", "--jobs", "1", "--no-report"]);
+    let o = subbench(
+        d,
+        &["run", "s.yaml", "--out", "r", "--jobs", "1", "--no-report"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let records = load(&d.join("r/custom"));
     let ok: Vec<&TrialRecord> = records.iter().filter(|r| r.status == Status::Ok).collect();
     assert_eq!(ok.len(), 1, "{records:?}");
-    let late = records.iter().find(|r| r.status == Status::Timeout).unwrap();
+    let late = records
+        .iter()
+        .find(|r| r.status == Status::Timeout)
+        .unwrap();
     let error = late.error.as_deref().unwrap();
     assert!(
         error.contains(&format!("skipped 1 reply naming trial {}", ok[0].trial_id)),
@@ -666,7 +687,10 @@ fn regression_a_reply_naming_another_trial_is_said_not_skipped_silently() {
     assert!(started.elapsed() < Duration::from_secs(30));
     let r = &load(&d.join("r/custom"))[0];
     assert!(
-        r.error.as_deref().unwrap().contains("replied for trial `f00`, which it was never sent"),
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("replied for trial `f00`, which it was never sent"),
         "{r:?}"
     );
 }
@@ -701,7 +725,10 @@ fn regression_a_workers_child_does_not_survive_the_deadline() {
         if !alive {
             break;
         }
-        assert!(Instant::now() < deadline, "the worker's child {pid} lives on: {state}");
+        assert!(
+            Instant::now() < deadline,
+            "the worker's child {pid} lives on: {state}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -714,16 +741,30 @@ fn regression_the_command_program_is_part_of_the_code_identity() {
     let d = dir.path();
     let m = probe(d);
     let probe_dir = d.join("tests/external/probe");
-    fs::write(probe_dir.join("run.sh"), "#!/bin/sh\nexec python3 worker.py\n").unwrap();
-    let mut perms = fs::metadata(probe_dir.join("run.sh")).unwrap().permissions();
+    fs::write(
+        probe_dir.join("run.sh"),
+        "#!/bin/sh\nexec python3 worker.py\n",
+    )
+    .unwrap();
+    let mut perms = fs::metadata(probe_dir.join("run.sh"))
+        .unwrap()
+        .permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     fs::set_permissions(probe_dir.join("run.sh"), perms).unwrap();
     let manifest = fs::read_to_string(d.join(m)).unwrap();
-    fs::write(d.join(m), manifest.replace("[python3, worker.py]", "[./run.sh]")).unwrap();
+    fs::write(
+        d.join(m),
+        manifest.replace("[python3, worker.py]", "[./run.sh]"),
+    )
+    .unwrap();
     let body = "method: probe.random\nsweep:\n  grid: {x: [1, 2]}\nmetrics:\n  value: {}\n";
     fs::write(d.join("s.yaml"), spec("prog", body)).unwrap();
     run(d, &["run", "s.yaml", "--out", "r", "--no-report"]);
-    fs::write(probe_dir.join("run.sh"), "#!/bin/sh\n# edited\nexec python3 worker.py\n").unwrap();
+    fs::write(
+        probe_dir.join("run.sh"),
+        "#!/bin/sh\n# edited\nexec python3 worker.py\n",
+    )
+    .unwrap();
     let again = run(d, &["run", "s.yaml", "--out", "r", "--no-report"]);
     assert!(
         stderr(&again).contains("2 trials to run, 0 already stored"),
@@ -757,12 +798,25 @@ fn regression_a_spec_through_a_symlink_reports_the_trials_it_ran() {
     fs::write(d.join("s.yaml"), spec("linked", body)).unwrap();
     fs::create_dir_all(d.join("elsewhere")).unwrap();
     std::os::unix::fs::symlink(d.join("s.yaml"), d.join("elsewhere/link.yaml")).unwrap();
-    run(d, &["run", "elsewhere/link.yaml", "--out", "r", "--reports", "rep"]);
+    run(
+        d,
+        &[
+            "run",
+            "elsewhere/link.yaml",
+            "--out",
+            "r",
+            "--reports",
+            "rep",
+        ],
+    );
     assert_eq!(load(&d.join("r/linked")).len(), 3);
     let o = run(d, &["summary", "r/linked", "--format", "csv"]);
     assert_eq!(common::summary_trials(&o), 3, "{}", stdout(&o));
     // From another folder too: the stored origin is the same folder run used.
-    let o = run(d.join("elsewhere").as_path(), &["summary", "../r/linked", "--format", "csv"]);
+    let o = run(
+        d.join("elsewhere").as_path(),
+        &["summary", "../r/linked", "--format", "csv"],
+    );
     assert_eq!(common::summary_trials(&o), 3, "{}", stdout(&o));
 }
 
@@ -782,7 +836,10 @@ fn regression_running_from_the_specs_own_folder_runs_its_external_trials() {
     run(&here, &["run", "s.yaml", "--out", "r", "--no-report"]);
     let records = load(&here.join("r/here"));
     assert_eq!(records.len(), 2);
-    assert!(records.iter().all(|r| r.status == Status::Ok), "{records:?}");
+    assert!(
+        records.iter().all(|r| r.status == Status::Ok),
+        "{records:?}"
+    );
     let o = run(&here, &["list", "--external", "manifest.yaml"]);
     assert!(stdout(&o).contains("probe.random"));
 }
@@ -800,15 +857,34 @@ fn regression_manifest_mistakes_found_on_the_way_are_refused_by_validate() {
     for reserved in ["method", "step"] {
         fs::write(
             d.join(m),
-            good.replace("  sleep:", &format!("  {reserved}: {{type: int, default: 1}}\n  sleep:")),
+            good.replace(
+                "  sleep:",
+                &format!("  {reserved}: {{type: int, default: 1}}\n  sleep:"),
+            ),
         )
         .unwrap();
         let o = subbench(d, &["validate", "s.yaml"]);
-        assert_user_error(&o, &[&format!("params: `{reserved}` is a reserved name"), "rename"]);
+        assert_user_error(
+            &o,
+            &[
+                &format!("params: `{reserved}` is a reserved name"),
+                "rename",
+            ],
+        );
     }
-    fs::write(d.join(m), good.replace("[python3, worker.py]", "[python3, missing.py]")).unwrap();
+    fs::write(
+        d.join(m),
+        good.replace("[python3, worker.py]", "[python3, missing.py]"),
+    )
+    .unwrap();
     let o = subbench(d, &["validate", "s.yaml"]);
-    assert_user_error(&o, &["manifest.yaml:5", "no file `missing.py` in the manifest's folder"]);
+    assert_user_error(
+        &o,
+        &[
+            "manifest.yaml:5",
+            "no file `missing.py` in the manifest's folder",
+        ],
+    );
     fs::write(d.join(m), &good).unwrap();
     fs::write(
         d.join("s.yaml"),
@@ -842,7 +918,10 @@ fn regression_a_venv_interpreter_named_by_path_runs_in_its_venv() {
     assert!(made.success());
     // A module only the venv has: the base interpreter cannot import it.
     let site = Command::new(venv.join("bin/python"))
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ])
         .output()
         .unwrap();
     let site = PathBuf::from(String::from_utf8_lossy(&site.stdout).trim());
@@ -857,12 +936,25 @@ fn regression_a_venv_interpreter_named_by_path_runs_in_its_venv() {
     let manifest = fs::read_to_string(d.join(m)).unwrap();
     let body = "method: probe.random\nsweep:\n  grid: {x: [1, 2]}\nmetrics:\n  value: {}\n";
     fs::write(d.join("s.yaml"), spec("venv", body)).unwrap();
-    for program in [".venv/bin/python".to_string(), venv.join("bin/python").display().to_string()] {
-        fs::write(d.join(m), manifest.replace("[python3, worker.py]", &format!("[{program}, worker.py]"))).unwrap();
-        let o = subbench(d, &["run", "s.yaml", "--out", "r", "--no-report", "--force"]);
+    for program in [
+        ".venv/bin/python".to_string(),
+        venv.join("bin/python").display().to_string(),
+    ] {
+        fs::write(
+            d.join(m),
+            manifest.replace("[python3, worker.py]", &format!("[{program}, worker.py]")),
+        )
+        .unwrap();
+        let o = subbench(
+            d,
+            &["run", "s.yaml", "--out", "r", "--no-report", "--force"],
+        );
         assert!(o.status.success(), "{program}: {}", stderr(&o));
         let records = load(&d.join("r/venv"));
-        assert!(records.iter().all(|r| r.status == Status::Ok), "{program}: {records:?}");
+        assert!(
+            records.iter().all(|r| r.status == Status::Ok),
+            "{program}: {records:?}"
+        );
     }
 }
 
@@ -890,7 +982,8 @@ fn regression_failed_trials_are_summarised_by_cause_at_the_end_of_a_run() {
     // `check` says the same.
     let o = subbench(d, &["check", "s.yaml", "--out", "r", "--reports", "rep"]);
     assert!(
-        stderr(&o).contains("failed: causes: 4 trials of probe.random failed: ValueError: asked to fail"),
+        stderr(&o)
+            .contains("failed: causes: 4 trials of probe.random failed: ValueError: asked to fail"),
         "{}",
         stderr(&o)
     );

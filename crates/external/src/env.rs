@@ -123,9 +123,19 @@ pub fn ensure(
     if let Some(env) = complete(&dir) {
         return Ok(env);
     }
-    let where_ = |e: io::Error| format!("cannot make the Python environment in {}: {e}", root.display());
+    let where_ = |e: io::Error| {
+        format!(
+            "cannot make the Python environment in {}: {e}",
+            root.display()
+        )
+    };
     std::fs::create_dir_all(&root).map_err(where_)?;
-    let _lock = lock(&root.join(format!("{}.lock", requirements.key())), &dir, say).map_err(where_)?;
+    let _lock = lock(
+        &root.join(format!("{}.lock", requirements.key())),
+        &dir,
+        say,
+    )
+    .map_err(where_)?;
     // Made by another process while this one waited.
     if let Some(env) = complete(&dir) {
         return Ok(env);
@@ -200,19 +210,31 @@ fn build(requirements: &Requirements, manifest: &Path, dir: &Path) -> Result<Env
     // Relative paths inside the requirements (`./pkg`, `-r other.txt`) are the manifest's folder's.
     let folder = requirements.path.parent().unwrap_or(Path::new("."));
     let install = run(Command::new(&python)
-        .args(["-m", "pip", "install", "--no-input", "--disable-pip-version-check", "-r"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-input",
+            "--disable-pip-version-check",
+            "-r",
+        ])
         .arg(&requirements.path)
         .current_dir(folder))
     .map_err(fail)?;
     if !install.status.success() {
         return Err(fail(install_failure(requirements, &install)));
     }
-    let version = run(Command::new(&python).args(["-c", "import platform; print(platform.python_version())"]))
-        .map_err(fail)?;
-    let freeze = run(Command::new(&python).args(["-m", "pip", "freeze", "--disable-pip-version-check"]))
-        .map_err(fail)?;
+    let version = run(
+        Command::new(&python).args(["-c", "import platform; print(platform.python_version())"])
+    )
+    .map_err(fail)?;
+    let freeze =
+        run(Command::new(&python).args(["-m", "pip", "freeze", "--disable-pip-version-check"]))
+            .map_err(fail)?;
     if !version.status.success() || !freeze.status.success() {
-        return Err(fail("the new environment's interpreter does not run `pip freeze`".into()));
+        return Err(fail(
+            "the new environment's interpreter does not run `pip freeze`".into(),
+        ));
     }
     let identity = json!({
         "requirements": requirements.name,

@@ -243,9 +243,7 @@ impl ExternalMethod {
                 }
             }
             Some(_) => {
-                return Err(
-                    "`curves` must be an object of curve name → [[step, value], …]".into(),
-                )
+                return Err("`curves` must be an object of curve name → [[step, value], …]".into())
             }
         }
         Ok(Ok(outcome))
@@ -397,9 +395,7 @@ impl Method for ExternalMethod {
                     "no reply after {:.1} s; {what}",
                     started.elapsed().as_secs_f64()
                 )),
-                Err(Failure::Closed(how)) => {
-                    MethodError::Failed(format!("{how} before replying"))
-                }
+                Err(Failure::Closed(how)) => MethodError::Failed(format!("{how} before replying")),
             };
             let stderr = worker.stderr_text();
             return Err(match failure {

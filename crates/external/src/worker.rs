@@ -86,9 +86,16 @@ impl Worker {
         let mut command = Command::new(program);
         if let Some(env) = env {
             let mut path = vec![env.bin()];
-            path.extend(std::env::var_os("PATH").iter().flat_map(std::env::split_paths));
+            path.extend(
+                std::env::var_os("PATH")
+                    .iter()
+                    .flat_map(std::env::split_paths),
+            );
             command
-                .env("PATH", std::env::join_paths(path).map_err(io::Error::other)?)
+                .env(
+                    "PATH",
+                    std::env::join_paths(path).map_err(io::Error::other)?,
+                )
                 .env("VIRTUAL_ENV", &env.dir);
         }
         command

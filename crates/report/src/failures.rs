@@ -52,7 +52,12 @@ pub fn group_failures<'a>(records: impl IntoIterator<Item = &'a TrialRecord>) ->
     let mut groups: Vec<(String, FailureGroup)> = Vec::new();
     for r in records.into_iter().filter(|r| r.status != Status::Ok) {
         let cause = headline(r.status, r.error.as_deref().unwrap_or(""));
-        let key = format!("{}\u{0}{}\u{0}{}", r.spec, r.method, without_numbers(&cause));
+        let key = format!(
+            "{}\u{0}{}\u{0}{}",
+            r.spec,
+            r.method,
+            without_numbers(&cause)
+        );
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, group)) => {
                 group.count += 1;
@@ -157,8 +162,9 @@ mod tests {
     #[test]
     fn identical_causes_are_one_line_with_their_count_most_frequent_first() {
         let import = "the worker exited with status 1 before replying; stderr: Traceback (most recent call last):\n  File \"w.py\", line 1\nModuleNotFoundError: No module named 'scipy'";
-        let mut records: Vec<TrialRecord> =
-            (0..3).map(|i| failed(&format!("t{i}"), "a.b", import)).collect();
+        let mut records: Vec<TrialRecord> = (0..3)
+            .map(|i| failed(&format!("t{i}"), "a.b", import))
+            .collect();
         records.push(failed("u", "a.b", "no reply after 1.2 s; killed"));
         records.push(failed("v", "a.b", "no reply after 1.3 s; killed"));
         records.push(failed("w", "a.b", "no reply after 1.4 s; killed"));
@@ -171,11 +177,17 @@ mod tests {
         );
         assert_eq!(groups[1].count, 3);
         assert!(!groups[1].identical);
-        assert!(groups[1].line().contains("first of 3 similar errors: trial u"));
+        assert!(groups[1]
+            .line()
+            .contains("first of 3 similar errors: trial u"));
         assert_eq!(groups[2].line(), "s: 1 trial of c.d failed: boom (trial x)");
         let lines = summary_lines(&groups, 2);
         assert_eq!(lines.len(), 3);
-        assert!(lines[2].contains("1 other causes over 1 trials"), "{}", lines[2]);
+        assert!(
+            lines[2].contains("1 other causes over 1 trials"),
+            "{}",
+            lines[2]
+        );
     }
 
     #[test]
