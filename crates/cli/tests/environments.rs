@@ -40,11 +40,11 @@ fn layout(dir: &Path, requirements: &str) {
         .status()
         .unwrap();
     assert!(made.success());
-    fs::copy(
-        repo().join("python/subbench_worker.py"),
-        m.join("subbench_worker.py"),
-    )
-    .unwrap();
+    // The helper and the implementation it loads from beside it.
+    fs::create_dir_all(m.join("src/subbench")).unwrap();
+    for f in ["subbench_worker.py", "src/subbench/worker.py"] {
+        fs::copy(repo().join("python").join(f), m.join(f)).unwrap();
+    }
     fs::write(
         m.join("worker.py"),
         "import sys, envprobe\nfrom subbench_worker import serve\nserve(lambda p, s: {'value': envprobe.VALUE + p['x'], 'prefix': float(sys.prefix != sys.base_prefix)})\n",

@@ -562,11 +562,11 @@ fn python_builds_bit_identical_prescribed_angle_pairs() {
 /// `s.yaml` sweeping `x` over `xs` with `timeout`. Returns the spec's name.
 fn custom_worker(dir: &Path, worker: &str, xs: &str, timeout: u32) -> &'static str {
     fs::create_dir_all(dir.join("w")).unwrap();
-    fs::copy(
-        repo().join("python/subbench_worker.py"),
-        dir.join("w/subbench_worker.py"),
-    )
-    .unwrap();
+    // The helper and the implementation it loads from beside it.
+    fs::create_dir_all(dir.join("w/src/subbench")).unwrap();
+    for f in ["subbench_worker.py", "src/subbench/worker.py"] {
+        fs::copy(repo().join("python").join(f), dir.join("w").join(f)).unwrap();
+    }
     fs::write(dir.join("w/worker.py"), worker).unwrap();
     fs::write(
         dir.join("w/manifest.yaml"),

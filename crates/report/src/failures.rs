@@ -78,7 +78,7 @@ pub fn group_failures<'a>(records: impl IntoIterator<Item = &'a TrialRecord>) ->
     }
     let mut groups: Vec<FailureGroup> = groups.into_iter().map(|(_, g)| g).collect();
     // Stable: equal counts keep their first appearance's order.
-    groups.sort_by(|a, b| b.count.cmp(&a.count));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.count));
     groups
 }
 
