@@ -80,7 +80,7 @@ states: build
 # ~/.cache/subbench). `run` and `check` make them on first use too; this makes them up front and
 # stops on a requirement that cannot be installed, before any trial runs.
 venv: build
-    {{bin}} env specs
+    {{bin}} env methods/external/*/manifest.yaml
 
 # Regenerate every table and figure of the papers (full size), then evaluate every claim under
 # the spec's seed and four derived ones (a claim that holds under only some is FRAGILE).
