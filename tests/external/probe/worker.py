@@ -1,9 +1,7 @@
 """Test worker: see manifest.yaml."""
 import os
 import random
-import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "python"))
@@ -44,6 +42,7 @@ def trial(params, seed):
         sys.__stdout__.write('{"metrics": {"value": -999.0, "pid": %d}}\n' % os.getpid())
         sys.__stdout__.flush()
     if mode == "late":
+        import threading  # here, not at the top: start-up counts towards a trial's 1 s timeout
         # A line of its own a moment after the helper's reply: it reaches the next request.
         def stray():
             time.sleep(0.5)
@@ -51,6 +50,7 @@ def trial(params, seed):
             sys.__stdout__.flush()
         threading.Thread(target=stray, daemon=True).start()
     if mode == "orphan":
+        import subprocess
         # A child that inherits stdout outlives the worker: no end of file, ever.
         child = subprocess.Popen(["sleep", "1000"])
         with open("orphan.pid", "w") as f:
