@@ -6,10 +6,6 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", justfile_directory() / "target")
 bin := CARGO_TARGET_DIR / "debug" / "subbench"
-# The Python environment the external methods (methods/external/*) run in. Their manifests say
-# `python3`, found on PATH: the recipes that run specs put this environment's bin/ first.
-venv := CARGO_TARGET_DIR / "external-venv"
-with_venv := "PATH=" + venv / "bin" + ":$PATH"
 
 # List the recipes.
 default:
@@ -79,30 +75,23 @@ bench-reference: build
 states: build
     {{bin}} write-states results/shifcon-states --seed 1 --sentences 600
 
-# The Python environment of the external methods: methods/external/*/requirements.txt (pinned),
-# made once under the target folder and remade when a requirements file changes.
-venv: setup
-    #!/usr/bin/env bash
-    set -euo pipefail
-    stamp="$(cat methods/external/*/requirements.txt | sha256sum | cut -c1-16)"
-    if [ "$(cat {{venv}}/.requirements 2>/dev/null)" != "$stamp" ]; then
-        rm -rf {{venv}}
-        python3 -m venv {{venv}}
-        reqs=(); for r in methods/external/*/requirements.txt; do reqs+=(-r "$r"); done
-        {{venv}}/bin/pip install --quiet --disable-pip-version-check "${reqs[@]}"
-        echo "$stamp" > {{venv}}/.requirements
-    fi
+# The Python environments of the external methods (each manifest's `python:` requirements,
+# pinned), made by subbench once per requirements content under $SUBBENCH_CACHE (default
+# ~/.cache/subbench). `run` and `check` make them on first use too; this makes them up front and
+# stops on a requirement that cannot be installed, before any trial runs.
+venv: build
+    {{bin}} env methods/external/*/manifest.yaml
 
 # Regenerate every table and figure of the papers (full size), then evaluate every claim under
 # the spec's seed and four derived ones (a claim that holds under only some is FRAGILE).
 reproduce: build states venv
-    {{with_venv}} {{bin}} run specs --out results --reports reports
-    {{with_venv}} {{bin}} check specs --reseed 4 --out results --reports reports --markdown reports/check.md --junit reports/check.xml
+    {{bin}} run specs --out results --reports reports
+    {{bin}} check specs --reseed 4 --out results --reports reports --markdown reports/check.md --junit reports/check.xml
 
 # The papers' claims as regression checks on the reduced (`quick:`) sweeps, as CI runs them.
 check: build states venv
     mkdir -p reports/quick
-    {{with_venv}} {{bin}} check specs --quick --out results --reports reports/quick --markdown reports/quick/check.md --junit reports/quick/check.xml
+    {{bin}} check specs --quick --out results --reports reports/quick --markdown reports/quick/check.md --junit reports/quick/check.xml
 
 # Compile every LaTeX table of a reports folder with plain pdflatex and booktabs.
 latex DIR="reports/quick":

@@ -69,6 +69,8 @@ enum Command {
     Angles(commands::angles::AnglesArgs),
     /// A Grassmann distance between the column spans of two matrices.
     Distance(commands::angles::DistanceArgs),
+    /// Make (or check) the Python environments external methods declare, before any run.
+    Env(commands::env::EnvArgs),
     /// Write the synthetic ShifCon model's hidden states as files the real-states loader reads.
     WriteStates(commands::states::WriteStatesArgs),
 }
@@ -173,6 +175,7 @@ fn main() -> ExitCode {
         }
         Command::Angles(args) => commands::angles::angles(args).map(|_| ExitCode::SUCCESS),
         Command::Distance(args) => commands::angles::distance(args).map(|_| ExitCode::SUCCESS),
+        Command::Env(args) => commands::env::env(args, &registry).map(|_| ExitCode::SUCCESS),
         Command::WriteStates(args) => commands::states::write(args).map(|_| ExitCode::SUCCESS),
     };
     match outcome {

@@ -30,7 +30,12 @@ pub struct TerminalProgress {
     counts: Mutex<Counts>,
     is_terminal: bool,
     told_unversioned: AtomicBool,
+    /// Every trial that failed in this process, for [`TerminalProgress::failure_summary`].
+    failed: Mutex<Vec<TrialRecord>>,
 }
+
+/// Causes of failure shown at the end of a run; the rest are counted in one line.
+const CAUSES_SHOWN: usize = 8;
 
 impl TerminalProgress {
     pub fn new() -> Self {
@@ -46,6 +51,17 @@ impl TerminalProgress {
             }),
             is_terminal: std::io::stderr().is_terminal(),
             told_unversioned: AtomicBool::new(false),
+            failed: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The causes of the trials that failed in this process, grouped, most frequent first:
+    /// printed once at the end of `run` and `check` instead of one line per trial.
+    pub fn failure_summary(&self) {
+        let failed = self.failed.lock().expect("not poisoned");
+        let groups = report::failures::group_failures(failed.iter());
+        for line in report::failures::summary_lines(&groups, CAUSES_SHOWN) {
+            eprintln!("failed: {line}");
         }
     }
 
@@ -108,6 +124,12 @@ impl Progress for TerminalProgress {
         let mut counts = self.counts.lock().expect("not poisoned");
         counts.done += 1;
         counts.failed += usize::from(record.status != Status::Ok);
+        if record.status != Status::Ok {
+            self.failed
+                .lock()
+                .expect("not poisoned")
+                .push(record.clone());
+        }
         if let Some(bar) = self.bar.lock().expect("not poisoned").as_ref() {
             bar.inc(1);
             bar.set_message(format!("{} failed", counts.failed));

@@ -8,12 +8,15 @@
 //! crashes, prints garbage or closes its output fails only its trial and is replaced; its code
 //! identity (the blake3 of the manifest and its files) makes its trials rerun when it changes.
 //!
-//! The protocol is documented in the README ("External methods").
+//! The protocol (every reply echoes its request's `trial_id`) and environments are documented
+//! in docs/external.md.
 
+mod env;
 mod manifest;
 mod method;
 mod worker;
 
+pub use env::{cache_root, Environment, Requirements};
 pub use manifest::{parse_manifest, Manifest};
 pub use method::ExternalMethod;
 pub use worker::kill_all_workers;
@@ -26,5 +29,9 @@ use harness::{Registry, SpecError};
 /// Load the manifest at `path` as a method (ids of `registry`'s methods are refused).
 pub fn load(path: &Path, registry: &Registry) -> Result<Arc<ExternalMethod>, SpecError> {
     let manifest = manifest::load_manifest(path, registry)?;
+    // Once per manifest and process: the registry loads each manifest once.
+    for warning in &manifest.warnings {
+        eprintln!("warning: {warning}");
+    }
     Ok(Arc::new(ExternalMethod::new(manifest)))
 }

@@ -19,8 +19,13 @@ const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 const MAX_CODE_FILE_BYTES: u64 = 1 << 30;
 
 const FIELDS: &[&str] = &[
-    "id", "summary", "command", "files", "params", "metrics", "curves",
+    "id", "summary", "command", "files", "python", "params", "metrics", "curves",
 ];
+/// Names a spec gives another meaning: `method` is the sweep's method key, `step` a curve's x.
+const RESERVED_PARAMS: &[&str] = &["method", "step"];
+/// Arguments of `command` that name a script by these endings must exist (a typo in the
+/// script's name would otherwise fail every trial instead of the manifest).
+const SCRIPT_ENDINGS: &[&str] = &[".py", ".sh", ".r", ".R", ".jl", ".js", ".pl", ".rb", ".lua"];
 const PARAM_FIELDS: &[&str] = &["type", "range", "choices", "default", "doc"];
 const TYPES: &[&str] = &["int", "float", "bool", "choice", "float_list", "file"];
 
@@ -33,10 +38,19 @@ struct RawManifest {
     #[serde(default)]
     files: Vec<String>,
     #[serde(default)]
+    python: Option<RawPython>,
+    #[serde(default)]
     params: IndexMap<String, RawParam>,
     metrics: IndexMap<String, String>,
     #[serde(default)]
     curves: IndexMap<String, String>,
+}
+
+/// `python: {requirements: requirements.txt}`: the environment subbench makes for the worker.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPython {
+    requirements: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,17 +72,24 @@ struct RawParam {
 #[derive(Debug, Clone)]
 pub struct Manifest {
     pub file: PathBuf,
-    /// The manifest's folder: the worker's working directory.
+    /// The manifest's folder, absolute: the worker's working directory.
     pub dir: PathBuf,
     pub id: String,
     pub summary: String,
-    /// argv; the program resolved (a path with `/` is relative to the manifest's folder, a bare
-    /// name is looked up on `PATH` when the worker starts, as a shell would).
+    /// argv; the program resolved (a path with `/` is made absolute against the manifest's
+    /// folder, its symbolic links kept: a venv's `bin/python` is a link whose name is what makes
+    /// it that environment's interpreter; a bare name is looked up on `PATH` when the worker
+    /// starts, as a shell would).
     pub command: Vec<String>,
+    /// The Python environment the manifest declares (`python:`), made by subbench.
+    pub python: Option<crate::env::Requirements>,
+    /// What the user should know about the manifest but that does not stop it (printed once).
+    pub warnings: Vec<String>,
     pub params: Vec<ParamSpec>,
     pub metrics: &'static [MetricSpec],
     pub curves: &'static [MetricSpec],
-    /// blake3 of the manifest's bytes and of every file in `files` (16 hex digits).
+    /// blake3 of the manifest's bytes, of the command's program when it is a path, of the
+    /// requirements file and of every file in `files` (16 hex digits).
     pub code: String,
 }
 
@@ -111,7 +132,7 @@ pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, SpecError> {
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
     {
         return Err(fail(
-            format!("the manifest is empty; it needs {}", FIELDS[..6].join(", ")),
+            "the manifest is empty; it needs id, summary, command and metrics".to_string(),
             None,
         ));
     }
@@ -119,11 +140,7 @@ pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, SpecError> {
         let place = e.location().map(|l| (l.line(), l.column()));
         fail(yaml_message(&e.to_string()), place)
     })?;
-    let dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-
+    let dir = manifest_folder(path);
     let valid_id = {
         let mut parts = raw.id.split('.');
         raw.id.contains('.')
@@ -149,41 +166,40 @@ pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, SpecError> {
         ));
     }
 
-    // The command: argv, the program found now so that a typo is an error before anything runs.
-    let Some(program) = raw.command.first() else {
-        return Err(fail(
-            "`command` is empty; give the argv that starts the worker, e.g. [python3, worker.py]"
-                .into(),
-            at(&["command"]),
-        ));
+    let command = resolve_command(&raw.command, &dir, raw.python.is_some())
+        .map_err(|m| fail(m, at(&["command"])))?;
+    let python = match &raw.python {
+        None => None,
+        Some(p) => Some(
+            crate::env::Requirements::read(&dir, &p.requirements)
+                .map_err(|m| fail(m, at(&["python", "requirements"]).or(at(&["python"]))))?,
+        ),
     };
-    let mut command = raw.command.clone();
-    if program.contains('/') {
-        let resolved = dir.join(program);
-        if !resolved.is_file() {
-            return Err(fail(
-                format!(
-                    "command: no program `{program}` (a path with `/` is relative to the manifest's folder)"
-                ),
-                at(&["command"]),
-            ));
-        }
-        command[0] = std::fs::canonicalize(&resolved)
-            .unwrap_or(resolved)
-            .display()
-            .to_string();
-    } else if find_on_path(program).is_none() {
-        return Err(fail(
-            format!("command: `{program}` is not on PATH; install it, or give a path relative to the manifest's folder"),
-            at(&["command"]),
-        ));
-    }
 
-    // The files that define the code, hashed with the manifest into the code identity.
+    // The code identity: the manifest, the program when it is a file, the requirements and
+    // every file of `files:` (each with its name and length, so that no two sets hash alike).
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"subbench-external-v1\n");
     hasher.update(&(text.len() as u64).to_le_bytes());
     hasher.update(text.as_bytes());
+    let mut hash_file = |name: &str, bytes: &[u8]| {
+        hasher.update(name.as_bytes());
+        hasher.update(&(bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    };
+    if raw.command[0].contains('/') {
+        // Streamed: the program may be an interpreter of some megabytes.
+        let hash = harness::input::hash_regular(Path::new(&command[0])).map_err(|e| {
+            fail(
+                format!("command: cannot read `{}`: {e}", raw.command[0]),
+                at(&["command"]),
+            )
+        })?;
+        hash_file(&raw.command[0], hash.as_bytes());
+    }
+    if let Some(python) = &python {
+        hash_file(&python.name, &python.text);
+    }
     for file in &raw.files {
         // Regular files only, sized before reading (a FIFO would hang, /dev/zero never end).
         let bytes =
@@ -193,11 +209,10 @@ pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, SpecError> {
                     line_of(text, file).or(at(&["files"])),
                 )
             })?;
-        hasher.update(file.as_bytes());
-        hasher.update(&(bytes.len() as u64).to_le_bytes());
-        hasher.update(&bytes);
+        hash_file(file, &bytes);
     }
     let code = hasher.finalize().to_hex()[..16].to_string();
+    let warnings = unlisted_files(path, &raw.command[1..], &raw.files, &dir);
 
     let mut params = Vec::new();
     for (name, p) in &raw.params {
@@ -234,6 +249,15 @@ pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, SpecError> {
                 at(&["params", name]),
             ));
         }
+        if RESERVED_PARAMS.contains(&name.as_str()) {
+            return Err(fail(
+                format!(
+                    "params: `{name}` is a reserved name (a spec's `method` key is the method, a curve's x is `step`); reserved: {}; rename the parameter",
+                    RESERVED_PARAMS.join(", ")
+                ),
+                at(&["params", name]),
+            ));
+        }
     }
     let metric_specs = |m: &IndexMap<String, String>| -> &'static [MetricSpec] {
         let v: Vec<MetricSpec> = m
@@ -251,6 +275,8 @@ pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, SpecError> {
         id: raw.id.clone(),
         summary: raw.summary.clone(),
         command,
+        python,
+        warnings,
         params,
         metrics: metric_specs(&raw.metrics),
         curves: metric_specs(&raw.curves),
@@ -362,6 +388,96 @@ fn param(name: &str, p: &RawParam) -> Result<ParamSpec, (String, Option<&'static
         spec.default = ParamDefault::Value(checked);
     }
     Ok(spec)
+}
+
+/// The folder of the manifest at `path`, absolute (`m.yaml` given from its own folder has the
+/// empty path as its parent, which is no working directory).
+fn manifest_folder(path: &Path) -> PathBuf {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf())
+}
+
+/// `command` with its program resolved, checked now so that a typo is an error before anything
+/// runs. With `python:`, a program `python3` or `python` is the environment's interpreter
+/// (substituted when the worker starts), so it need not be on PATH.
+fn resolve_command(raw: &[String], dir: &Path, python: bool) -> Result<Vec<String>, String> {
+    let Some(program) = raw.first() else {
+        return Err(
+            "`command` is empty; give the argv that starts the worker, e.g. [python3, worker.py]"
+                .into(),
+        );
+    };
+    let mut command = raw.to_vec();
+    if program.contains('/') {
+        let resolved = dir.join(program);
+        if !resolved.is_file() {
+            return Err(format!(
+                "command: no program `{program}` (a path with `/` is relative to the manifest's folder)"
+            ));
+        }
+        // Absolute, but not canonical: following the links of `.venv/bin/python` would start
+        // the base interpreter, without the environment's packages.
+        command[0] = lexically_normal(&resolved).display().to_string();
+    } else if !(python && crate::env::is_python(program)) && find_on_path(program).is_none() {
+        return Err(format!(
+            "command: `{program}` is not on PATH; install it, or give a path relative to the manifest's folder"
+        ));
+    }
+    let mut after_inline = false;
+    for arg in &raw[1..] {
+        // `python3 -m pkg.mod` and `-c "…"` name no file.
+        let names_script = !after_inline
+            && !arg.starts_with('-')
+            && SCRIPT_ENDINGS.iter().any(|end| arg.ends_with(end));
+        after_inline = matches!(arg.as_str(), "-m" | "-c");
+        if names_script && !dir.join(arg).is_file() {
+            return Err(format!(
+                "command: no file `{arg}` in the manifest's folder {} (the worker runs there)",
+                dir.display()
+            ));
+        }
+    }
+    Ok(command)
+}
+
+/// `path` without `.` and `..` components (textually: the links it goes through are kept).
+fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Arguments of `command` that are files of the manifest's folder but not in `files:`: their
+/// edits would not change the code identity, so old results would be served for new code.
+fn unlisted_files(manifest: &Path, args: &[String], files: &[String], dir: &Path) -> Vec<String> {
+    let listed: Vec<PathBuf> = files
+        .iter()
+        .map(|f| lexically_normal(&dir.join(f)))
+        .collect();
+    args.iter()
+        .filter(|arg| !arg.starts_with('-') && dir.join(arg).is_file())
+        .filter(|arg| !listed.contains(&lexically_normal(&dir.join(arg))))
+        .map(|arg| {
+            format!(
+                "{}: command runs `{arg}`, which `files:` does not list: editing it will not rerun the method's trials; add it to `files:`",
+                manifest.display()
+            )
+        })
+        .collect()
 }
 
 fn find_on_path(program: &str) -> Option<PathBuf> {

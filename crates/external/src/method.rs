@@ -1,6 +1,7 @@
 //! An external method: a `harness::Method` whose trials are sent to a pool of worker processes.
 
-use std::sync::Mutex;
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use harness::{
@@ -8,6 +9,7 @@ use harness::{
 };
 use serde_json::{Map, Value as Json};
 
+use crate::env::Environment;
 use crate::manifest::Manifest;
 use crate::worker::{Failure, Worker};
 
@@ -24,6 +26,19 @@ pub struct ExternalMethod {
     /// properly, so there are never more workers than trials running at once: one per worker
     /// thread. A worker that timed out, crashed or broke the protocol is dropped (killed).
     idle: Mutex<Vec<Worker>>,
+    /// The manifest's Python environment, made (or found) once per process, by the first trial
+    /// or by `subbench env`; a failure is kept and fails every trial with the same message.
+    env: OnceLock<Result<Environment, String>>,
+}
+
+/// What a line the worker wrote is, for the trial that waits for it.
+enum Reply {
+    /// This trial's reply (echoing its `trial_id`), valid: its result, the worker kept.
+    Answer(Result<Outcome, MethodError>),
+    /// A line naming a trial this worker was sent before: late, skipped.
+    Late(String),
+    /// Not a valid reply to this request: the trial fails and the worker is dropped.
+    Invalid(String),
 }
 
 impl ExternalMethod {
@@ -31,7 +46,21 @@ impl ExternalMethod {
         ExternalMethod {
             manifest,
             idle: Mutex::new(Vec::new()),
+            env: OnceLock::new(),
         }
+    }
+
+    /// The manifest's environment (none without `python:`), made now if needed.
+    pub fn python_env(&self) -> Result<Option<&Environment>, String> {
+        let Some(requirements) = &self.manifest.python else {
+            return Ok(None);
+        };
+        let made = self.env.get_or_init(|| {
+            crate::env::ensure(requirements, &self.manifest.file, &|line| {
+                eprintln!("{}: {line}", self.manifest.id)
+            })
+        });
+        made.as_ref().map(Some).map_err(Clone::clone)
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -57,7 +86,8 @@ impl ExternalMethod {
                 "the run was interrupted before this trial started".into(),
             ));
         }
-        Worker::spawn(&self.manifest).map_err(|e| {
+        let env = self.python_env().map_err(MethodError::Failed)?;
+        Worker::spawn(&self.manifest, env).map_err(|e| {
             MethodError::Failed(format!(
                 "cannot start the worker `{}` in {}: {e}",
                 self.manifest.command.join(" "),
@@ -98,9 +128,25 @@ impl ExternalMethod {
         line
     }
 
-    /// Turn a reply line into the trial's outcome. `Err(None)` would be a protocol failure of the
-    /// worker itself (not JSON): the caller drops the worker.
-    fn reply(&self, line: &[u8]) -> Result<Result<Outcome, MethodError>, String> {
+    /// What a line the worker wrote is for trial `trial_id`, given the trials it was `sent`.
+    fn reply(&self, line: &[u8], trial_id: &str, sent: &HashSet<String>) -> Reply {
+        match self.validate(line, trial_id, sent) {
+            Ok(Ok(outcome)) => Reply::Answer(Ok(outcome)),
+            Ok(Err(Some(error))) => Reply::Answer(Err(error)),
+            Ok(Err(None)) => Reply::Late(echo(line).unwrap_or_default()),
+            Err(message) => Reply::Invalid(message),
+        }
+    }
+
+    /// The reply's outcome: `Ok(Err(Some(_)))` the worker's own `error`/`diverged`,
+    /// `Ok(Err(None))` a late line, `Err` a line that breaks the protocol.
+    #[allow(clippy::type_complexity)]
+    fn validate(
+        &self,
+        line: &[u8],
+        trial_id: &str,
+        sent: &HashSet<String>,
+    ) -> Result<Result<Outcome, Option<MethodError>>, String> {
         let text = String::from_utf8_lossy(line);
         let text = text.trim_end();
         let shown = || {
@@ -122,29 +168,47 @@ impl ExternalMethod {
                 shown()
             ));
         };
+        // The echo is what ties a reply to its request: without it, one stray line would shift
+        // every later reply onto the next trial, stored as ok.
+        match reply.get("trial_id") {
+            Some(Json::String(id)) if id == trial_id => {}
+            Some(Json::String(id)) if sent.contains(id) => return Ok(Err(None)),
+            Some(Json::String(id)) => {
+                return Err(format!(
+                    "the worker replied for trial `{id}`, which it was never sent (this trial is `{trial_id}`): `{}`",
+                    shown()
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "the worker wrote a line without the request's `trial_id` (every reply must echo it; see docs/external.md): `{}`",
+                    shown()
+                ))
+            }
+        }
         if let Some(message) = reply.get("error") {
-            return Ok(Err(MethodError::Failed(text_of(message))));
+            return Ok(Err(Some(MethodError::Failed(text_of(message)))));
         }
         if let Some(message) = reply.get("diverged") {
-            return Ok(Err(MethodError::Diverged(text_of(message))));
+            return Ok(Err(Some(MethodError::Diverged(text_of(message)))));
         }
         let Some(Json::Object(metrics)) = reply.get("metrics") else {
-            return Ok(Err(MethodError::Failed(format!(
+            return Err(format!(
                 "the worker's reply has no `metrics` object (nor `error` or `diverged`): `{}`",
                 shown()
-            ))));
+            ));
         };
         let mut outcome = Outcome::new();
         for (name, value) in metrics {
             if !self.manifest.metrics.iter().any(|m| m.name == name) {
-                return Ok(Err(undeclared("metric", name, self.manifest.metrics)));
+                return Err(undeclared("metric", name, self.manifest.metrics));
             }
             match value.as_f64() {
                 Some(x) => outcome.metrics.insert(name.clone(), x),
                 None => {
-                    return Ok(Err(MethodError::Failed(format!(
+                    return Err(format!(
                         "the worker returned metric `{name}` = {value}; metrics are numbers"
-                    ))))
+                    ))
                 }
             };
         }
@@ -154,34 +218,32 @@ impl ExternalMethod {
             .iter()
             .find(|m| !outcome.metrics.contains_key(m.name))
         {
-            return Ok(Err(MethodError::Failed(format!(
+            return Err(format!(
                 "the worker's reply lacks declared metric `{}`",
                 missing.name
-            ))));
+            ));
         }
         match reply.get("curves") {
             None | Some(Json::Null) => {}
             Some(Json::Object(curves)) => {
                 for (name, points) in curves {
                     if !self.manifest.curves.iter().any(|c| c.name == name) {
-                        return Ok(Err(undeclared("curve", name, self.manifest.curves)));
+                        return Err(undeclared("curve", name, self.manifest.curves));
                     }
                     match curve(points) {
                         Some(points) => {
                             outcome.curves.insert(name.clone(), points);
                         }
                         None => {
-                            return Ok(Err(MethodError::Failed(format!(
+                            return Err(format!(
                                 "curve `{name}` must be a list of [step, value] pairs, steps non-negative integers and values numbers"
-                            ))))
+                            ))
                         }
                     }
                 }
             }
             Some(_) => {
-                return Ok(Err(MethodError::Failed(
-                    "`curves` must be an object of curve name → [[step, value], …]".into(),
-                )))
+                return Err("`curves` must be an object of curve name → [[step, value], …]".into())
             }
         }
         Ok(Ok(outcome))
@@ -195,16 +257,40 @@ fn text_of(message: &Json) -> String {
     }
 }
 
-fn undeclared(what: &str, name: &str, declared: &[MetricSpec]) -> MethodError {
+/// The `trial_id` a line echoes, if it is a JSON object with one.
+fn echo(line: &[u8]) -> Option<String> {
+    serde_json::from_slice::<Json>(line)
+        .ok()?
+        .get("trial_id")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// "; skipped 2 replies naming trial a, b" when late lines were skipped.
+fn skipped_note(late: &[String]) -> String {
+    if late.is_empty() {
+        return String::new();
+    }
+    let mut names: Vec<&str> = late.iter().map(String::as_str).collect();
+    names.dedup();
+    format!(
+        "; skipped {} {} naming trial {} (late lines of earlier requests: the worker wrote more than one line per request and was stopped after this trial)",
+        late.len(),
+        if late.len() == 1 { "reply" } else { "replies" },
+        names.join(", ")
+    )
+}
+
+fn undeclared(what: &str, name: &str, declared: &[MetricSpec]) -> String {
     let names: Vec<&str> = declared.iter().map(|m| m.name).collect();
-    MethodError::Failed(format!(
+    format!(
         "the worker returned {what} `{name}`, which the manifest does not declare; declared: {}",
         if names.is_empty() {
             "none".to_string()
         } else {
             names.join(", ")
         }
-    ))
+    )
 }
 
 fn curve(points: &Json) -> Option<Vec<(u32, f64)>> {
@@ -247,6 +333,18 @@ impl Method for ExternalMethod {
     fn code(&self) -> Option<String> {
         Some(self.manifest.code.clone())
     }
+    fn environment(&self, make: bool) -> Result<Option<Json>, String> {
+        let env = if make {
+            self.python_env()?
+        } else {
+            self.env.get().and_then(|made| made.as_ref().ok())
+        };
+        Ok(env.map(|e| {
+            let mut identity = e.identity.clone();
+            identity["path"] = Json::String(e.dir.display().to_string());
+            identity
+        }))
+    }
     /// The worker checks what it needs itself; the harness has checked kinds and ranges.
     fn check(&self, _params: &Params) -> Result<(), String> {
         Ok(())
@@ -263,46 +361,52 @@ impl Method for ExternalMethod {
             .unwrap_or_else(|| Instant::now() + DEFAULT_TIMEOUT);
         let mut worker = self.take_worker()?;
         let started = Instant::now();
-        // A reply may echo the request's `trial_id` (the helper does): one that names another
-        // trial is a late line of an earlier request, not this trial's reply.
-        let stale = |line: &[u8]| {
-            line.windows(10).any(|w| w == b"\"trial_id\"")
-                && serde_json::from_slice::<Json>(line)
-                    .ok()
-                    .and_then(|j| j.get("trial_id").and_then(Json::as_str).map(str::to_string))
-                    .is_some_and(|id| id != trial.trial_id)
-        };
-        match worker.call(&request, deadline, stale) {
-            Ok(line) => match self.reply(&line) {
-                Ok(result) => {
-                    let stderr = worker.stderr_text();
-                    self.idle
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(worker);
-                    result.map_err(|e| match e {
-                        MethodError::Failed(m) => MethodError::Failed(with_stderr(m, &stderr)),
-                        MethodError::Diverged(m) => MethodError::Diverged(with_stderr(m, &stderr)),
-                        other => other,
-                    })
-                }
-                // Not the protocol: whatever state the worker is in, it is not trusted again.
-                Err(message) => Err(MethodError::Failed(with_stderr(
-                    message,
-                    &worker.stderr_text(),
-                ))),
-            },
-            Err(Failure::Timeout) => Err(MethodError::Timeout(with_stderr(
-                format!(
-                    "no reply after {:.1} s; the worker was killed at the deadline",
+        let mut late: Vec<String> = Vec::new();
+        let mut line = worker.call(trial.trial_id, &request, deadline);
+        loop {
+            let failure = match line {
+                Ok(text) => match self.reply(&text, trial.trial_id, &worker.sent) {
+                    Reply::Late(id) => {
+                        late.push(id);
+                        line = worker.next_line(deadline);
+                        continue;
+                    }
+                    Reply::Answer(result) => {
+                        let stderr = worker.stderr_text();
+                        // A worker that wrote lines nobody asked for is out of step: not reused.
+                        if late.is_empty() {
+                            self.idle
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(worker);
+                        }
+                        return result.map_err(|e| match e {
+                            MethodError::Failed(m) => MethodError::Failed(with_stderr(m, &stderr)),
+                            MethodError::Diverged(m) => {
+                                MethodError::Diverged(with_stderr(m, &stderr))
+                            }
+                            other => other,
+                        });
+                    }
+                    // Not the protocol: whatever state the worker is in, it is not trusted again.
+                    Reply::Invalid(message) => MethodError::Failed(message),
+                },
+                Err(Failure::Timeout(what)) => MethodError::Timeout(format!(
+                    "no reply after {:.1} s; {what}",
                     started.elapsed().as_secs_f64()
-                ),
-                &worker.stderr_text(),
-            ))),
-            Err(Failure::Closed(how)) => Err(MethodError::Failed(with_stderr(
-                format!("{how} before replying"),
-                &worker.stderr_text(),
-            ))),
+                )),
+                Err(Failure::Closed(how)) => MethodError::Failed(format!("{how} before replying")),
+            };
+            let stderr = worker.stderr_text();
+            return Err(match failure {
+                MethodError::Timeout(m) => {
+                    MethodError::Timeout(with_stderr(m + &skipped_note(&late), &stderr))
+                }
+                MethodError::Failed(m) => {
+                    MethodError::Failed(with_stderr(m + &skipped_note(&late), &stderr))
+                }
+                other => other,
+            });
         }
     }
 }

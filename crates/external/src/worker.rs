@@ -10,10 +10,11 @@ use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::env::{is_python, Environment};
 use crate::manifest::Manifest;
 
 /// How much of a trial's stderr is kept with its error (the end, where the traceback is).
@@ -43,14 +44,19 @@ pub fn kill_all_workers() {
 /// Why a call got no reply line.
 #[derive(Debug)]
 pub enum Failure {
-    /// The deadline passed; the worker has been killed.
-    Timeout,
+    /// The deadline passed; the worker's process group has been killed. What happened, said.
+    Timeout(String),
     /// The worker closed its stdout (exited, crashed, or closed it): how it ended.
     Closed(String),
 }
 
 pub struct Worker {
     child: Child,
+    /// The leader's status once reaped. Until then its pid (the group's id) cannot be reused,
+    /// which is what makes killing the group by that id safe: nothing else reaps the leader.
+    reaped: Option<Option<ExitStatus>>,
+    /// The trial ids this worker was sent: a line naming one of them is late, not foreign.
+    pub sent: HashSet<String>,
     stdin: ChildStdin,
     stdout: ChildStdout,
     stderr: Option<ChildStderr>,
@@ -70,9 +76,28 @@ fn set_nonblocking(fd: i32) -> io::Result<()> {
 }
 
 impl Worker {
-    /// Start the manifest's command in its folder.
-    pub fn spawn(manifest: &Manifest) -> io::Result<Worker> {
-        let mut command = Command::new(&manifest.command[0]);
+    /// Start the manifest's command in its folder; in `env` when the manifest declares one
+    /// (its interpreter for `python3`, its `bin/` first on PATH for anything else).
+    pub fn spawn(manifest: &Manifest, env: Option<&Environment>) -> io::Result<Worker> {
+        let program = match env {
+            Some(env) if is_python(&manifest.command[0]) => env.python().into_os_string(),
+            _ => manifest.command[0].clone().into(),
+        };
+        let mut command = Command::new(program);
+        if let Some(env) = env {
+            let mut path = vec![env.bin()];
+            path.extend(
+                std::env::var_os("PATH")
+                    .iter()
+                    .flat_map(std::env::split_paths),
+            );
+            command
+                .env(
+                    "PATH",
+                    std::env::join_paths(path).map_err(io::Error::other)?,
+                )
+                .env("VIRTUAL_ENV", &env.dir);
+        }
         command
             .args(&manifest.command[1..])
             .current_dir(&manifest.dir)
@@ -97,6 +122,8 @@ impl Worker {
         live(|pids| pids.insert(child.id() as i32));
         Ok(Worker {
             child,
+            reaped: None,
+            sent: HashSet::new(),
             stdin,
             stdout,
             stderr: Some(stderr),
@@ -119,29 +146,34 @@ impl Worker {
         format!("…{}", &text[start..])
     }
 
-    /// Send one request line and wait for one reply line until `deadline`. Lines `stale` says
-    /// belong to an earlier request are skipped.
+    /// Send one request line (for trial `trial_id`) and wait for the first line the worker
+    /// writes, until `deadline`.
     pub fn call(
         &mut self,
+        trial_id: &str,
         request: &[u8],
         deadline: Instant,
-        stale: impl Fn(&[u8]) -> bool,
     ) -> Result<Vec<u8>, Failure> {
         self.err.clear();
         self.drain_stderr();
+        self.sent.insert(trial_id.to_string());
+        self.exchange(request, deadline)
+    }
+
+    /// The next line the worker writes, until `deadline`.
+    pub fn next_line(&mut self, deadline: Instant) -> Result<Vec<u8>, Failure> {
+        self.exchange(&[], deadline)
+    }
+
+    fn exchange(&mut self, request: &[u8], deadline: Instant) -> Result<Vec<u8>, Failure> {
         let mut written = 0;
         loop {
             if let Some(end) = self.out.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = self.out.drain(..=end).collect();
-                if !stale(&line) {
-                    return Ok(line);
-                }
-                continue;
+                return Ok(self.out.drain(..=end).collect());
             }
             let now = Instant::now();
             if now >= deadline {
-                self.kill();
-                return Err(Failure::Timeout);
+                return Err(Failure::Timeout(self.kill_at_deadline()));
             }
             let wait = (deadline - now).as_millis().clamp(1, i32::MAX as u128) as i32;
             let mut fds = vec![libc::pollfd {
@@ -223,57 +255,77 @@ impl Worker {
     }
 
     /// How the worker ended, after it closed its output: its exit status or signal. A worker
-    /// that closed stdout but lives on is killed.
+    /// that closed stdout but lives on is killed, and so is whatever it left in its group.
     fn ended(&mut self, what: &str) -> String {
         let until = Instant::now() + Duration::from_millis(500);
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(2)),
-                _ => break None,
-            }
-        };
+        while !self.has_exited() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let exited = self.has_exited();
+        let status = self.kill();
         // The last words on stderr arrive with the exit.
         self.drain_stderr();
-        match status {
-            Some(s) => match (s.code(), s.signal()) {
-                (Some(code), _) => format!("the worker exited with status {code}"),
-                (None, Some(signal)) => format!(
-                    "the worker was killed by signal {signal}{}",
-                    match signal {
-                        libc::SIGSEGV => " (SIGSEGV, a segmentation fault)",
-                        libc::SIGKILL => " (SIGKILL)",
-                        libc::SIGABRT => " (SIGABRT)",
-                        _ => "",
-                    }
-                ),
-                _ => format!("the worker ended ({s})"),
-            },
-            None => {
-                self.kill();
-                format!("the worker {what}")
-            }
+        match status.filter(|_| exited) {
+            Some(s) => describe(s),
+            None => format!("the worker {what}"),
         }
     }
 
-    /// Kill the worker's process group and reap it.
-    pub fn kill(&mut self) {
-        let pid = self.child.id() as i32;
-        if let Ok(None) = self.child.try_wait() {
-            // SAFETY: kill(2); the child is not reaped yet, so its pid cannot have been reused.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
+    /// At the deadline: kill the group, whether or not the worker itself still runs (a process
+    /// it started may hold its output open after it exited), and say which it was.
+    fn kill_at_deadline(&mut self) -> String {
+        let exited = self.has_exited();
+        let status = self.kill();
+        match status.filter(|_| exited) {
+            Some(s) => format!(
+                "the worker had ended ({}) but a process it started kept its output open; that process group was killed at the deadline",
+                describe(s).trim_start_matches("the worker ")
+            ),
+            None => "the worker and its process group were killed at the deadline".to_string(),
         }
-        let _ = self.child.wait();
+    }
+
+    /// Whether the worker (the group's leader) has exited, without reaping it.
+    fn has_exited(&self) -> bool {
+        if self.reaped.is_some() {
+            return true;
+        }
+        // SAFETY: waitid(2) with WNOWAIT writes into `info` and leaves the child waitable.
+        unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let r = libc::waitid(
+                libc::P_PID,
+                self.child.id() as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            );
+            r == 0 && info.si_pid() != 0
+        }
+    }
+
+    /// Kill the worker's process group, always (the leader may be gone while its children
+    /// live), then reap the leader; its status.
+    pub fn kill(&mut self) -> Option<ExitStatus> {
+        if let Some(status) = self.reaped {
+            return status;
+        }
+        let pid = self.child.id() as i32;
+        // SAFETY: kill(2). The leader is not reaped yet (see `reaped`), so its pid, the group's
+        // id, names this group and no other.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+        let status = self.child.wait().ok();
+        self.reaped = Some(status);
         live(|pids| pids.remove(&pid));
+        status
     }
 
     /// Whether the worker can take a request: still running (an idle worker may have died) and
     /// silent since its last reply (a worker that wrote more than one line per request is out
-    /// of step: its next line would be taken for the next trial's reply).
+    /// of step).
     pub fn ready(&mut self) -> bool {
-        if !matches!(self.child.try_wait(), Ok(None)) || !self.out.is_empty() {
+        if self.has_exited() || !self.out.is_empty() {
             return false;
         }
         let mut chunk = [0u8; 1];
@@ -282,6 +334,23 @@ impl Worker {
             // A byte (out of step) or end of file (closed): either way, not usable.
             Ok(0) | Ok(1..) => false,
         }
+    }
+}
+
+/// An ended process's status in words.
+fn describe(s: ExitStatus) -> String {
+    match (s.code(), s.signal()) {
+        (Some(code), _) => format!("the worker exited with status {code}"),
+        (None, Some(signal)) => format!(
+            "the worker was killed by signal {signal}{}",
+            match signal {
+                libc::SIGSEGV => " (SIGSEGV, a segmentation fault)",
+                libc::SIGKILL => " (SIGKILL)",
+                libc::SIGABRT => " (SIGABRT)",
+                _ => "",
+            }
+        ),
+        _ => format!("the worker ended ({s})"),
     }
 }
 

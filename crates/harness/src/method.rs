@@ -123,6 +123,15 @@ pub trait Method: Send + Sync {
     fn code(&self) -> Option<String> {
         None
     }
+
+    /// What the method's trials run in beyond its code (an external method's Python
+    /// environment: its requirements' hash, interpreter version, installed versions), recorded
+    /// in the run's provenance. With `make`, it is made now when missing (`subbench env`);
+    /// without, only one this process already uses is given. `Ok(None)`: nothing to record.
+    fn environment(&self, make: bool) -> Result<Option<serde_json::Value>, String> {
+        let _ = make;
+        Ok(None)
+    }
 }
 
 /// A built-in method: a pure function of its typed parameters and the trial's generator.

@@ -480,7 +480,14 @@ fn finish(
         failed: summary.failed,
         stale: summary.stale,
     };
-    let entry = provenance::run_entry(&spec.file, &spec.hash, &spec.codes, build, times, counts);
+    let mut entry = provenance::run_entry(&spec.file, &spec.hash, &spec.codes, build, times, counts);
+    // The environments the run's external methods ran in (only those it used).
+    entry.environments = spec
+        .external
+        .0
+        .iter()
+        .filter_map(|m| Some((m.id().to_string(), m.environment(false).ok()??)))
+        .collect();
     let warning = provenance::record_run(store.dir(), &spec.name, entry)?;
     summary.warnings.extend(warning);
     // Last, and only when every trial of the slice is stored (in this shard, or merged before):

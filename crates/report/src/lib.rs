@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod checks;
+pub mod failures;
 pub mod junit;
 pub mod page;
 pub mod pipeline;

@@ -41,6 +41,21 @@ def trial(params, seed):
         # A reply of its own, then the helper's: one line too many for this request.
         sys.__stdout__.write('{"metrics": {"value": -999.0, "pid": %d}}\n' % os.getpid())
         sys.__stdout__.flush()
+    if mode == "late":
+        import threading  # here, not at the top: start-up counts towards a trial's 1 s timeout
+        # A line of its own a moment after the helper's reply: it reaches the next request.
+        def stray():
+            time.sleep(0.5)
+            sys.__stdout__.write('{"metrics": {"value": -999.0, "pid": %d}}\n' % os.getpid())
+            sys.__stdout__.flush()
+        threading.Thread(target=stray, daemon=True).start()
+    if mode == "orphan":
+        import subprocess
+        # A child that inherits stdout outlives the worker: no end of file, ever.
+        child = subprocess.Popen(["sleep", "1000"])
+        with open("orphan.pid", "w") as f:
+            f.write(str(child.pid))
+        os._exit(0)
     if mode == "missing":
         del metrics["pid"]
     if mode == "extra":

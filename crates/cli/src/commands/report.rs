@@ -241,6 +241,7 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
         }
         checked.push((spec.name.clone(), checks));
     }
+    progress.failure_summary();
     update_index(&summaries, &args.reports)?;
     let totals = CheckTotals::of(&checked);
     say!("{}", totals.line());

@@ -142,6 +142,7 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
         totals.ran += summary.ran;
         totals.failed += summary.failed;
     }
+    progress.failure_summary();
     if !args.dry_run && !args.no_report && args.shard.is_none() {
         let rendered = report::render_all(
             &args.out,
@@ -189,13 +190,21 @@ pub fn validate(args: &ValidateArgs, registry: &Registry) -> Result<()> {
     Ok(())
 }
 
-/// The external methods `list --external` names: manifests directly, or a spec's `external:`.
-fn external_methods(
+/// The external methods `list --external` and `env` name: manifests directly, or the
+/// `external:` of specs (files, or folders searched for them).
+pub(crate) fn external_methods(
     paths: &[PathBuf],
     registry: &Registry,
 ) -> Result<Vec<std::sync::Arc<dyn harness::Method>>> {
     let mut methods: Vec<std::sync::Arc<dyn harness::Method>> = Vec::new();
     for path in paths {
+        if path.is_dir() {
+            let specs = load_specs(std::slice::from_ref(path), registry, LoadOptions::default())?;
+            for spec in specs {
+                methods.extend(spec.external.0.iter().cloned());
+            }
+            continue;
+        }
         let bytes = harness::input::read_regular(path, 1 << 24)
             .map_err(|e| UserError::new(format!("{}: {e}", path.display())))?;
         let text = String::from_utf8_lossy(&bytes);

@@ -3,7 +3,6 @@
 //! cached run only reads the store). Nothing here runs a trial.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::time::Duration;
 
 use crate::error::HarnessError;
@@ -291,11 +290,8 @@ pub(crate) fn spec_copy(spec: &Spec) -> Result<SpecCopy, HarnessError> {
     let origin = if spec.external.0.is_empty() {
         None
     } else {
-        let folder = std::fs::canonicalize(&spec.file)
-            .map_err(|e| HarnessError::store(&spec.file, e))?
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        let folder = crate::spec_external::spec_folder(&spec.file)
+            .map_err(|e| HarnessError::store(&spec.file, e))?;
         Some(folder.display().to_string())
     };
     Ok(SpecCopy {

@@ -75,15 +75,25 @@ impl SpecMethods<'_> {
     }
 }
 
-/// The folder a spec's `external:` paths are relative to.
+/// The folder a spec's `external:` paths are relative to: the folder of the spec file itself,
+/// its symbolic links followed (the rule `run` records in `spec.origin`, so that `report` and
+/// `summary` load the same manifests); for a store's copy, the origin it recorded.
 fn base_folder(spec_file: &Path) -> PathBuf {
     let folder = spec_file.parent().unwrap_or(Path::new("")).to_path_buf();
     match std::fs::read_to_string(folder.join(ORIGIN_FILE)) {
         Ok(origin) if spec_file.file_name() == Some(crate::store::schema::SPEC_FILE.as_ref()) => {
             PathBuf::from(origin.trim_end_matches('\n'))
         }
-        _ => folder,
+        _ => spec_folder(spec_file).unwrap_or(folder),
     }
+}
+
+/// The folder of the file `spec_file` is, after its links: what `spec.origin` records.
+pub fn spec_folder(spec_file: &Path) -> std::io::Result<PathBuf> {
+    Ok(std::fs::canonicalize(spec_file)?
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default())
 }
 
 /// The first line (and column) where `needle` is written, 1-based.
@@ -104,9 +114,20 @@ pub(crate) fn load_externals(
     let base = base_folder(spec_file);
     let mut methods: Vec<Arc<dyn Method>> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
+    let mut files: Vec<(PathBuf, &str)> = Vec::new();
     for entry in entries {
         let place = line_of(text, entry).or(locate(text, &["external"]));
         let path = base.join(entry);
+        if let Ok(file) = std::fs::canonicalize(&path) {
+            if let Some((_, first)) = files.iter().find(|(f, _)| *f == file) {
+                return Err(SpecError::new(
+                    spec_file,
+                    format!("external: `{entry}` is the manifest `{first}` again; list each manifest once"),
+                )
+                .at(place));
+            }
+            files.push((file, entry.as_str()));
+        }
         if !path.is_file() {
             return Err(SpecError::new(
                 spec_file,

@@ -115,6 +115,10 @@ pub struct RunEntry {
     /// checksums file is damaged, not a store from before checksums existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksums: Option<bool>,
+    /// The Python environments the run's external methods ran in (requirements hash,
+    /// interpreter, `pip freeze`), by method; only those the run used.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, Json>,
 }
 
 /// A merge of a cluster run's shards.
@@ -223,6 +227,7 @@ pub fn run_entry(
         method_codes: codes.clone(),
         shard: None,
         checksums: Some(true),
+        environments: BTreeMap::new(),
     }
 }
 
