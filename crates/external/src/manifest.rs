@@ -19,7 +19,7 @@ const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 const MAX_CODE_FILE_BYTES: u64 = 1 << 30;
 
 const FIELDS: &[&str] = &[
-    "id", "summary", "command", "files", "params", "metrics", "curves",
+    "id", "summary", "command", "files", "params", "metrics", "curves", "not_reproducible",
 ];
 const PARAM_FIELDS: &[&str] = &["type", "range", "choices", "default", "doc"];
 const TYPES: &[&str] = &["int", "float", "bool", "choice", "float_list", "file"];
@@ -37,6 +37,9 @@ struct RawManifest {
     metrics: IndexMap<String, String>,
     #[serde(default)]
     curves: IndexMap<String, String>,
+    /// Metrics whose values a rerun does not give bit for bit (wall times): `verify` skips them.
+    #[serde(default)]
+    not_reproducible: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,12 +238,26 @@ pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, SpecError> {
             ));
         }
     }
+    if let Some(name) = raw
+        .not_reproducible
+        .iter()
+        .find(|n| !raw.metrics.contains_key(*n))
+    {
+        return Err(fail(
+            format!(
+                "not_reproducible: `{name}` is not one of the manifest's metrics ({})",
+                raw.metrics.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            at(&["not_reproducible"]),
+        ));
+    }
     let metric_specs = |m: &IndexMap<String, String>| -> &'static [MetricSpec] {
         let v: Vec<MetricSpec> = m
             .iter()
             .map(|(name, doc)| MetricSpec {
                 name: leak(name.clone()),
                 doc: leak(doc.clone()),
+                reproducible: !raw.not_reproducible.contains(name),
             })
             .collect();
         Box::leak(v.into_boxed_slice())

@@ -10,6 +10,7 @@ pub mod expr;
 pub mod input;
 pub mod locate;
 pub mod method;
+pub mod papers;
 pub mod param;
 pub mod provenance;
 pub mod runner;
@@ -21,6 +22,7 @@ pub mod sweep;
 pub mod testkit;
 pub mod trial;
 pub mod value;
+pub mod verify;
 
 pub use error::{HarnessError, SpecError};
 pub use method::{

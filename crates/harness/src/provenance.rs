@@ -151,7 +151,41 @@ pub fn record_merge(
     Ok(warning)
 }
 
-fn git_state(dir: &Path) -> (Option<String>, Option<bool>) {
+/// Append a verification (`subbench verify`, see [`crate::verify`]) to `dir/provenance.json`:
+/// `verify` says what was compared and the result; the facts beside it are this machine's.
+pub fn record_verification(
+    dir: &Path,
+    spec: &str,
+    verify: Json,
+    build: &BuildInfo,
+    started: SystemTime,
+) -> Result<Option<String>, HarnessError> {
+    let path = dir.join("provenance.json");
+    let (mut runs, warning) = runs_to_append_to(&path)?;
+    let (commit, _) = git_state(&std::env::current_dir().unwrap_or_default());
+    runs.push(json!({
+        "verify": verify,
+        "subbench_version": build.version,
+        "blas": build.blas,
+        "git_commit": commit,
+        "hostname": hostname(),
+        "started": rfc3339(started),
+        "ended": rfc3339(SystemTime::now()),
+    }));
+    write_json(&path, &json!({ "spec": spec, "runs": runs }))?;
+    Ok(warning)
+}
+
+/// The latest verification recorded in `dir/provenance.json`: its `verify` object and when it
+/// ended.
+pub fn last_verification(dir: &Path) -> Option<(Json, String)> {
+    run_entries(dir).into_iter().rev().find_map(|run| {
+        let ended = run.get("ended")?.as_str()?.to_string();
+        Some((run.get("verify")?.clone(), ended))
+    })
+}
+
+pub(crate) fn git_state(dir: &Path) -> (Option<String>, Option<bool>) {
     let run = |args: &[&str]| {
         Command::new("git")
             .arg("-C")

@@ -5,3 +5,5 @@ pub mod report;
 pub mod run;
 pub mod slurm;
 pub mod states;
+pub mod verify;
+pub mod bundle;
