@@ -31,7 +31,7 @@ pub struct VerifyArgs {
     pub shard: Option<Shard>,
 }
 
-/// Whether every compared trial passed.
+/// Whether every compared trial passed (and at least one was compared).
 pub fn verify(args: &VerifyArgs, registry: &Registry) -> Result<bool> {
     let options = VerifyOptions {
         sample: args.sample,
@@ -49,7 +49,11 @@ pub fn verify(args: &VerifyArgs, registry: &Registry) -> Result<bool> {
         verify_store(&args.path, registry, &options, &build)?
     };
     print(&verification);
-    Ok(verification.failed() == 0)
+    // A verification that compared nothing confirms nothing: a failure, not a pass.
+    if verification.passed() == 0 && verification.failed() == 0 {
+        say!("nothing was compared: every sampled trial was skipped");
+    }
+    Ok(verification.failed() == 0 && verification.passed() > 0)
 }
 
 fn print(v: &Verification) {

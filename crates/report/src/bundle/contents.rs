@@ -205,6 +205,9 @@ pub fn anchor(root: &Path, store: &Path) -> Result<(), ReportError> {
             continue;
         };
         let folder = root.join(text.trim_end_matches('\n'));
+        // It may hold no bundled file (`external: [../methods/m.yaml]`), but a path through it
+        // resolves only if it exists.
+        std::fs::create_dir_all(&folder).map_err(|e| data(&folder, e))?;
         std::fs::write(&path, format!("{}\n", folder.display())).map_err(|e| data(&path, e))?;
     }
     Ok(())
