@@ -185,7 +185,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }),
-        Command::Bundle(args) => commands::bundle::bundle(args, &registry).map(|_| ExitCode::SUCCESS),
+        Command::Bundle(args) => {
+            commands::bundle::bundle(args, &registry).map(|_| ExitCode::SUCCESS)
+        }
     };
     match outcome {
         Ok(code) => code,

@@ -19,7 +19,14 @@ const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 const MAX_CODE_FILE_BYTES: u64 = 1 << 30;
 
 const FIELDS: &[&str] = &[
-    "id", "summary", "command", "files", "params", "metrics", "curves", "not_reproducible",
+    "id",
+    "summary",
+    "command",
+    "files",
+    "params",
+    "metrics",
+    "curves",
+    "not_reproducible",
 ];
 const PARAM_FIELDS: &[&str] = &["type", "range", "choices", "default", "doc"];
 const TYPES: &[&str] = &["int", "float", "bool", "choice", "float_list", "file"];

@@ -46,20 +46,24 @@ impl TypedMethod for Quadratic {
     const METRICS: &'static [MetricSpec] = &[
         MetricSpec {
             name: "value",
-            doc: "x² (+ noise)", reproducible: true
+            doc: "x² (+ noise)",
+            reproducible: true,
         },
         MetricSpec {
             name: "draw",
-            doc: "a U(0,1) draw from the trial's generator", reproducible: true
+            doc: "a U(0,1) draw from the trial's generator",
+            reproducible: true,
         },
         MetricSpec {
             name: "theory",
-            doc: "x² exactly", reproducible: true
+            doc: "x² exactly",
+            reproducible: true,
         },
     ];
     const CURVES: &'static [MetricSpec] = &[MetricSpec {
         name: "path",
-        doc: "value/(1 + step)", reproducible: true
+        doc: "value/(1 + step)",
+        reproducible: true,
     }];
 
     /// A test build can change this method's code identity without recompiling (the
@@ -136,7 +140,8 @@ impl TypedMethod for Flaky {
     const SUMMARY: &'static str = "fails in chosen ways (test method)";
     const METRICS: &'static [MetricSpec] = &[MetricSpec {
         name: "value",
-        doc: "x + U(0,1)", reproducible: true
+        doc: "x + U(0,1)",
+        reproducible: true,
     }];
 
     fn run(
@@ -187,7 +192,8 @@ impl TypedMethod for Hang {
     const SUMMARY: &'static str = "never returns at a chosen point (test method)";
     const METRICS: &'static [MetricSpec] = &[MetricSpec {
         name: "value",
-        doc: "x", reproducible: true
+        doc: "x",
+        reproducible: true,
     }];
 
     fn run(
@@ -220,7 +226,8 @@ crate::params! {
 impl TypedMethod for Clock {
     type Params = ClockParams;
     const ID: &'static str = "test.clock";
-    const SUMMARY: &'static str = "draws from a clock-seeded generator: nondeterministic (test method)";
+    const SUMMARY: &'static str =
+        "draws from a clock-seeded generator: nondeterministic (test method)";
     const METRICS: &'static [MetricSpec] = &[MetricSpec {
         name: "value",
         doc: "x + U(0,1), the draw seeded by the clock",

@@ -1,9 +1,9 @@
 //! One module per subcommand family.
 
 pub mod angles;
+pub mod bundle;
 pub mod report;
 pub mod run;
 pub mod slurm;
 pub mod states;
 pub mod verify;
-pub mod bundle;

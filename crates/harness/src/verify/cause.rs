@@ -49,7 +49,9 @@ pub fn likely_causes(
 ) -> Vec<String> {
     let runs = run_entries(dir);
     let folder = std::env::current_dir().unwrap_or_default();
-    let commit = git_state(&folder).0.unwrap_or_else(|| "no git commit".into());
+    let commit = git_state(&folder)
+        .0
+        .unwrap_or_else(|| "no git commit".into());
     let mut causes: Vec<String> = [
         differs(&runs, "blas", "BLAS kernels", &now.build.blas),
         differs(

@@ -27,7 +27,9 @@ impl std::str::FromStr for SampleSize {
 
     /// `5%` (a percentage in (0, 100]) or `N` (a count ≥ 1).
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("--sample takes a percentage in (0, 100] such as 5% or a count of trials ≥ 1 such as 40; got `{s}`");
+        let bad = || {
+            format!("--sample takes a percentage in (0, 100] such as 5% or a count of trials ≥ 1 such as 40; got `{s}`")
+        };
         if let Some(percent) = s.trim().strip_suffix('%') {
             let p: f64 = percent.trim().parse().map_err(|_| bad())?;
             if !(p > 0.0 && p <= 100.0) {
@@ -64,7 +66,11 @@ impl SampleSize {
 /// The sample: indices into `strata` (point key → trial indices in store order), in ascending
 /// order. Points are visited in a shuffled order, one trial each per round, each point's trials
 /// in a shuffled order, until `size.of(total)` are taken.
-pub fn stratified(strata: &BTreeMap<String, Vec<usize>>, size: SampleSize, seed: u64) -> Vec<usize> {
+pub fn stratified(
+    strata: &BTreeMap<String, Vec<usize>>,
+    size: SampleSize,
+    seed: u64,
+) -> Vec<usize> {
     let total = strata.values().map(Vec::len).sum();
     let wanted = size.of(total);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -96,7 +102,12 @@ mod tests {
 
     fn strata(points: usize, per_point: usize) -> BTreeMap<String, Vec<usize>> {
         (0..points)
-            .map(|p| (format!("p{p:03}"), (0..per_point).map(|r| p * per_point + r).collect()))
+            .map(|p| {
+                (
+                    format!("p{p:03}"),
+                    (0..per_point).map(|r| p * per_point + r).collect(),
+                )
+            })
             .collect()
     }
 

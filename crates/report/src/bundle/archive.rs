@@ -19,7 +19,9 @@ fn data(message: String) -> ReportError {
 }
 
 pub fn pack(entries: &Entries) -> Result<Vec<u8>, ReportError> {
-    let gz = GzBuilder::new().mtime(0).write(Vec::new(), Compression::best());
+    let gz = GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), Compression::best());
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
     for (path, bytes) in entries {
@@ -46,7 +48,12 @@ fn safe(path: &Path) -> bool {
 }
 
 pub fn unpack(bytes: &[u8], from: &Path) -> Result<Entries, ReportError> {
-    let bad = |e: std::io::Error| data(format!("{}: not a readable .tar.gz bundle: {e}", from.display()));
+    let bad = |e: std::io::Error| {
+        data(format!(
+            "{}: not a readable .tar.gz bundle: {e}",
+            from.display()
+        ))
+    };
     let mut archive = tar::Archive::new(GzDecoder::new(bytes));
     let mut entries = Entries::new();
     let mut total = 0u64;
@@ -65,7 +72,10 @@ pub fn unpack(bytes: &[u8], from: &Path) -> Result<Entries, ReportError> {
         }
         total += entry.size();
         if total > MAX_UNPACKED_BYTES {
-            return Err(data(format!("{}: unpacks to more than {MAX_UNPACKED_BYTES} bytes", from.display())));
+            return Err(data(format!(
+                "{}: unpacks to more than {MAX_UNPACKED_BYTES} bytes",
+                from.display()
+            )));
         }
         let mut content = Vec::new();
         entry.read_to_end(&mut content).map_err(bad)?;
@@ -79,10 +89,13 @@ pub fn read_tree(root: &Path) -> Result<Entries, ReportError> {
     let mut entries = Entries::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let listing = std::fs::read_dir(&dir).map_err(|e| data(format!("{}: {e}", dir.display())))?;
+        let listing =
+            std::fs::read_dir(&dir).map_err(|e| data(format!("{}: {e}", dir.display())))?;
         for entry in listing.filter_map(Result::ok) {
             let path = entry.path();
-            let kind = entry.file_type().map_err(|e| data(format!("{}: {e}", path.display())))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| data(format!("{}: {e}", path.display())))?;
             if kind.is_dir() {
                 pending.push(path);
             } else if kind.is_file() {
@@ -92,7 +105,8 @@ pub fn read_tree(root: &Path) -> Result<Entries, ReportError> {
                     .map(|c| c.as_os_str().to_string_lossy().into_owned())
                     .collect::<Vec<_>>()
                     .join("/");
-                let bytes = std::fs::read(&path).map_err(|e| data(format!("{}: {e}", path.display())))?;
+                let bytes =
+                    std::fs::read(&path).map_err(|e| data(format!("{}: {e}", path.display())))?;
                 entries.insert(key, bytes);
             }
         }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use harness::spec::Spec;
-use harness::store::schema::{PARTS_DIR, SPEC_FILE, WORKDIR_FILE};
 use harness::spec_external::ORIGIN_FILE;
+use harness::store::schema::{PARTS_DIR, SPEC_FILE, WORKDIR_FILE};
 use serde::Deserialize;
 
 use crate::ReportError;
@@ -75,11 +75,17 @@ fn lists(path: &Path) -> Result<Lists, ReportError> {
     serde_norway::from_str(&text).map_err(|e| data(path, e))
 }
 
+/// The absolute files the spec's trials depend on, and the folders its paths are relative to.
+struct Dependencies {
+    files: Vec<(PathBuf, Role)>,
+    /// Where input paths are relative to (`spec.workdir`).
+    workdir: PathBuf,
+    /// Where `external:` paths are relative to (`spec.origin`), when the spec has any.
+    origin: Option<PathBuf>,
+}
+
 /// The absolute files the spec's trials depend on: input files and external methods' files.
-fn dependencies(
-    dir: &Path,
-    specs: &[&Spec],
-) -> Result<(Vec<(PathBuf, Role)>, PathBuf, Option<PathBuf>), ReportError> {
+fn dependencies(dir: &Path, specs: &[&Spec]) -> Result<Dependencies, ReportError> {
     let workdir = pointer(dir, WORKDIR_FILE)
         .map(|w| normalize(&w))
         .unwrap_or_else(|| normalize(&std::env::current_dir().unwrap_or_default()));
@@ -110,7 +116,11 @@ fn dependencies(
     }
     files.sort();
     files.dedup();
-    Ok((files, workdir, origin))
+    Ok(Dependencies {
+        files,
+        workdir,
+        origin,
+    })
 }
 
 /// The deepest folder holding every path of `paths`.
@@ -141,7 +151,10 @@ fn inside(path: &Path) -> String {
 }
 
 /// Every file of the bundle but the page and the RO-Crate metadata, with its role.
-pub fn collect(dir: &Path, specs: &[&Spec]) -> Result<(Entries, BTreeMap<String, Role>), ReportError> {
+pub fn collect(
+    dir: &Path,
+    specs: &[&Spec],
+) -> Result<(Entries, BTreeMap<String, Role>), ReportError> {
     let name = &specs[0].name;
     if dir.join(PARTS_DIR).is_dir()
         && std::fs::read_dir(dir.join(PARTS_DIR)).is_ok_and(|mut d| d.next().is_some())
@@ -164,7 +177,11 @@ pub fn collect(dir: &Path, specs: &[&Spec]) -> Result<(Entries, BTreeMap<String,
         entries.insert(key.clone(), read(&dir.join(&file))?);
         roles.insert(key, Role::Store);
     }
-    let (files, workdir, origin) = dependencies(dir, specs)?;
+    let Dependencies {
+        files,
+        workdir,
+        origin,
+    } = dependencies(dir, specs)?;
     let anchors = [Some(&workdir), origin.as_ref()];
     let root = common_folder(
         files

@@ -45,13 +45,15 @@ pub fn is_archive_name(path: &Path) -> bool {
 
 /// The page of the store, rendered into a temporary folder: every file under `reports/`.
 fn page(spec: &Spec, results: &Path, baselines: &Path) -> Result<Entries, ReportError> {
-    let folder = tempfile::tempdir().map_err(|e| data(format!("cannot make a temporary folder: {e}")))?;
+    let folder =
+        tempfile::tempdir().map_err(|e| data(format!("cannot make a temporary folder: {e}")))?;
     let evaluated = evaluate_spec(spec, results, baselines, spec.quick)?;
     render_spec(spec, &evaluated, results, folder.path())?;
     let mut entries = Entries::new();
     let mut pending = vec![folder.path().to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let listing = std::fs::read_dir(&dir).map_err(|e| data(format!("{}: {e}", dir.display())))?;
+        let listing =
+            std::fs::read_dir(&dir).map_err(|e| data(format!("{}: {e}", dir.display())))?;
         for entry in listing.filter_map(Result::ok) {
             let path = entry.path();
             if path.is_dir() {
@@ -60,7 +62,8 @@ fn page(spec: &Spec, results: &Path, baselines: &Path) -> Result<Entries, Report
             }
             let inside = path.strip_prefix(folder.path()).unwrap_or(&path);
             let key = format!("{REPORTS}/{}", inside.to_string_lossy().replace('\\', "/"));
-            let bytes = std::fs::read(&path).map_err(|e| data(format!("{}: {e}", path.display())))?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| data(format!("{}: {e}", path.display())))?;
             entries.insert(key, bytes);
         }
     }
@@ -78,7 +81,12 @@ pub struct Made {
 
 /// Bundle the store `dir` (a spec's folder under a results folder) into `out`: a `.tar.gz`
 /// file, or a folder (created; it must not hold anything yet).
-pub fn make(dir: &Path, out: &Path, baselines: &Path, registry: &Registry) -> Result<Made, ReportError> {
+pub fn make(
+    dir: &Path,
+    out: &Path,
+    baselines: &Path,
+    registry: &Registry,
+) -> Result<Made, ReportError> {
     let spec_file = dir.join(harness::store::schema::SPEC_FILE);
     if !spec_file.is_file() {
         return Err(data(format!(
@@ -88,7 +96,10 @@ pub fn make(dir: &Path, out: &Path, baselines: &Path, registry: &Registry) -> Re
     }
     let spec_error = |e| ReportError::Harness(harness::HarnessError::Spec(e));
     let full = load_spec(&spec_file, registry, LoadOptions::default()).map_err(spec_error)?;
-    let quick = LoadOptions { quick: true, ..LoadOptions::default() };
+    let quick = LoadOptions {
+        quick: true,
+        ..LoadOptions::default()
+    };
     let quick = load_spec(&spec_file, registry, quick).map_err(spec_error)?;
     let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
     if folder != full.name {
@@ -118,7 +129,11 @@ pub fn make(dir: &Path, out: &Path, baselines: &Path, registry: &Registry) -> Re
     if is_archive_name(out) {
         let bytes = archive::pack(&entries)?;
         std::fs::write(out, &bytes).map_err(|e| write_error(out, e))?;
-        return Ok(Made { path: out.to_path_buf(), files, sha256: Some(sha256(&bytes)) });
+        return Ok(Made {
+            path: out.to_path_buf(),
+            files,
+            sha256: Some(sha256(&bytes)),
+        });
     }
     if out.exists() && std::fs::read_dir(out).map_or(true, |mut d| d.next().is_some()) {
         return Err(data(format!(
@@ -127,11 +142,18 @@ pub fn make(dir: &Path, out: &Path, baselines: &Path, registry: &Registry) -> Re
         )));
     }
     archive::write_tree(out, &entries)?;
-    Ok(Made { path: out.to_path_buf(), files, sha256: None })
+    Ok(Made {
+        path: out.to_path_buf(),
+        files,
+        sha256: None,
+    })
 }
 
 fn write_error(path: &Path, e: impl std::fmt::Display) -> ReportError {
-    ReportError::Write { path: path.display().to_string(), message: e.to_string() }
+    ReportError::Write {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// A bundle unpacked into a temporary folder (removed when this is dropped), its checksums
@@ -149,18 +171,23 @@ impl Unpacked {
     }
 
     pub fn checksums_line(&self) -> String {
-        format!("bundle: {} files match the SHA-256 of the RO-Crate", self.checked)
+        format!(
+            "bundle: {} files match the SHA-256 of the RO-Crate",
+            self.checked
+        )
     }
 }
 
 /// Copy or unpack the bundle at `path` into a temporary folder and check it: every file the
 /// RO-Crate lists is there with its SHA-256, and nothing else is.
 pub fn open(path: &Path) -> Result<Unpacked, ReportError> {
-    let folder = tempfile::tempdir().map_err(|e| data(format!("cannot make a temporary folder: {e}")))?;
+    let folder =
+        tempfile::tempdir().map_err(|e| data(format!("cannot make a temporary folder: {e}")))?;
     let entries = if path.is_dir() {
         archive::read_tree(path)?
     } else {
-        let bytes = std::fs::read(path).map_err(|e| data(format!("{}: cannot read the bundle: {e}", path.display())))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| data(format!("{}: cannot read the bundle: {e}", path.display())))?;
         archive::unpack(&bytes, path)?
     };
     let metadata = entries
@@ -176,9 +203,18 @@ pub fn open(path: &Path) -> Result<Unpacked, ReportError> {
         .and_then(|root| root["mainEntity"]["@id"].as_str())
         .and_then(|spec| Path::new(spec).parent().map(Path::to_path_buf))
         .filter(|s| s.starts_with(RESULTS))
-        .ok_or_else(|| data(format!("{}: {METADATA} names no spec (mainEntity) under {RESULTS}/", path.display())))?;
+        .ok_or_else(|| {
+            data(format!(
+                "{}: {METADATA} names no spec (mainEntity) under {RESULTS}/",
+                path.display()
+            ))
+        })?;
     contents::anchor(folder.path(), &folder.path().join(&store))?;
-    Ok(Unpacked { folder, store, checked })
+    Ok(Unpacked {
+        folder,
+        store,
+        checked,
+    })
 }
 
 /// Every file listed with its checksum is present and matches; every file present is listed.
@@ -187,12 +223,20 @@ fn check(path: &Path, entries: &Entries, metadata: &Json) -> Result<usize, Repor
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|e| e["@type"] == "File" || e["@type"].as_array().is_some_and(|t| t.contains(&Json::from("File"))))
+        .filter(|e| {
+            e["@type"] == "File"
+                || e["@type"]
+                    .as_array()
+                    .is_some_and(|t| t.contains(&Json::from("File")))
+        })
         .filter_map(|e| Some((e["@id"].as_str()?, e["sha256"].as_str()?)))
         .collect();
     for (file, want) in &listed {
         let bytes = entries.get(*file).ok_or_else(|| {
-            data(format!("{}: {file} is listed in {METADATA} but missing from the bundle", path.display()))
+            data(format!(
+                "{}: {file} is listed in {METADATA} but missing from the bundle",
+                path.display()
+            ))
         })?;
         let found = sha256(bytes);
         if found != *want {
@@ -202,8 +246,14 @@ fn check(path: &Path, entries: &Entries, metadata: &Json) -> Result<usize, Repor
             )));
         }
     }
-    if let Some(extra) = entries.keys().find(|k| *k != METADATA && !listed.contains_key(k.as_str())) {
-        return Err(data(format!("{}: {extra} is in the bundle but not listed in {METADATA}", path.display())));
+    if let Some(extra) = entries
+        .keys()
+        .find(|k| *k != METADATA && !listed.contains_key(k.as_str()))
+    {
+        return Err(data(format!(
+            "{}: {extra} is in the bundle but not listed in {METADATA}",
+            path.display()
+        )));
     }
     Ok(listed.len())
 }

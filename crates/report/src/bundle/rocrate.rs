@@ -63,7 +63,10 @@ pub struct RunFacts {
 
 impl RunFacts {
     pub fn from_provenance(runs: &[Json]) -> RunFacts {
-        let runs: Vec<&Json> = runs.iter().filter(|r| r.get("spec_hash").is_some()).collect();
+        let runs: Vec<&Json> = runs
+            .iter()
+            .filter(|r| r.get("spec_hash").is_some())
+            .collect();
         let text = |r: &Json, k: &str| r.get(k).and_then(Json::as_str).map(str::to_string);
         RunFacts {
             started: runs.iter().filter_map(|r| text(r, "started")).min(),
@@ -90,7 +93,12 @@ fn citation(spec: &Spec) -> Option<Json> {
 }
 
 /// The metadata document for `entries` (which must not hold it).
-pub fn metadata(spec: &Spec, entries: &Entries, roles: &BTreeMap<String, Role>, facts: &RunFacts) -> Json {
+pub fn metadata(
+    spec: &Spec,
+    entries: &Entries,
+    roles: &BTreeMap<String, Role>,
+    facts: &RunFacts,
+) -> Json {
     let spec_id = format!("{}/{}/spec.yaml", super::contents::RESULTS, spec.name);
     let with_role = |role: Role| -> Vec<Json> {
         roles
@@ -99,14 +107,12 @@ pub fn metadata(spec: &Spec, entries: &Entries, roles: &BTreeMap<String, Role>, 
             .map(|(p, _)| json!({ "@id": p }))
             .collect()
     };
-    let mut graph = vec![
-        json!({
-            "@id": METADATA,
-            "@type": "CreativeWork",
-            "conformsTo": [{"@id": RO_CRATE}, {"@id": PROFILES[3]}],
-            "about": {"@id": "./"},
-        }),
-    ];
+    let mut graph = vec![json!({
+        "@id": METADATA,
+        "@type": "CreativeWork",
+        "conformsTo": [{"@id": RO_CRATE}, {"@id": PROFILES[3]}],
+        "about": {"@id": "./"},
+    })];
     let cited = citation(spec);
     graph.push(json!({
         "@id": "./",

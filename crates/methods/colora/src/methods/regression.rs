@@ -165,7 +165,8 @@ impl TypedMethod for Regression {
 ];
     const CURVES: &'static [MetricSpec] = &[MetricSpec {
         name: "rel_error",
-        doc: "mean relative error after each ALS round", reproducible: true
+        doc: "mean relative error after each ALS round",
+        reproducible: true,
     }];
 
     fn check(&self, p: &RegressionParams) -> Result<(), String> {

@@ -126,16 +126,19 @@ impl TypedMethod for Cluster {
     const METRICS: &'static [MetricSpec] = &[
         MetricSpec {
             name: "accuracy",
-            doc: "clustering accuracy on ΦY after Hungarian matching", reproducible: true
+            doc: "clustering accuracy on ΦY after Hungarian matching",
+            reproducible: true,
         },
         MetricSpec {
             name: "accuracy_uncompressed",
-            doc: "the same on Y", reproducible: true
+            doc: "the same on Y",
+            reproducible: true,
         },
         MetricSpec {
             name: "seconds",
             doc:
-                "wall time of clustering ΦY (the only metric that is not reproducible bit for bit)", reproducible: false
+                "wall time of clustering ΦY (the only metric that is not reproducible bit for bit)",
+            reproducible: false,
         },
     ];
 

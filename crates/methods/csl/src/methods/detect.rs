@@ -40,7 +40,8 @@ impl TypedMethod for Detect {
         "active subspace detection from compressed samples by smallest residual";
     const METRICS: &'static [MetricSpec] = &[MetricSpec {
         name: "accuracy",
-        doc: "fraction of samples assigned to their subspace", reproducible: true
+        doc: "fraction of samples assigned to their subspace",
+        reproducible: true,
     }];
 
     fn check(&self, p: &DetectParams) -> Result<(), String> {

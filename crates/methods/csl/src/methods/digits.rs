@@ -47,7 +47,8 @@ impl TypedMethod for Digits {
         "subspace clustering of randomly compressed handwritten digits (UCI, CC BY 4.0)";
     const METRICS: &'static [MetricSpec] = &[MetricSpec {
         name: "accuracy",
-        doc: "clustering accuracy after Hungarian matching", reproducible: true
+        doc: "clustering accuracy after Hungarian matching",
+        reproducible: true,
     }];
 
     fn run(

@@ -56,11 +56,13 @@ impl TypedMethod for Visualize {
     const METRICS: &'static [MetricSpec] = &[
         MetricSpec {
             name: "distance_error",
-            doc: "‖D' − D‖_F/‖D‖_F of the pairwise projection F-distances", reproducible: true
+            doc: "‖D' − D‖_F/‖D‖_F of the pairwise projection F-distances",
+            reproducible: true,
         },
         MetricSpec {
             name: "disparity",
-            doc: "Procrustes disparity between the MDS embeddings before and after", reproducible: true
+            doc: "Procrustes disparity between the MDS embeddings before and after",
+            reproducible: true,
         },
     ];
     const CURVES: &'static [MetricSpec] = &[

@@ -74,15 +74,18 @@ impl TypedMethod for LinRep {
     const CURVES: &'static [MetricSpec] = &[
         MetricSpec {
             name: "distance",
-            doc: "subspace distance per step", reproducible: true
+            doc: "subspace distance per step",
+            reproducible: true,
         },
         MetricSpec {
             name: "train_loss",
-            doc: "training loss per step", reproducible: true
+            doc: "training loss per step",
+            reproducible: true,
         },
         MetricSpec {
             name: "transfer_loss",
-            doc: "transfer loss per step (head refitted on a fixed transfer batch, G frozen)", reproducible: true
+            doc: "transfer loss per step (head refitted on a fixed transfer batch, G frozen)",
+            reproducible: true,
         },
     ];
 

@@ -76,15 +76,18 @@ impl TypedMethod for Lda {
     const CURVES: &'static [MetricSpec] = &[
         MetricSpec {
             name: "lda_x",
-            doc: "first discriminant coordinate of each pictured test sentence (indexed by point)", reproducible: true
+            doc: "first discriminant coordinate of each pictured test sentence (indexed by point)",
+            reproducible: true,
         },
         MetricSpec {
             name: "lda_y",
-            doc: "second discriminant coordinate", reproducible: true
+            doc: "second discriminant coordinate",
+            reproducible: true,
         },
         MetricSpec {
             name: "language",
-            doc: "language index of each pictured point (the order of the corpus's languages)", reproducible: true
+            doc: "language index of each pictured point (the order of the corpus's languages)",
+            reproducible: true,
         },
     ];
 
