@@ -307,12 +307,25 @@ fn a_bundle_with_an_input_file_and_an_external_method_verifies_from_another_fold
     for f in ["manifest.yaml", "worker.py"] {
         fs::copy(repo().join("tests/external/probe").join(f), probe.join(f)).unwrap();
     }
-    let mut manifest = fs::read_to_string(probe.join("manifest.yaml")).unwrap();
-    manifest.push_str("not_reproducible: [pid]\n");
-    fs::write(probe.join("manifest.yaml"), manifest).unwrap();
-    fs::copy(
-        repo().join("python/subbench_worker.py"),
-        d.join("python/subbench_worker.py"),
+    // The helper the manifest names is a shim that loads the package's implementation; this
+    // copy of the manifest lists the implementation too, so that a bundle holds it.
+    fs::create_dir_all(d.join("python/src/subbench")).unwrap();
+    for f in ["subbench_worker.py", "src/subbench/worker.py"] {
+        fs::copy(repo().join("python").join(f), d.join("python").join(f)).unwrap();
+    }
+    let manifest = fs::read_to_string(probe.join("manifest.yaml"))
+        .unwrap()
+        .replace(
+            "../../../python/subbench_worker.py]",
+            "../../../python/subbench_worker.py, ../../../python/src/subbench/worker.py]",
+        );
+    assert!(
+        manifest.contains("src/subbench/worker.py"),
+        "the probe's files: changed"
+    );
+    fs::write(
+        probe.join("manifest.yaml"),
+        format!("{manifest}not_reproducible: [pid]\n"),
     )
     .unwrap();
     fs::create_dir_all(d.join("data")).unwrap();
@@ -363,6 +376,7 @@ fn a_bundle_with_an_input_file_and_an_external_method_verifies_from_another_fold
         "files/tests/external/probe/manifest.yaml",
         "files/tests/external/probe/worker.py",
         "files/python/subbench_worker.py",
+        "files/python/src/subbench/worker.py",
         "reports/mixed.html",
     ] {
         assert!(
