@@ -73,6 +73,10 @@ enum Command {
     Env(commands::env::EnvArgs),
     /// Write the synthetic ShifCon model's hidden states as files the real-states loader reads.
     WriteStates(commands::states::WriteStatesArgs),
+    /// Re-run a sample of a store's (or a bundle's) trials and compare them bit for bit.
+    Verify(commands::verify::VerifyArgs),
+    /// Pack a store with its spec, inputs, methods, page and RO-Crate metadata, for others to verify.
+    Bundle(commands::bundle::BundleArgs),
 }
 
 /// Ctrl-C or SIGTERM during `run`/`check`: no new trial starts, external workers are killed (so
@@ -177,6 +181,16 @@ fn main() -> ExitCode {
         Command::Distance(args) => commands::angles::distance(args).map(|_| ExitCode::SUCCESS),
         Command::Env(args) => commands::env::env(args, &registry).map(|_| ExitCode::SUCCESS),
         Command::WriteStates(args) => commands::states::write(args).map(|_| ExitCode::SUCCESS),
+        Command::Verify(args) => commands::verify::verify(args, &registry).map(|ok| {
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
+        Command::Bundle(args) => {
+            commands::bundle::bundle(args, &registry).map(|_| ExitCode::SUCCESS)
+        }
     };
     match outcome {
         Ok(code) => code,

@@ -19,7 +19,15 @@ const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 const MAX_CODE_FILE_BYTES: u64 = 1 << 30;
 
 const FIELDS: &[&str] = &[
-    "id", "summary", "command", "files", "python", "params", "metrics", "curves",
+    "id",
+    "summary",
+    "command",
+    "files",
+    "python",
+    "params",
+    "metrics",
+    "curves",
+    "not_reproducible",
 ];
 /// Names a spec gives another meaning: `method` is the sweep's method key, `step` a curve's x.
 const RESERVED_PARAMS: &[&str] = &["method", "step"];
@@ -44,6 +52,9 @@ struct RawManifest {
     metrics: IndexMap<String, String>,
     #[serde(default)]
     curves: IndexMap<String, String>,
+    /// Metrics whose values a rerun does not give bit for bit (wall times): `verify` skips them.
+    #[serde(default)]
+    not_reproducible: Vec<String>,
 }
 
 /// `python: {requirements: requirements.txt}`: the environment subbench makes for the worker.
@@ -259,12 +270,26 @@ pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, SpecError> {
             ));
         }
     }
+    if let Some(name) = raw
+        .not_reproducible
+        .iter()
+        .find(|n| !raw.metrics.contains_key(*n))
+    {
+        return Err(fail(
+            format!(
+                "not_reproducible: `{name}` is not one of the manifest's metrics ({})",
+                raw.metrics.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            at(&["not_reproducible"]),
+        ));
+    }
     let metric_specs = |m: &IndexMap<String, String>| -> &'static [MetricSpec] {
         let v: Vec<MetricSpec> = m
             .iter()
             .map(|(name, doc)| MetricSpec {
                 name: leak(name.clone()),
                 doc: leak(doc.clone()),
+                reproducible: !raw.not_reproducible.contains(name),
             })
             .collect();
         Box::leak(v.into_boxed_slice())

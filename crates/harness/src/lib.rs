@@ -10,6 +10,7 @@ pub mod expr;
 pub mod input;
 pub mod locate;
 pub mod method;
+pub mod papers;
 pub mod param;
 /// `provenance.json`, the store's history (a module of the store; here under its own name).
 pub use store::provenance;
@@ -22,6 +23,7 @@ pub mod sweep;
 pub mod testkit;
 pub mod trial;
 pub mod value;
+pub mod verify;
 
 pub use error::{HarnessError, SpecError};
 pub use method::{

@@ -22,6 +22,10 @@ pub struct MetricSpec {
     pub name: &'static str,
     /// One line for `subbench list`.
     pub doc: &'static str,
+    /// Whether a rerun gives the same value bit for bit. `false` for what depends on the
+    /// machine's moment (a wall time): `subbench verify` skips it, with a count, instead of
+    /// failing every trial.
+    pub reproducible: bool,
 }
 
 /// What one trial produced.

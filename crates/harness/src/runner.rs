@@ -530,7 +530,8 @@ mod tests {
     #[test]
     fn a_trial_past_its_deadline_is_named_while_it_runs() {
         let registry = crate::testkit::registry();
-        let text = "name: late\ntitle: t\npaper: p\nclaim: c\nmethod: test.flaky\ntimeout: 0.5\n\
+        let text =
+            "name: late\ntitle: t\npaper: test\nclaim: c\nmethod: test.flaky\ntimeout: 0.5\n\
                     params: {x: 1}\nsweep:\n  grid:\n    sleep_ms: [0, 2500]\n";
         let spec = parse_spec(
             Path::new("late.yaml"),

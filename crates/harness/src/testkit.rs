@@ -47,19 +47,23 @@ impl TypedMethod for Quadratic {
         MetricSpec {
             name: "value",
             doc: "x² (+ noise)",
+            reproducible: true,
         },
         MetricSpec {
             name: "draw",
             doc: "a U(0,1) draw from the trial's generator",
+            reproducible: true,
         },
         MetricSpec {
             name: "theory",
             doc: "x² exactly",
+            reproducible: true,
         },
     ];
     const CURVES: &'static [MetricSpec] = &[MetricSpec {
         name: "path",
         doc: "value/(1 + step)",
+        reproducible: true,
     }];
 
     /// A test build can change this method's code identity without recompiling (the
@@ -137,6 +141,7 @@ impl TypedMethod for Flaky {
     const METRICS: &'static [MetricSpec] = &[MetricSpec {
         name: "value",
         doc: "x + U(0,1)",
+        reproducible: true,
     }];
 
     fn run(
@@ -188,6 +193,7 @@ impl TypedMethod for Hang {
     const METRICS: &'static [MetricSpec] = &[MetricSpec {
         name: "value",
         doc: "x",
+        reproducible: true,
     }];
 
     fn run(
@@ -205,6 +211,44 @@ impl TypedMethod for Hang {
     }
 }
 
+/// `value = x + U(0,1)` from a generator seeded by the clock, not by the trial: nondeterministic
+/// on purpose (a method that breaks the contract), for the test that `verify` catches it.
+pub struct Clock;
+
+crate::params! {
+    /// Parameters of `test.clock`.
+    pub struct ClockParams {
+        /// the point
+        x: i64 [-1_000_000, 1_000_000];
+    }
+}
+
+impl TypedMethod for Clock {
+    type Params = ClockParams;
+    const ID: &'static str = "test.clock";
+    const SUMMARY: &'static str =
+        "draws from a clock-seeded generator: nondeterministic (test method)";
+    const METRICS: &'static [MetricSpec] = &[MetricSpec {
+        name: "value",
+        doc: "x + U(0,1), the draw seeded by the clock",
+        reproducible: true,
+    }];
+
+    fn run(
+        &self,
+        p: &ClockParams,
+        _rng: &mut TrialRng,
+        _trial: &TrialContext<'_>,
+    ) -> Result<Outcome, MethodError> {
+        use rand::SeedableRng;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mut clocked = TrialRng::seed_from_u64(nanos);
+        Ok(Outcome::new().metric("value", p.x as f64 + clocked.gen::<f64>()))
+    }
+}
+
 /// A registry holding the test methods.
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
@@ -217,4 +261,5 @@ pub fn register(registry: &mut Registry) {
     registry.register(Box::new(Quadratic));
     registry.register(Box::new(Flaky));
     registry.register(Box::new(Hang));
+    registry.register(Box::new(Clock));
 }

@@ -7,7 +7,9 @@
 //! decides exit codes.
 
 pub mod aggregate;
+pub mod bundle;
 pub mod checks;
+pub mod citation;
 pub mod failures;
 pub mod junit;
 pub mod page;

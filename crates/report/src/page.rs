@@ -230,6 +230,8 @@ pub fn write_spec_report(
     ctx.insert("checks", &checks_out);
     ctx.insert("failures", &agg.failures);
     ctx.insert("provenance", &last_provenance(store_dir));
+    ctx.insert("verification", &crate::citation::verification(store_dir));
+    ctx.insert("citation", &crate::citation::citation(&spec.paper));
     ctx.insert("input_changes", input_changes);
     // Trials read from the parts of a run that is still running or was stopped.
     ctx.insert(
@@ -268,10 +270,11 @@ fn last_provenance(store_dir: &Path) -> Vec<(String, String)> {
     let Ok(json) = serde_json::from_str::<Json>(&text) else {
         return Vec::new();
     };
+    // Verifications are recorded among the runs; the table shows the last run that computed.
     let Some(Json::Object(last)) = json
         .get("runs")
         .and_then(|r| r.as_array())
-        .and_then(|r| r.last())
+        .and_then(|r| r.iter().rev().find(|run| run.get("verify").is_none()))
         .cloned()
     else {
         return Vec::new();
@@ -693,6 +696,7 @@ pub fn write_index(
         message: e.to_string(),
     })?;
     write(&out.join(INDEX_ENTRIES), &entries)?;
+    crate::citation::write_references(summaries, out)?;
     let mut papers: BTreeMap<&str, Vec<&SpecSummary>> = BTreeMap::new();
     for s in summaries {
         papers.entry(&s.paper).or_default().push(s);

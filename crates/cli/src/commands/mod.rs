@@ -1,8 +1,10 @@
 //! One module per subcommand family.
 
 pub mod angles;
+pub mod bundle;
 pub mod env;
 pub mod report;
 pub mod run;
 pub mod slurm;
 pub mod states;
+pub mod verify;

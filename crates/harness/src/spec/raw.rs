@@ -200,6 +200,9 @@ impl RawSpec {
                 return Err(source.fail(format!("`{field}` is empty"), source.top(field)));
             }
         }
+        if crate::papers::lookup(&self.paper).is_none() {
+            return Err(source.fail(crate::papers::unknown(&self.paper), source.top("paper")));
+        }
         if self.seeds == 0 || self.seeds > 100_000 {
             return Err(source.fail(
                 format!("`seeds` must be in [1, 100000]; got {}", self.seeds),

@@ -2,7 +2,7 @@
 
 use super::*;
 
-const HEAD: &str = "name: s\ntitle: t\npaper: p\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2]\n    mode: [plain, shifted]\nmetrics: {value: {}}\n";
+const HEAD: &str = "name: s\ntitle: t\npaper: test\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2]\n    mode: [plain, shifted]\nmetrics: {value: {}}\n";
 
 /// The error of `HEAD` + `rest`: its message and its (line, column).
 fn error(rest: &str) -> (String, (usize, usize)) {

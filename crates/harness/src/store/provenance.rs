@@ -58,6 +58,7 @@ pub struct Provenance {
 #[serde(untagged)]
 pub enum Entry {
     Merge(MergeEntry),
+    Verify(VerifyEntry),
     Run(Box<RunEntry>),
     /// Anything else (written by hand, or by another version): kept as it is, never read.
     Other(Json),
@@ -128,6 +129,26 @@ pub struct MergeEntry {
     pub merge: MergeInfo,
     #[serde(default)]
     pub subbench_version: Option<String>,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub started: Option<String>,
+    #[serde(default)]
+    pub ended: Option<String>,
+}
+
+/// A verification of the stored trials (`subbench verify`, see [`crate::verify`]): `verify` says
+/// what was compared and the result; the facts beside it are the verifying machine's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEntry {
+    pub verify: Json,
+    #[serde(default)]
+    pub subbench_version: Option<String>,
+    #[serde(default)]
+    pub blas: Option<String>,
+    #[serde(default)]
+    pub git_commit: Option<String>,
     #[serde(default)]
     pub hostname: Option<String>,
     #[serde(default)]
@@ -269,6 +290,50 @@ pub fn record_merge(
     Ok(warning)
 }
 
+/// Append a verification to `dir/provenance.json`.
+pub fn record_verification(
+    dir: &Path,
+    spec: &str,
+    verify: Json,
+    build: &BuildInfo,
+    started: SystemTime,
+) -> Result<Option<String>, HarnessError> {
+    let path = dir.join(PROVENANCE_FILE);
+    let (mut runs, warning) = runs_to_append_to(&path)?;
+    let (commit, _) = git_state(&std::env::current_dir().unwrap_or_default());
+    runs.push(Entry::Verify(VerifyEntry {
+        verify,
+        subbench_version: Some(build.version.clone()),
+        blas: Some(build.blas.clone()),
+        git_commit: commit,
+        hostname: hostname(),
+        started: Some(rfc3339(started)),
+        ended: Some(rfc3339(SystemTime::now())),
+    }));
+    write(&path, spec, runs)?;
+    Ok(warning)
+}
+
+/// The latest verification recorded in `dir/provenance.json`: its `verify` object and when it
+/// ended.
+pub fn last_verification(dir: &Path) -> Option<(Json, String)> {
+    read(dir).runs.into_iter().rev().find_map(|entry| match entry {
+        Entry::Verify(v) => Some((v.verify, v.ended?)),
+        _ => None,
+    })
+}
+
+/// Every entry of `dir/provenance.json` as JSON, oldest first, for readers that compare fields
+/// by name across entry kinds (`verify`'s likely causes, the bundle's RO-Crate): the same names
+/// the typed entries serialise to.
+pub fn run_entries(dir: &Path) -> Vec<Json> {
+    read(dir)
+        .runs
+        .iter()
+        .filter_map(|entry| serde_json::to_value(entry).ok())
+        .collect()
+}
+
 fn write(path: &Path, spec: &str, runs: Vec<Entry>) -> Result<(), HarnessError> {
     let file = Provenance {
         spec: spec.to_string(),
@@ -310,7 +375,7 @@ fn runs_to_append_to(path: &Path) -> Result<(Vec<Entry>, Option<String>), Harnes
     Ok((Vec::new(), Some(warning)))
 }
 
-fn git_state(dir: &Path) -> (Option<String>, Option<bool>) {
+pub(crate) fn git_state(dir: &Path) -> (Option<String>, Option<bool>) {
     let run = |args: &[&str]| {
         Command::new("git")
             .arg("-C")

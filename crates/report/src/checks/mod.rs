@@ -282,7 +282,7 @@ mod tests {
 
     fn spec(expect: &str) -> Spec {
         let text = format!(
-            "name: s\ntitle: t\npaper: p\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2, 4]\n    mode: [plain, shifted]\nmetrics:\n  value: {{better: lower}}\n  theory: {{}}\nexpect:\n{expect}"
+            "name: s\ntitle: t\npaper: test\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2, 4]\n    mode: [plain, shifted]\nmetrics:\n  value: {{better: lower}}\n  theory: {{}}\nexpect:\n{expect}"
         );
         parse_spec(
             Path::new("s.yaml"),
@@ -316,7 +316,7 @@ mod tests {
             failed.detail
         );
         // A `where` that matches nothing is a spec error, caught before anything runs.
-        let text = "name: s\ntitle: t\npaper: p\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2]\nmetrics:\n  value: {}\nexpect:\n  - threshold: {metric: value, where: {x: 3}, above: 0}\n";
+        let text = "name: s\ntitle: t\npaper: test\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2]\nmetrics:\n  value: {}\nexpect:\n  - threshold: {metric: value, where: {x: 3}, above: 0}\n";
         let err = parse_spec(
             Path::new("s.yaml"),
             text,

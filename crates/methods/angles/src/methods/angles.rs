@@ -36,18 +36,22 @@ impl TypedMethod for Angles {
         MetricSpec {
             name: "max_abs_err",
             doc: "largest |computed − true| angle (both ascending)",
+            reproducible: true,
         },
         MetricSpec {
             name: "small_abs_err",
             doc: "|computed − true| for the smallest angle",
+            reproducible: true,
         },
         MetricSpec {
             name: "small_rel_err",
             doc: "|computed − true| / true for the smallest angle (0 when it is 0)",
+            reproducible: true,
         },
         MetricSpec {
             name: "seconds",
             doc: "fastest wall time of one call (the only metric that is not reproducible)",
+            reproducible: false,
         },
     ];
 

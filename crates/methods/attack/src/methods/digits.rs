@@ -61,14 +61,17 @@ impl TypedMethod for DigitsAttack {
         MetricSpec {
             name: "accuracy",
             doc: "test accuracy of nearest-subspace classification",
+            reproducible: true,
         },
         MetricSpec {
             name: "distance",
             doc: "mean over classes of sin θ_max between clean and attacked class subspaces",
+            reproducible: true,
         },
         MetricSpec {
             name: "relative_energy",
             doc: "mean over classes of ‖Δ_c‖_F/‖X_c‖_F",
+            reproducible: true,
         },
     ];
 

@@ -181,14 +181,14 @@ impl TypedMethod for PcaAttack {
     const SUMMARY: &'static str =
         "perturb X with energy ε to move its top-k PCA subspace (Li, Lai & Cui)";
     const METRICS: &'static [MetricSpec] = &[
-        MetricSpec { name: "distance", doc: "measured sin θ_max between the top-k subspaces of X and X + Δ" },
-        MetricSpec { name: "distance_f", doc: "measured Frobenius sin-distance ‖sin θ‖₂" },
-        MetricSpec { name: "theory", doc: "closed-form optimum for the attack's class (rank one or unconstrained); absent for random baselines" },
-        MetricSpec { name: "excess", doc: "distance_f − theory (how much an attack beats the closed form)" },
-        MetricSpec { name: "energy", doc: "‖Δ‖_F" },
-        MetricSpec { name: "epsilon", doc: "the budget ε used" },
-        MetricSpec { name: "rank", doc: "numerical rank of Δ" },
-        MetricSpec { name: "davis_kahan", doc: "min(1, ε/(σ_k − σ_{k+1})): the Davis–Kahan-type bound" },
+        MetricSpec { name: "distance", doc: "measured sin θ_max between the top-k subspaces of X and X + Δ", reproducible: true },
+        MetricSpec { name: "distance_f", doc: "measured Frobenius sin-distance ‖sin θ‖₂", reproducible: true },
+        MetricSpec { name: "theory", doc: "closed-form optimum for the attack's class (rank one or unconstrained); absent for random baselines", reproducible: true },
+        MetricSpec { name: "excess", doc: "distance_f − theory (how much an attack beats the closed form)", reproducible: true },
+        MetricSpec { name: "energy", doc: "‖Δ‖_F", reproducible: true },
+        MetricSpec { name: "epsilon", doc: "the budget ε used", reproducible: true },
+        MetricSpec { name: "rank", doc: "numerical rank of Δ", reproducible: true },
+        MetricSpec { name: "davis_kahan", doc: "min(1, ε/(σ_k − σ_{k+1})): the Davis–Kahan-type bound", reproducible: true },
     ];
 
     fn check(&self, p: &PcaParams) -> Result<(), String> {

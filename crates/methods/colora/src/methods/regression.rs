@@ -136,36 +136,37 @@ impl TypedMethod for Regression {
     const METRICS: &'static [MetricSpec] = &[
     MetricSpec {
         name: "rel_error",
-        doc: "mean over users of ‖ΔŴᵢ − ΔWᵢ*‖_F/‖ΔWᵢ*‖_F",
+        doc: "mean over users of ‖ΔŴᵢ − ΔWᵢ*‖_F/‖ΔWᵢ*‖_F", reproducible: true
     },
     MetricSpec {
         name: "rel_error_worst",
-        doc: "the worst user's relative error",
+        doc: "the worst user's relative error", reproducible: true
     },
     MetricSpec {
         name: "subspace_dist",
-        doc: "sin θ_max between span B and span B* (mean over groups)",
+        doc: "sin θ_max between span B and span B* (mean over groups)", reproducible: true
     },
     MetricSpec {
         name: "test_mse",
-        doc: "mean squared error per output on 200 fresh samples per user",
+        doc: "mean squared error per output on 200 fresh samples per user", reproducible: true
     },
     MetricSpec {
         name: "rate",
-        doc: "geometric convergence rate of the error curve (colora, federated)",
+        doc: "geometric convergence rate of the error curve (colora, federated)", reproducible: true
     },
     MetricSpec {
         name: "params",
-        doc: "trained parameters, all users together",
+        doc: "trained parameters, all users together", reproducible: true
     },
     MetricSpec {
         name: "plateau",
-        doc: "federated: relative decrease of the users' mean training loss over the last fifth of the rounds (≈ 0: converged)",
+        doc: "federated: relative decrease of the users' mean training loss over the last fifth of the rounds (≈ 0: converged)", reproducible: true
     },
 ];
     const CURVES: &'static [MetricSpec] = &[MetricSpec {
         name: "rel_error",
         doc: "mean relative error after each ALS round",
+        reproducible: true,
     }];
 
     fn check(&self, p: &RegressionParams) -> Result<(), String> {

@@ -38,39 +38,39 @@ impl TypedMethod for Angles {
     const METRICS: &'static [MetricSpec] = &[
         MetricSpec {
             name: "max_cos2_err",
-            doc: "max_i |cos²θ'_i − cos²θ_i|",
+            doc: "max_i |cos²θ'_i − cos²θ_i|", reproducible: true
         },
         MetricSpec {
             name: "mean_cos2_err",
-            doc: "mean_i |cos²θ'_i − cos²θ_i|",
+            doc: "mean_i |cos²θ'_i − cos²θ_i|", reproducible: true
         },
         MetricSpec {
             name: "affinity",
-            doc: "‖U₁ᵀU₂‖_F = √Σcos²θ before compression",
+            doc: "‖U₁ᵀU₂‖_F = √Σcos²θ before compression", reproducible: true
         },
         MetricSpec {
             name: "affinity_compressed",
-            doc: "the same after compression",
+            doc: "the same after compression", reproducible: true
         },
         MetricSpec {
             name: "affinity_sq_bias",
-            doc: "aff'² − aff²",
+            doc: "aff'² − aff²", reproducible: true
         },
         MetricSpec {
             name: "bias_theory",
-            doc: "((Σaᵢ)² + Σaᵢ² − Σaᵢ)/n with aᵢ = sin²θᵢ [derived]; d1·d2/n for orthogonal subspaces",
+            doc: "((Σaᵢ)² + Σaᵢ² − Σaᵢ)/n with aᵢ = sin²θᵢ [derived]; d1·d2/n for orthogonal subspaces", reproducible: true
         },
         MetricSpec {
             name: "bias_ratio",
-            doc: "affinity_sq_bias / bias_theory",
+            doc: "affinity_sq_bias / bias_theory", reproducible: true
         },
         MetricSpec {
             name: "distance",
-            doc: "projection F-distance ‖sin θ‖₂ before",
+            doc: "projection F-distance ‖sin θ‖₂ before", reproducible: true
         },
         MetricSpec {
             name: "distance_compressed",
-            doc: "the same after",
+            doc: "the same after", reproducible: true
         },
     ];
 

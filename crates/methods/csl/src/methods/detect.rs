@@ -41,6 +41,7 @@ impl TypedMethod for Detect {
     const METRICS: &'static [MetricSpec] = &[MetricSpec {
         name: "accuracy",
         doc: "fraction of samples assigned to their subspace",
+        reproducible: true,
     }];
 
     fn check(&self, p: &DetectParams) -> Result<(), String> {

@@ -48,6 +48,7 @@ impl TypedMethod for Digits {
     const METRICS: &'static [MetricSpec] = &[MetricSpec {
         name: "accuracy",
         doc: "clustering accuracy after Hungarian matching",
+        reproducible: true,
     }];
 
     fn run(

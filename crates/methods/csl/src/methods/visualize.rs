@@ -57,18 +57,20 @@ impl TypedMethod for Visualize {
         MetricSpec {
             name: "distance_error",
             doc: "‖D' − D‖_F/‖D‖_F of the pairwise projection F-distances",
+            reproducible: true,
         },
         MetricSpec {
             name: "disparity",
             doc: "Procrustes disparity between the MDS embeddings before and after",
+            reproducible: true,
         },
     ];
     const CURVES: &'static [MetricSpec] = &[
-        MetricSpec { name: "mds_before_x", doc: "MDS coordinate 1 of each subspace before compression (indexed by subspace)" },
-        MetricSpec { name: "mds_before_y", doc: "MDS coordinate 2 before compression" },
-        MetricSpec { name: "mds_after_x", doc: "MDS coordinate 1 after compression, rotated onto the one before (orthogonal Procrustes)" },
-        MetricSpec { name: "mds_after_y", doc: "MDS coordinate 2 after compression, aligned likewise" },
-        MetricSpec { name: "family", doc: "family index of each subspace" },
+        MetricSpec { name: "mds_before_x", doc: "MDS coordinate 1 of each subspace before compression (indexed by subspace)", reproducible: true },
+        MetricSpec { name: "mds_before_y", doc: "MDS coordinate 2 before compression", reproducible: true },
+        MetricSpec { name: "mds_after_x", doc: "MDS coordinate 1 after compression, rotated onto the one before (orthogonal Procrustes)", reproducible: true },
+        MetricSpec { name: "mds_after_y", doc: "MDS coordinate 2 after compression, aligned likewise", reproducible: true },
+        MetricSpec { name: "family", doc: "family index of each subspace", reproducible: true },
     ];
 
     fn check(&self, p: &VisualizeParams) -> Result<(), String> {

@@ -52,37 +52,40 @@ impl TypedMethod for LinRep {
     const METRICS: &'static [MetricSpec] = &[
     MetricSpec {
         name: "distance",
-        doc: "final ‖(I − G*ᵀG*)Q‖₂ (Q: orthonormal basis of row-span G)",
+        doc: "final ‖(I − G*ᵀG*)Q‖₂ (Q: orthonormal basis of row-span G)", reproducible: true
     },
     MetricSpec {
         name: "train_loss",
-        doc: "final training loss on the last batch",
+        doc: "final training loss on the last batch", reproducible: true
     },
     MetricSpec {
         name: "transfer_loss",
-        doc: "loss on a transfer task (new head, new Σ) after refitting the head with G frozen",
+        doc: "loss on a transfer task (new head, new Σ) after refitting the head with G frozen", reproducible: true
     },
     MetricSpec {
         name: "steps_to_0_1",
-        doc: "first iteration with distance ≤ 0.1 (iters + 1 if never, so means and orderings stay defined)",
+        doc: "first iteration with distance ≤ 0.1 (iters + 1 if never, so means and orderings stay defined)", reproducible: true
     },
     MetricSpec {
         name: "steps_to",
-        doc: "first iteration with distance ≤ 0.1; absent if never (steps_to_0_1 is the censored version for averaging)",
+        doc: "first iteration with distance ≤ 0.1; absent if never (steps_to_0_1 is the censored version for averaging)", reproducible: true
     },
 ];
     const CURVES: &'static [MetricSpec] = &[
         MetricSpec {
             name: "distance",
             doc: "subspace distance per step",
+            reproducible: true,
         },
         MetricSpec {
             name: "train_loss",
             doc: "training loss per step",
+            reproducible: true,
         },
         MetricSpec {
             name: "transfer_loss",
             doc: "transfer loss per step (head refitted on a fixed transfer batch, G frozen)",
+            reproducible: true,
         },
     ];
 

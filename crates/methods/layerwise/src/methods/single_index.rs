@@ -43,11 +43,11 @@ impl TypedMethod for SingleIndex {
     const ID: &'static str = "layerwise.single_index";
     const SUMMARY: &'static str = "one large first-layer step: alignment cos²(v, β*) against closed forms, and test error after ridge";
     const METRICS: &'static [MetricSpec] = &[
-            MetricSpec { name: "alignment", doc: "simulated cos²(v, β*)" },
-            MetricSpec { name: "theory", doc: "the closed-form prediction for sgd and kfac [derived]" },
-            MetricSpec { name: "gap", doc: "alignment − theory" },
-            MetricSpec { name: "ceiling_margin", doc: "SGD's limiting alignment (n → ∞) minus the simulated one" },
-            MetricSpec { name: "test_error", doc: "test MSE / Var(y) of the network after the step and a ridge fit of its second layer" },
+            MetricSpec { name: "alignment", doc: "simulated cos²(v, β*)", reproducible: true },
+            MetricSpec { name: "theory", doc: "the closed-form prediction for sgd and kfac [derived]", reproducible: true },
+            MetricSpec { name: "gap", doc: "alignment − theory", reproducible: true },
+            MetricSpec { name: "ceiling_margin", doc: "SGD's limiting alignment (n → ∞) minus the simulated one", reproducible: true },
+            MetricSpec { name: "test_error", doc: "test MSE / Var(y) of the network after the step and a ridge fit of its second layer", reproducible: true },
         ];
 
     fn check(&self, p: &SingleIndexParams) -> Result<(), String> {

@@ -23,48 +23,59 @@ impl TypedMethod for Band {
         MetricSpec {
             name: "chosen_start",
             doc: "start of the band the distance metric chooses",
+            reproducible: true,
         },
         MetricSpec {
             name: "best_start",
             doc: "start of the band with the highest shifted task accuracy",
+            reproducible: true,
         },
         MetricSpec {
             name: "chosen_accuracy",
             doc: "mean shifted task accuracy over the chosen band",
+            reproducible: true,
         },
         MetricSpec {
             name: "best_accuracy",
             doc: "mean shifted task accuracy over the best band",
+            reproducible: true,
         },
         MetricSpec {
             name: "worst_accuracy",
             doc: "mean shifted task accuracy over the worst band",
+            reproducible: true,
         },
         MetricSpec {
             name: "regret",
             doc: "best − chosen band accuracy",
+            reproducible: true,
         },
         MetricSpec {
             name: "chosen_rank",
             doc: "rank of the chosen band by accuracy (1 = best)",
+            reproducible: true,
         },
         MetricSpec {
             name: "start_offset",
             doc: "|chosen start − best start|",
+            reproducible: true,
         },
     ];
     const CURVES: &'static [MetricSpec] = &[
         MetricSpec {
             name: "distance",
             doc: "distance between languages per layer",
+            reproducible: true,
         },
         MetricSpec {
             name: "task_shifted",
             doc: "shifted task accuracy per layer (non-dominant mean)",
+            reproducible: true,
         },
         MetricSpec {
             name: "task_original",
             doc: "original task accuracy per layer (non-dominant mean)",
+            reproducible: true,
         },
     ];
 

@@ -40,40 +40,49 @@ impl TypedMethod for Contrastive {
         MetricSpec {
             name: "layer",
             doc: "layer where the alignment is trained",
+            reproducible: true,
         },
         MetricSpec {
             name: "infonce_initial",
             doc: "held-out InfoNCE before training (W = I)",
+            reproducible: true,
         },
         MetricSpec {
             name: "infonce_final",
             doc: "held-out InfoNCE after training",
+            reproducible: true,
         },
         MetricSpec {
             name: "infonce_drop",
             doc: "infonce_initial − infonce_final",
+            reproducible: true,
         },
         MetricSpec {
             name: "task_initial",
             doc: "task accuracy on shifted held-out states, W = I",
+            reproducible: true,
         },
         MetricSpec {
             name: "task_final",
             doc: "task accuracy on shifted, aligned held-out states",
+            reproducible: true,
         },
         MetricSpec {
             name: "task_gain",
             doc: "task_final − task_initial",
+            reproducible: true,
         },
     ];
     const CURVES: &'static [MetricSpec] = &[
         MetricSpec {
             name: "infonce",
             doc: "held-out InfoNCE per step",
+            reproducible: true,
         },
         MetricSpec {
             name: "task_accuracy",
             doc: "held-out shifted task accuracy per step",
+            reproducible: true,
         },
     ];
 

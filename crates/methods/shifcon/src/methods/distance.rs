@@ -23,39 +23,48 @@ impl TypedMethod for Distance {
         MetricSpec {
             name: "band_start",
             doc: "first layer of the chosen band",
+            reproducible: true,
         },
         MetricSpec {
             name: "band_end",
             doc: "last layer of the chosen band",
+            reproducible: true,
         },
         MetricSpec {
             name: "min_layer",
             doc: "layer of the smallest distance",
+            reproducible: true,
         },
         MetricSpec {
             name: "contrast",
             doc: "smallest / largest distance over layers",
+            reproducible: true,
         },
         MetricSpec {
             name: "distance_min",
             doc: "smallest distance over layers",
+            reproducible: true,
         },
         MetricSpec {
             name: "distance_max",
             doc: "largest distance over layers",
+            reproducible: true,
         },
         MetricSpec {
             name: "planted_in_band",
             doc: "synthetic: 1 if the planted layer lies in the chosen band, else 0",
+            reproducible: true,
         },
         MetricSpec {
             name: "planted_offset",
             doc: "synthetic: |centre of the chosen band − planted layer|",
+            reproducible: true,
         },
     ];
     const CURVES: &'static [MetricSpec] = &[MetricSpec {
         name: "distance",
         doc: "distance between languages per layer",
+        reproducible: true,
     }];
 
     /// Memory: one layer at a time and its per-language copies. Measured peaks (resident

@@ -46,45 +46,48 @@ impl TypedMethod for Lda {
     const METRICS: &'static [MetricSpec] = &[
         MetricSpec {
             name: "layer",
-            doc: "the `layer` parameter",
+            doc: "the `layer` parameter", reproducible: true
         },
         MetricSpec {
             name: "pictured_layer",
-            doc: "layer whose states are pictured: layer − shift_offset",
+            doc: "layer whose states are pictured: layer − shift_offset", reproducible: true
         },
         MetricSpec {
             name: "lda_accuracy",
-            doc: "language-ID accuracy of the nearest language mean in the 2-D picture (held-out sentences)",
+            doc: "language-ID accuracy of the nearest language mean in the 2-D picture (held-out sentences)", reproducible: true
         },
         MetricSpec {
             name: "lda_chance",
-            doc: "1 / number of languages",
+            doc: "1 / number of languages", reproducible: true
         },
         MetricSpec {
             name: "separation",
-            doc: "between-language over within-language variance of the held-out points in the 2-D picture",
+            doc: "between-language over within-language variance of the held-out points in the 2-D picture", reproducible: true
         },
         MetricSpec {
             name: "ratio_1",
-            doc: "generalised eigenvalue of the first discriminant (training sentences)",
+            doc: "generalised eigenvalue of the first discriminant (training sentences)", reproducible: true
         },
         MetricSpec {
             name: "ratio_2",
-            doc: "generalised eigenvalue of the second discriminant",
+            doc: "generalised eigenvalue of the second discriminant", reproducible: true
         },
     ];
     const CURVES: &'static [MetricSpec] = &[
         MetricSpec {
             name: "lda_x",
             doc: "first discriminant coordinate of each pictured test sentence (indexed by point)",
+            reproducible: true,
         },
         MetricSpec {
             name: "lda_y",
             doc: "second discriminant coordinate",
+            reproducible: true,
         },
         MetricSpec {
             name: "language",
             doc: "language index of each pictured point (the order of the corpus's languages)",
+            reproducible: true,
         },
     ];
 

@@ -32,7 +32,7 @@ macro_rules! language_metrics {
     (@acc [$($out:tt)*] [] [$($code:literal),*]) => { &[$($out)*] };
     (@acc [$($out:tt)*] [($prefix:literal, $doc:literal) $($rest:tt)*] [$($code:literal),*]) => {
         language_metrics!(@acc
-            [$($out)* $(MetricSpec { name: concat!($prefix, "_", $code), doc: concat!($doc, ", language ", $code) },)*]
+            [$($out)* $(MetricSpec { name: concat!($prefix, "_", $code), doc: concat!($doc, ", language ", $code), reproducible: true },)*]
             [$($rest)*]
             [$($code),*])
     };
@@ -47,47 +47,47 @@ impl TypedMethod for Shift {
         [
             MetricSpec {
                 name: "layer",
-                doc: "layer where the shift is applied",
+                doc: "layer where the shift is applied", reproducible: true
             },
             MetricSpec {
                 name: "lid_original",
-                doc: "language-ID accuracy, all languages, original",
+                doc: "language-ID accuracy, all languages, original", reproducible: true
             },
             MetricSpec {
                 name: "lid_shifted",
-                doc: "language-ID accuracy, all languages, shifted",
+                doc: "language-ID accuracy, all languages, shifted", reproducible: true
             },
             MetricSpec {
                 name: "lid_back",
-                doc: "language-ID accuracy, all languages, shifted back",
+                doc: "language-ID accuracy, all languages, shifted back", reproducible: true
             },
             MetricSpec {
                 name: "shifted_layer",
-                doc: "layer the shift is added to and the probes read: layer − shift_offset",
+                doc: "layer the shift is added to and the probes read: layer − shift_offset", reproducible: true
             },
             MetricSpec {
                 name: "lid_chance",
-                doc: "1 / number of languages",
+                doc: "1 / number of languages", reproducible: true
             },
             MetricSpec {
                 name: "task_dominant",
-                doc: "task accuracy on the dominant language's test rows",
+                doc: "task accuracy on the dominant language's test rows", reproducible: true
             },
             MetricSpec {
                 name: "task_original",
-                doc: "task accuracy, mean over non-dominant languages, original",
+                doc: "task accuracy, mean over non-dominant languages, original", reproducible: true
             },
             MetricSpec {
                 name: "task_shifted",
-                doc: "task accuracy, mean over non-dominant languages, shifted",
+                doc: "task accuracy, mean over non-dominant languages, shifted", reproducible: true
             },
             MetricSpec {
                 name: "task_gain",
-                doc: "mean task gain from the shift over non-dominant languages",
+                doc: "mean task gain from the shift over non-dominant languages", reproducible: true
             },
             MetricSpec {
                 name: "gain_vs_degradation",
-                doc: "synthetic: least-squares slope of the task gain against δ over non-dominant languages (> 0: the more degraded gain more)",
+                doc: "synthetic: least-squares slope of the task gain against δ over non-dominant languages (> 0: the more degraded gain more)", reproducible: true
             },
         ],
         [
