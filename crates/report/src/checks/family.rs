@@ -6,7 +6,6 @@
 
 use harness::spec::Interval;
 
-use super::num;
 use crate::aggregate::Stats;
 use crate::stats::student_t_quantile;
 
@@ -55,7 +54,14 @@ impl Family {
 
     /// `95% family-wise over 5 groups (Šidák, 98.98% each)`, or `95%` for one group.
     pub fn describe(&self) -> String {
-        let pct = |x: f64| format!("{}%", num((x * 1e4).round() / 1e2));
+        let pct = |x: f64| {
+            let percent = (x * 1e4).round() / 1e2;
+            if percent.fract() == 0.0 {
+                format!("{percent:.0}%")
+            } else {
+                format!("{percent}%")
+            }
+        };
         let student = if self.interval == Interval::Bootstrap && !(self.members == 1 && self.level == 0.95) {
             ", Student-t"
         } else {
