@@ -16,7 +16,10 @@ fn spec(name: &str, method: &str, seeds: u32, sweep: &str, metrics: &str, checks
     // `  params: {…}` lines written under the sweep are the spec's top-level `params:`.
     let (params, sweep): (Vec<&str>, Vec<&str>) =
         sweep.lines().partition(|l| l.starts_with("  params:"));
-    let params: String = params.iter().map(|l| format!("{}\n", l.trim_start())).collect();
+    let params: String = params
+        .iter()
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
     let sweep: String = sweep.iter().map(|l| format!("{l}\n")).collect();
     format!(
         "name: {name}\ntitle: T\npaper: test\nclaim: c\nmethod: {method}\nseeds: {seeds}\n{params}sweep:\n{sweep}metrics:\n{metrics}{checks}"
@@ -43,16 +46,29 @@ fn a_claim_over_a_group_whose_trials_failed_fails_naming_the_cause_everywhere() 
         "  value: {better: higher}\n",
         "expect:\n  - threshold: {metric: value, above: 0}\n",
     );
-    let out = check(d, "lost.yaml", &text, &["--markdown", "m.md", "--junit", "j.xml"]);
+    let out = check(
+        d,
+        "lost.yaml",
+        &text,
+        &["--markdown", "m.md", "--junit", "j.xml"],
+    );
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     let cause = "2 of 2 trials of x=2 failed: asked to fail at x = 2 (first of 2 identical errors; see results/lost/trials.csv)";
-    assert!(text.contains(&format!("FAIL lost: threshold: mean of value > 0.0 — {cause}")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "FAIL lost: threshold: mean of value > 0.0 — {cause}"
+        )),
+        "{text}"
+    );
     let md = fs::read_to_string(d.join("m.md")).unwrap();
     let junit = fs::read_to_string(d.join("j.xml")).unwrap();
     let page = fs::read_to_string(d.join("reports/lost.html")).unwrap();
     for (what, body) in [("markdown", &md), ("junit", &junit), ("page", &page)] {
-        assert!(body.contains("asked to fail at x = 2 (first of 2 identical errors"), "{what}: {body}");
+        assert!(
+            body.contains("asked to fail at x = 2 (first of 2 identical errors"),
+            "{what}: {body}"
+        );
     }
     assert!(junit.contains("failures=\"1\""), "{junit}");
 }
@@ -72,7 +88,11 @@ fn a_refuted_claim_over_failed_data_fails() {
     let out = check(dir.path(), "nodata.yaml", &text, &[]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("FAIL nodata: not reproduced:") && text.contains("no data to refute the claim: 2 of 2 trials of all trials failed"), "{text}");
+    assert!(
+        text.contains("FAIL nodata: not reproduced:")
+            && text.contains("no data to refute the claim: 2 of 2 trials of all trials failed"),
+        "{text}"
+    );
 }
 
 /// Issue 26 §4: `ci_separated` with one trial per group ignored the missing interval.
@@ -90,7 +110,10 @@ fn ci_separated_with_one_trial_per_group_fails() {
     let out = check(dir.path(), "single.yaml", &text, &[]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("`ci_separated` needs an interval") && text.contains("one ok trial"), "{text}");
+    assert!(
+        text.contains("`ci_separated` needs an interval") && text.contains("one ok trial"),
+        "{text}"
+    );
 }
 
 /// Issue 26 §5: a baseline saved while a group had no ok trial stored a null for ever.
@@ -112,7 +135,11 @@ fn baseline_save_refuses_a_group_without_ok_trials() {
     assert!(stderr(&run).contains("3 ran, 1 failed"), "{}", stderr(&run));
     let save = subbench(d, &["baseline", "save", "based"]);
     assert_ne!(save.status.code(), Some(0));
-    assert!(stderr(&save).contains("group x=2 has no ok trial (1 of 1 failed)"), "{}", stderr(&save));
+    assert!(
+        stderr(&save).contains("group x=2 has no ok trial (1 of 1 failed)"),
+        "{}",
+        stderr(&save)
+    );
     assert!(!d.join("results/baselines/based.parquet").exists());
 }
 
@@ -131,7 +158,10 @@ fn a_slope_trend_over_non_positive_means_fails_naming_the_point() {
     let out = check(dir.path(), "zeros.yaml", &text, &[]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("a log-log slope needs positive values; x=1.0 has mean 0.0"), "{text}");
+    assert!(
+        text.contains("a log-log slope needs positive values; x=1.0 has mean 0.0"),
+        "{text}"
+    );
 }
 
 /// Issue 26 §11, §23 and issue 35 §1: orderings that compare a group with itself, that have no
@@ -157,7 +187,14 @@ fn vacuous_orderings_and_two_point_trends_are_refused() {
         ),
     ];
     for (i, (check, message)) in cases.iter().enumerate() {
-        let text = spec("v", "test.quadratic", 1, sweep, metrics, &format!("expect:\n{check}"));
+        let text = spec(
+            "v",
+            "test.quadratic",
+            1,
+            sweep,
+            metrics,
+            &format!("expect:\n{check}"),
+        );
         let file = format!("v{i}.yaml");
         fs::write(d.join(&file), text).unwrap();
         assert_user_error(&subbench(d, &["check", &file]), &[message]);
@@ -172,7 +209,10 @@ fn vacuous_orderings_and_two_point_trends_are_refused() {
         "expect:\n  - trend: {metric: value, along: x, monotone: increasing}\nquick:\n  sweep:\n    grid:\n      x: [1, 2]\n",
     );
     fs::write(d.join("q.yaml"), text).unwrap();
-    assert_user_error(&subbench(d, &["check", "q.yaml", "--quick"]), &["in the `quick:` sweep"]);
+    assert_user_error(
+        &subbench(d, &["check", "q.yaml", "--quick"]),
+        &["in the `quick:` sweep"],
+    );
 }
 
 /// Issue 35 §1: a constant metric passed a strict monotone trend, and a tie passed an ordering.
@@ -191,8 +231,14 @@ fn a_flat_line_fails_a_monotone_trend_and_a_tie_fails_an_ordering() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("0 passed, 3 failed"), "{text}");
-    assert!(text.contains("(means not strictly in the trend's direction)"), "{text}");
-    assert!(text.contains("(first and last 95% intervals not separated)"), "{text}");
+    assert!(
+        text.contains("(means not strictly in the trend's direction)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(first and last 95% intervals not separated)"),
+        "{text}"
+    );
     assert!(text.contains("FAIL flat: ordering: value of mode=plain below mode=shifted by more than 0 (a tie fails)"), "{text}");
 }
 
@@ -205,17 +251,46 @@ fn a_refutation_without_power_is_inconclusive_and_one_with_evidence_is_not_repro
     // value = 4 + noise·N(0, 1) at x = 2; the claim "mean above 5" fails on the means.
     let claim = "refuted:\n  - threshold: {metric: value, above: 5}\n";
     let sweep = |noise: &str| format!("  params: {{noise: {noise}}}\n  grid:\n    x: [2]\n");
-    let noisy = spec("noisy", "test.quadratic", 3, &sweep("3.0"), "  value: {better: lower}\n", claim);
+    let noisy = spec(
+        "noisy",
+        "test.quadratic",
+        3,
+        &sweep("3.0"),
+        "  value: {better: lower}\n",
+        claim,
+    );
     let out = check(d, "noisy.yaml", &noisy, &[]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("INCONCLUSIVE noisy: not reproduced: threshold: mean of value > 5.0"), "{text}");
-    assert!(text.contains("the data cannot exclude the claim: the smallest effect its seeds resolve is ±"), "{text}");
-    assert!(text.contains("(1 of them inconclusive refutations)"), "{text}");
-    let exact = spec("exact", "test.quadratic", 3, &sweep("0.0"), "  value: {better: lower}\n", claim);
+    assert!(
+        text.contains("INCONCLUSIVE noisy: not reproduced: threshold: mean of value > 5.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "the data cannot exclude the claim: the smallest effect its seeds resolve is ±"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("(1 of them inconclusive refutations)"),
+        "{text}"
+    );
+    let exact = spec(
+        "exact",
+        "test.quadratic",
+        3,
+        &sweep("0.0"),
+        "  value: {better: lower}\n",
+        claim,
+    );
     let out = check(d, "exact.yaml", &exact, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).contains("NOT REPRODUCED exact:"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("NOT REPRODUCED exact:"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// Issue 29 §5: intervals compared with a fixed value across groups are family-wise.
@@ -233,7 +308,10 @@ fn interval_thresholds_across_groups_are_family_wise_and_say_so() {
     let out = check(dir.path(), "family.yaml", &text, &[]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("(95% family-wise over 5 groups (Šidák, 98.98% each) intervals)"), "{text}");
+    assert!(
+        text.contains("(95% family-wise over 5 groups (Šidák, 98.98% each) intervals)"),
+        "{text}"
+    );
     assert!(text.contains("where x=1 (99% intervals)"), "{text}");
 }
 
@@ -258,6 +336,9 @@ fn control_characters_are_escaped_and_values_keep_their_case() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
-    assert!(text.contains("Mixed\\x0d\\x1b[2K\\x1b[8mCase.txt"), "{text}");
+    assert!(
+        text.contains("Mixed\\x0d\\x1b[2K\\x1b[8mCase.txt"),
+        "{text}"
+    );
     assert!(text.contains("where offset_file=Plain.txt"), "{text}");
 }

@@ -179,7 +179,12 @@ impl ParamSpec {
         let domain = match &self.kind {
             ParamKind::Int { min, max } => format!("an integer in [{min}, {}]", bound(*max as f64)),
             ParamKind::Float { min, max } => {
-                format!("a {}number in [{}, {}]", finite(*min, *max), bound(*min), bound(*max))
+                format!(
+                    "a {}number in [{}, {}]",
+                    finite(*min, *max),
+                    bound(*min),
+                    bound(*max)
+                )
             }
             ParamKind::Bool => "true or false".to_string(),
             ParamKind::Choice(names) => format!("one of {}", names.join(", ")),

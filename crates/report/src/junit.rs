@@ -125,6 +125,9 @@ mod tests {
 
     #[test]
     fn control_characters_cannot_break_the_document() {
-        assert_eq!(xml_escape("a\u{1}b\u{1b}c\td\u{fffe}"), "a\\x01b\\x1bc\\x09d?");
+        assert_eq!(
+            xml_escape("a\u{1}b\u{1b}c\td\u{fffe}"),
+            "a\\x01b\\x1bc\\x09d?"
+        );
     }
 }

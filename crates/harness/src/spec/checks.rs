@@ -226,7 +226,11 @@ impl OrderingCheck {
             ));
         }
         ctx.check_metric(&self.metric, WHAT, &at.key("metric"))?;
-        if ctx.metrics.get(&self.metric).is_some_and(|m| m.better == Better::None) {
+        if ctx
+            .metrics
+            .get(&self.metric)
+            .is_some_and(|m| m.better == Better::None)
+        {
             return Err(ctx.fail_at(
                 format!("expect ordering: metric `{}` has no direction, so `better` means nothing; declare it under `metrics:` as `{{better: higher}}` or `{{better: lower}}`", self.metric),
                 &at.key("metric"),

@@ -62,11 +62,12 @@ impl Family {
                 format!("{percent}%")
             }
         };
-        let student = if self.interval == Interval::Bootstrap && !(self.members == 1 && self.level == 0.95) {
-            ", Student-t"
-        } else {
-            ""
-        };
+        let student =
+            if self.interval == Interval::Bootstrap && !(self.members == 1 && self.level == 0.95) {
+                ", Student-t"
+            } else {
+                ""
+            };
         if self.members == 1 {
             format!("{}{student}", pct(self.level))
         } else {
@@ -106,7 +107,9 @@ mod tests {
         let one = Family::new(0.95, 1, Interval::Student);
         let (lo, hi) = one.interval(&s);
         let t95 = student_t_quantile(0.975, 9.0);
-        assert!((hi - 1.0 - t95 / 10f64.sqrt()).abs() < 1e-12 && (1.0 - lo - (hi - 1.0)).abs() < 1e-12);
+        assert!(
+            (hi - 1.0 - t95 / 10f64.sqrt()).abs() < 1e-12 && (1.0 - lo - (hi - 1.0)).abs() < 1e-12
+        );
         let five = Family::new(0.95, 5, Interval::Student);
         assert!((five.per_member() - 0.95f64.powf(0.2)).abs() < 1e-15);
         assert!(five.half_width(&s) > one.half_width(&s) * 1.2);

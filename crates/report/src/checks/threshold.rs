@@ -83,10 +83,17 @@ fn decisive(check: &ThresholdCheck, values: &[(String, f64, &Stats)], family: &F
 
 /// `the sweep resolves differences from the mean of ±h (…)`: the widest member interval.
 fn resolution(values: &[(String, f64, &Stats)], family: &Family) -> String {
-    let widest = values
-        .iter()
-        .map(|(_, _, s)| family.half_width(s))
-        .fold(f64::NEG_INFINITY, |a, b| if b.is_nan() { f64::NAN } else { a.max(b) });
+    let widest =
+        values
+            .iter()
+            .map(|(_, _, s)| family.half_width(s))
+            .fold(f64::NEG_INFINITY, |a, b| {
+                if b.is_nan() {
+                    f64::NAN
+                } else {
+                    a.max(b)
+                }
+            });
     if widest.is_nan() {
         "a group has one ok trial, so no interval; add seeds".into()
     } else {

@@ -46,7 +46,11 @@ pub fn evaluate(check: &TrendCheck, data: &Data<'_>) -> Judged {
             num(*lo),
             num(*hi),
             describe_filter(&filter),
-            if *strict { "" } else { " (judged against the fit's 95% interval)" }
+            if *strict {
+                ""
+            } else {
+                " (judged against the fit's 95% interval)"
+            }
         ),
         _ => format!("trend: {metric} in {along}"),
     };
@@ -113,10 +117,7 @@ pub fn evaluate(check: &TrendCheck, data: &Data<'_>) -> Judged {
                     ),
                 );
             }
-            let logs: Vec<(f64, f64)> = points
-                .iter()
-                .map(|(x, s)| (x.ln(), s.mean.ln()))
-                .collect();
+            let logs: Vec<(f64, f64)> = points.iter().map(|(x, s)| (x.ln(), s.mean.ln())).collect();
             let fit = least_squares_fit(&logs);
             let half = |f: &LineFit, level: f64| {
                 if f.se.is_nan() {
@@ -127,7 +128,11 @@ pub fn evaluate(check: &TrendCheck, data: &Data<'_>) -> Judged {
             };
             let ok = fit.is_some_and(|f| {
                 // The fit's 95% interval where it has one (three or more points).
-                let h = if *strict { 0.0 } else { t_critical_95((logs.len() - 2) as f64) * f.se };
+                let h = if *strict {
+                    0.0
+                } else {
+                    t_critical_95((logs.len() - 2) as f64) * f.se
+                };
                 let h = if h.is_nan() { 0.0 } else { h };
                 f.slope + h >= *lo && f.slope - h <= *hi
             });
