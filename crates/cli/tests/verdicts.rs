@@ -328,7 +328,7 @@ fn control_characters_are_escaped_and_values_keep_their_case() {
         "hostile",
         "test.quadratic",
         1,
-        &format!("  grid:\n    x: [1, 2, 3]\n    offset_file: [\"Mixed\\r\\e[2K\\e[8mCase.txt\", Plain.txt]\n"),
+        "  grid:\n    x: [1, 2, 3]\n    offset_file: [\"Mixed\\r\\e[2K\\e[8mCase.txt\", Plain.txt]\n",
         "  value: {better: lower}\n",
         "expect:\n  - threshold: {metric: value, below: 5, where: {offset_file: Plain.txt}}\n  - threshold: {metric: value, above: 100}\n",
     );

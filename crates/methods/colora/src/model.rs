@@ -374,7 +374,7 @@ pub fn oracle(users: &[User], problem: &Problem, block: Block) -> Fit {
 pub fn convergence_rate(curve: &[f64]) -> Option<f64> {
     let &last = curve.last()?;
     let first_gap = curve[0] - last;
-    if !(first_gap > 0.0) {
+    if first_gap <= 0.0 || first_gap.is_nan() {
         return None;
     }
     let points: Vec<(f64, f64)> = curve[..curve.len().saturating_sub(1)]
