@@ -332,7 +332,6 @@ impl TrendCheck {
                 at,
             ));
         }
-        self.check_points(ctx, at)?;
         if let Some([lo, hi]) = self.slope {
             if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
                 return Err(ctx.fail_at(
@@ -341,6 +340,7 @@ impl TrendCheck {
                 ));
             }
         }
+        self.check_points(ctx, at)?;
         Ok(())
     }
 }
