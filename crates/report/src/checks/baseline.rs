@@ -46,7 +46,11 @@ fn group_key_text(agg: &Aggregate, g: &Group) -> String {
 /// one `mean_<metric>` column per metric). Refused while a group has no ok trial: its cells would
 /// be empty, and an empty cell checks nothing.
 pub fn save_baseline(agg: &Aggregate, path: &Path) -> Result<(), ReportError> {
-    if let Some(g) = agg.groups.iter().find(|g| g.n_failed >= g.n_trials) {
+    if let Some(g) = agg
+        .groups
+        .iter()
+        .find(|g| g.n_trials > 0 && g.n_failed >= g.n_trials)
+    {
         return Err(ReportError::Data(format!(
             "not saving {}: group {} has no ok trial ({} of {} failed), so the baseline could never check it; fix the failures (see `subbench summary`) and run again",
             path.display(),
