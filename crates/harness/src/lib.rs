@@ -11,7 +11,8 @@ pub mod input;
 pub mod locate;
 pub mod method;
 pub mod param;
-pub mod provenance;
+/// `provenance.json`, the store's history (a module of the store; here under its own name).
+pub use store::provenance;
 pub mod runner;
 pub mod spec;
 pub mod store;
