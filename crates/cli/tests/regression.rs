@@ -937,7 +937,7 @@ mod spec_locations {
     #[test]
     fn an_error_in_the_fourth_check_is_shown_at_the_fourth_check() {
         refused_at(
-            "expect:\n  - threshold: {metric: value, where: {x: 1}, above: 0}\n  - threshold: {metric: value, where: {x: 2}, above: 0}\n  - trend: {metric: value, along: x, monotone: increasing}\n  - threshold: {metric: value, where: {x: 3}, above: 0}\n",
+            "expect:\n  - threshold: {metric: value, where: {x: 1}, above: 0}\n  - threshold: {metric: value, where: {x: 2}, above: 0}\n  - agreement: {metric: value, expr: \"x^2\"}\n  - threshold: {metric: value, where: {x: 3}, above: 0}\n",
             "x: 3",
             "no trial has x = 3",
         );

@@ -179,13 +179,19 @@ impl ParamSpec {
         let domain = match &self.kind {
             ParamKind::Int { min, max } => format!("an integer in [{min}, {}]", bound(*max as f64)),
             ParamKind::Float { min, max } => {
-                format!("a number in [{}, {}]", bound(*min), bound(*max))
+                format!(
+                    "a {}number in [{}, {}]",
+                    finite(*min, *max),
+                    bound(*min),
+                    bound(*max)
+                )
             }
             ParamKind::Bool => "true or false".to_string(),
             ParamKind::Choice(names) => format!("one of {}", names.join(", ")),
             ParamKind::File => "a file path, relative to the folder subbench runs in".to_string(),
             ParamKind::FloatList { min, max } => format!(
-                "a non-empty list of numbers in [{}, {}]",
+                "a non-empty list of {}numbers in [{}, {}]",
+                finite(*min, *max),
                 bound(*min),
                 bound(*max)
             ),
@@ -200,6 +206,16 @@ impl ParamSpec {
             }) => format!("{domain}, or `{word}`"),
             _ => domain,
         }
+    }
+}
+
+/// `finite ` when a bound is infinite: the values themselves never are (±∞ is refused), which
+/// `[-∞, ∞]` alone would not say.
+fn finite(min: f64, max: f64) -> &'static str {
+    if min.is_infinite() || max.is_infinite() || max >= i64::MAX as f64 {
+        "finite "
+    } else {
+        ""
     }
 }
 

@@ -90,10 +90,13 @@ impl Aggregate {
 
     /// The groups whose parameters match every `(name, value)` of `filter` (numbers compare by
     /// value).
-    pub fn matching<'a>(
+    pub fn matching<'a, 'f>(
         &'a self,
-        filter: &'a [(String, Value)],
-    ) -> impl Iterator<Item = &'a Group> + 'a {
+        filter: &'f [(String, Value)],
+    ) -> impl Iterator<Item = &'a Group> + 'f
+    where
+        'a: 'f,
+    {
         self.groups.iter().filter(move |g| {
             filter
                 .iter()

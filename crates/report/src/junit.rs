@@ -3,11 +3,13 @@
 //! seeds) carries a `failure` whose message holds the numbers compared; a claim of the paper that
 //! does not reproduce, as the spec says, passes and says so in its `system-out`.
 
-use crate::checks::CheckOutcome;
+use crate::checks::{escape_controls, CheckOutcome};
 
-/// Escape text for an XML attribute or element. Characters XML 1.0 cannot hold (controls other
-/// than tab and newline) become `?`, so no input makes the file unreadable.
+/// Escape text for an XML attribute or element. Control characters are written visibly by the
+/// one escape of check text ([`escape_controls`]), so no input makes the file unreadable; the
+/// two non-characters XML 1.0 cannot hold become `?`.
 fn xml_escape(text: &str) -> String {
+    let text = escape_controls(text);
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
@@ -90,6 +92,7 @@ mod tests {
             description: description.into(),
             passed,
             refuted,
+            inconclusive: false,
             detail: "0.93 vs 0.91 <b>&</b>".into(),
             seeds: seeds.map(|(agreeing, total)| SeedTally { agreeing, total }),
         }
@@ -122,6 +125,9 @@ mod tests {
 
     #[test]
     fn control_characters_cannot_break_the_document() {
-        assert_eq!(xml_escape("a\u{1}b\u{1b}c\td"), "a?b?c\td");
+        assert_eq!(
+            xml_escape("a\u{1}b\u{1b}c\td\u{fffe}"),
+            "a\\x01b\\x1bc\\x09d?"
+        );
     }
 }

@@ -87,12 +87,13 @@ pub fn evaluate_spec(
         .into_iter()
         .filter(|r| ids.contains(&r.trial_id))
         .collect();
-    let checks = evaluate_checks(
-        spec,
-        &agg,
-        &records,
-        &baseline_path(baselines, &spec.name, quick),
-    );
+    let data = crate::checks::Data {
+        agg: &agg,
+        records: &records,
+        store: &dir,
+        interval: spec.report.interval,
+    };
+    let checks = evaluate_checks(spec, &data, &baseline_path(baselines, &spec.name, quick));
     Ok(Evaluated {
         agg,
         records,

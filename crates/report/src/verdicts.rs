@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::checks::escape_controls;
 use crate::tables::markdown_escape;
 use crate::CheckOutcome;
 
@@ -16,6 +17,8 @@ pub struct CheckTotals {
     pub failed: usize,
     /// `refuted` claims that still fail, as their specs say (a fragile or holding one failed).
     pub refuted: usize,
+    /// Of the failed: `refuted` claims the data can neither confirm nor exclude.
+    pub inconclusive: usize,
 }
 
 impl CheckTotals {
@@ -27,14 +30,20 @@ impl CheckTotals {
                 (true, true) => totals.refuted += 1,
                 (false, _) => totals.failed += 1,
             }
+            totals.inconclusive += usize::from(c.inconclusive);
         }
         totals
     }
 
     /// The last line of `check`.
     pub fn line(&self) -> String {
+        let inconclusive = if self.inconclusive > 0 {
+            format!(" ({} of them inconclusive refutations)", self.inconclusive)
+        } else {
+            String::new()
+        };
         format!(
-            "{} passed, {} failed, {} claims of the papers not reproduced (as the specs say)",
+            "{} passed, {} failed{inconclusive}, {} claims of the papers not reproduced (as the specs say)",
             self.passed, self.failed, self.refuted
         )
     }
@@ -47,15 +56,15 @@ fn seeds(c: &CheckOutcome) -> String {
         .unwrap_or_default()
 }
 
-/// The terminal line of one check of spec `spec`.
+/// The terminal (and log) line of one check of spec `spec`, control characters escaped.
 pub fn check_line(spec: &str, c: &CheckOutcome) -> String {
-    format!(
+    escape_controls(&format!(
         "{} {spec}: {}{} — {}",
         c.verdict(),
         c.description,
         seeds(c),
         c.detail
-    )
+    ))
 }
 
 /// `check --markdown`: a table of every check, then the totals.
@@ -89,6 +98,7 @@ mod tests {
             description: "threshold: mean of value < 1 | <b>".into(),
             passed,
             refuted,
+            inconclusive: false,
             detail: "1 groups\nworst 0.5".into(),
             seeds: seeds.map(|(agreeing, total)| SeedTally { agreeing, total }),
         }
@@ -113,7 +123,8 @@ mod tests {
             CheckTotals {
                 passed: 1,
                 failed: 2,
-                refuted: 1
+                refuted: 1,
+                inconclusive: 0
             }
         );
         let markdown = check_markdown(&checked);
@@ -133,7 +144,7 @@ mod tests {
         );
         assert_eq!(
             check_line("a", &checked[0].1[1]),
-            "FAIL a: threshold: mean of value < 1 | <b> — 1 groups\nworst 0.5"
+            "FAIL a: threshold: mean of value < 1 | <b> — 1 groups\\x0aworst 0.5"
         );
     }
 }

@@ -20,6 +20,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use super::context::Context;
+use super::raw::Better;
 use crate::error::SpecError;
 use crate::locate::Location;
 use crate::value::Value;
@@ -119,6 +120,26 @@ pub struct ThresholdCheck {
     pub above: Option<f64>,
     #[serde(default)]
     pub below: Option<f64>,
+    /// Family-wise confidence of the claim's intervals (`ci_low`/`ci_high`, and the evidence a
+    /// refutation needs): every group's interval covers its mean at once with this probability
+    /// (Šidák across the groups).
+    #[serde(default = "default_level")]
+    pub level: f64,
+}
+
+fn default_level() -> f64 {
+    0.95
+}
+
+/// `level` is a probability strictly between 0 and 1.
+fn check_level(level: f64, what: &str, ctx: &Context<'_>, at: &Location) -> Result<(), SpecError> {
+    if level > 0.0 && level < 1.0 {
+        return Ok(());
+    }
+    Err(ctx.fail_at(
+        format!("{what}: `level` is the family-wise confidence, a number strictly between 0 and 1 (e.g. 0.95); got {level}"),
+        &at.key("level"),
+    ))
 }
 
 impl ThresholdCheck {
@@ -127,6 +148,7 @@ impl ThresholdCheck {
         ctx.check_filter(&self.filter, WHAT, &at.key("where"))?;
         ctx.check_metric(&self.metric, WHAT, &at.key("metric"))?;
         ctx.check_keys(&self.filter, WHAT, &at.key("where"))?;
+        check_level(self.level, WHAT, ctx, at)?;
         if self.above.is_none() && self.below.is_none() {
             return Err(ctx.fail_at("expect threshold needs `above` and/or `below`", at));
         }
@@ -166,6 +188,9 @@ pub struct OrderingCheck {
     pub margin: f64,
     #[serde(default)]
     pub ci_separated: bool,
+    /// Family-wise confidence of the intervals compared (see [`ThresholdCheck::level`]).
+    #[serde(default = "default_level")]
+    pub level: f64,
 }
 
 impl OrderingCheck {
@@ -181,15 +206,16 @@ impl OrderingCheck {
                 &at.key("margin"),
             ));
         }
-        // Groups that match both sides compare with themselves: vacuous.
-        let same = self.better.len() == self.worse.len()
-            && self
-                .better
-                .iter()
-                .all(|(k, v)| self.worse.get(k).is_some_and(|w| w.matches(v)));
-        if same {
+        check_level(self.level, WHAT, ctx, at)?;
+        // A group that matches both sides would be compared with itself: the two must give
+        // different values to at least one parameter they both name.
+        let disjoint = self
+            .better
+            .iter()
+            .any(|(k, v)| self.worse.get(k).is_some_and(|w| !w.matches(v)));
+        if !disjoint {
             return Err(ctx.fail_at(
-                "expect ordering: `better` and `worse` select the same groups; they must differ in at least one value",
+                "expect ordering: `better` and `worse` can select the same group; give both a different value of the same parameter (e.g. `better: {method: a}, worse: {method: b}`)",
                 at,
             ));
         }
@@ -200,6 +226,16 @@ impl OrderingCheck {
             ));
         }
         ctx.check_metric(&self.metric, WHAT, &at.key("metric"))?;
+        if ctx
+            .metrics
+            .get(&self.metric)
+            .is_some_and(|m| m.better == Better::None)
+        {
+            return Err(ctx.fail_at(
+                format!("expect ordering: metric `{}` has no direction, so `better` means nothing; declare it under `metrics:` as `{{better: higher}}` or `{{better: lower}}`", self.metric),
+                &at.key("metric"),
+            ));
+        }
         ctx.check_keys(&self.better, WHAT, &at.key("better"))?;
         ctx.check_keys(&self.worse, WHAT, &at.key("worse"))?;
         ctx.check_keys(&self.filter, WHAT, &at.key("where"))
@@ -304,9 +340,47 @@ impl TrendCheck {
                 ));
             }
         }
+        self.check_points(ctx, at)?;
         Ok(())
     }
 }
+
+impl TrendCheck {
+    /// A trend is a shape: every line needs [`TREND_MIN_POINTS`] values of `along` among the
+    /// points the filter selects (in the sweep as loaded, the `quick:` one under `--quick`);
+    /// with two it is an ordering and is written as one.
+    fn check_points(&self, ctx: &Context<'_>, at: &Location) -> Result<(), SpecError> {
+        let mut values: Vec<Value> = Vec::new();
+        for p in ctx.points.iter().filter(|p| {
+            self.filter
+                .iter()
+                .all(|(k, want)| p.value(k).is_some_and(|v| v.matches(want)))
+        }) {
+            if let Some(v) = p.value(&self.along) {
+                if !values.iter().any(|w| w.matches(&v)) {
+                    values.push(v);
+                }
+            }
+        }
+        if values.len() >= TREND_MIN_POINTS {
+            return Ok(());
+        }
+        Err(ctx.fail_at(
+            format!(
+                "expect trend: `{}` takes {} value(s) where the trend is checked{}; a trend needs at least {TREND_MIN_POINTS} — with two, write it as an `ordering` (better: {{{}: …}}, worse: {{{}: …}})",
+                self.along,
+                values.len(),
+                if ctx.quick { " in the `quick:` sweep" } else { "" },
+                self.along,
+                self.along
+            ),
+            &at.key("along"),
+        ))
+    }
+}
+
+/// The fewest values of `along` a trend is checked on.
+pub const TREND_MIN_POINTS: usize = 3;
 
 /// The aggregated table equals `results/baselines/<name>.parquet` within tolerances.
 /// Evaluated by `report::checks::baseline` (crates/report/src/checks/baseline.rs), which also

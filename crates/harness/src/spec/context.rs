@@ -46,6 +46,8 @@ pub(crate) struct Context<'a> {
     /// The ids of the methods the spec runs, sorted, once each.
     pub methods: &'a [String],
     pub registry: &'a SpecMethods<'a>,
+    /// The points are the `quick:` sweep's (said in messages about them).
+    pub quick: bool,
 }
 
 impl Context<'_> {

@@ -345,6 +345,7 @@ pub fn parse_spec(
         points: &expanded.points,
         methods: &methods,
         registry,
+        quick: options.quick,
     };
     raw.report.validate(&ctx)?;
     checks::validate_all(&raw.expect, &raw.refuted, &ctx)?;

@@ -2,7 +2,7 @@
 
 use super::*;
 
-const HEAD: &str = "name: s\ntitle: t\npaper: test\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2]\n    mode: [plain, shifted]\nmetrics: {value: {}}\n";
+const HEAD: &str = "name: s\ntitle: t\npaper: test\nclaim: c\nmethod: test.quadratic\nsweep:\n  grid:\n    x: [1, 2]\n    mode: [plain, shifted]\nmetrics: {value: {better: lower}}\n";
 
 /// The error of `HEAD` + `rest`: its message and its (line, column).
 fn error(rest: &str) -> (String, (usize, usize)) {
@@ -58,7 +58,7 @@ fn an_error_in_the_third_table_names_the_third_tables_line() {
 
 #[test]
 fn an_error_in_the_fourth_check_names_the_fourth_checks_line() {
-    let expect = "expect:\n  - threshold: {metric: value, above: 0}\n  - threshold: {metric: value, where: {x: 1}, above: 0}\n  - trend: {metric: value, along: x, monotone: increasing}\n  - threshold: {metric: value, where: {x: 3}, above: 0}\n";
+    let expect = "expect:\n  - threshold: {metric: value, above: 0}\n  - threshold: {metric: value, where: {x: 1}, above: 0}\n  - agreement: {metric: value, expr: \"x^2\"}\n  - threshold: {metric: value, where: {x: 3}, above: 0}\n";
     let (message, at) = error(expect);
     assert!(message.contains("no trial has x = 3"), "{message}");
     assert_eq!(at, place(expect, "x: 3", 0));

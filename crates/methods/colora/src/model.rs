@@ -367,12 +367,16 @@ pub fn oracle(users: &[User], problem: &Problem, block: Block) -> Fit {
 }
 
 /// Geometric rate of `curve` toward its final value: exp of the least-squares slope of
-/// log(eₜ − e_final) over the iterations still at least 1% of the initial gap away.
-pub fn convergence_rate(curve: &[f64]) -> f64 {
-    let Some(&last) = curve.last() else {
-        return f64::NAN;
-    };
+/// log(eₜ − e_final) over the iterations still at least 1% of the initial gap away. `None` where
+/// no rate is defined: an empty, flat or rising curve, or one that is within 1% of its end
+/// after a single iteration (one point fits no slope). A value of 0 there would pass any
+/// "converges at rate below r" claim for a curve that never converged.
+pub fn convergence_rate(curve: &[f64]) -> Option<f64> {
+    let &last = curve.last()?;
     let first_gap = curve[0] - last;
+    if first_gap <= 0.0 || first_gap.is_nan() {
+        return None;
+    }
     let points: Vec<(f64, f64)> = curve[..curve.len().saturating_sub(1)]
         .iter()
         .enumerate()
@@ -380,7 +384,7 @@ pub fn convergence_rate(curve: &[f64]) -> f64 {
         .map(|(t, e)| (t as f64, (e - last).ln()))
         .collect();
     if points.len() < 2 {
-        return 0.0; // converged within one or two rounds
+        return None;
     }
     let n = points.len() as f64;
     let (mx, my) = (
@@ -389,7 +393,7 @@ pub fn convergence_rate(curve: &[f64]) -> f64 {
     );
     let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
     let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    (sxy / sxx).exp()
+    Some((sxy / sxx).exp())
 }
 
 #[cfg(test)]
@@ -399,8 +403,12 @@ mod tests {
     #[test]
     fn rate_of_a_geometric_sequence() {
         let curve: Vec<f64> = (0..30).map(|t| 0.1 + 0.5f64.powi(t)).collect();
-        let rate = convergence_rate(&curve);
+        let rate = convergence_rate(&curve).unwrap();
         assert!((rate - 0.5).abs() < 0.01, "{rate}");
+        // Regression (issue 35): a flat or rising curve has no rate; 0 would pass `rate < r`.
+        assert_eq!(convergence_rate(&[0.5; 10]), None);
+        assert_eq!(convergence_rate(&[0.1, 0.2, 0.3, 0.4]), None);
+        assert_eq!(convergence_rate(&[]), None);
     }
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;

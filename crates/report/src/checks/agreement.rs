@@ -8,11 +8,12 @@ use harness::expr::Expr;
 use harness::spec::AgreementCheck;
 use harness::{Status, TrialRecord, Value};
 
-use super::{describe_filter, num, outcome, pairs, CheckOutcome};
+use super::{describe_filter, no_data, num, outcome, pairs, Data, Judged};
 use crate::aggregate::same_value;
 
-/// The check on every ok trial the filter selects; the worst trial is the detail.
-pub fn evaluate(check: &AgreementCheck, records: &[TrialRecord]) -> CheckOutcome {
+/// The check on every trial the filter selects, each of which must be ok and have both values;
+/// the worst trial is the detail.
+pub fn evaluate(check: &AgreementCheck, data: &Data<'_>) -> Judged {
     let AgreementCheck {
         metric,
         with,
@@ -36,16 +37,41 @@ pub fn evaluate(check: &AgreementCheck, records: &[TrialRecord]) -> CheckOutcome
     let parsed = expr.as_ref().and_then(|e| Expr::parse(e).ok());
     let mut worst: Option<(f64, String)> = None;
     let mut n = 0;
-    for r in records.iter().filter(|r| r.status == Status::Ok) {
-        let matches = filter.iter().all(|(k, v)| {
-            if k == "method" {
-                same_value(&Value::Str(r.method.clone()), v)
-            } else {
-                r.params.get(k).is_some_and(|p| same_value(p, v))
-            }
-        });
-        let Some(&got) = r.metrics.get(metric).filter(|_| matches) else {
-            continue;
+    let selected: Vec<&TrialRecord> = data
+        .records
+        .iter()
+        .filter(|r| {
+            filter.iter().all(|(k, v)| {
+                if k == "method" {
+                    same_value(&Value::Str(r.method.clone()), v)
+                } else {
+                    r.params.get(k).is_some_and(|p| same_value(p, v))
+                }
+            })
+        })
+        .collect();
+    let failed: Vec<&TrialRecord> = selected
+        .iter()
+        .copied()
+        .filter(|r| r.status != Status::Ok)
+        .collect();
+    if !failed.is_empty() {
+        return no_data(
+            description,
+            format!(
+                "{} of {} trials failed: {}",
+                failed.len(),
+                selected.len(),
+                data.errors_text(&failed)
+            ),
+        );
+    }
+    for r in selected {
+        let Some(&got) = r.metrics.get(metric) else {
+            return no_data(
+                description,
+                format!("trial {} has no value of `{metric}`", r.trial_id),
+            );
         };
         let reference = match (&parsed, with) {
             (Some(e), _) => {
@@ -58,7 +84,12 @@ pub fn evaluate(check: &AgreementCheck, records: &[TrialRecord]) -> CheckOutcome
             }
             (None, Some(w)) => match r.metrics.get(w) {
                 Some(v) => *v,
-                None => continue,
+                None => {
+                    return no_data(
+                        description,
+                        format!("trial {} has no value of `{w}`", r.trial_id),
+                    )
+                }
             },
             _ => continue,
         };
@@ -83,7 +114,10 @@ pub fn evaluate(check: &AgreementCheck, records: &[TrialRecord]) -> CheckOutcome
         }
     }
     match worst {
-        None => outcome(description, false, "no ok trial matches".into()),
+        None => no_data(
+            description,
+            "no stored trial matches (run the spec first)".into(),
+        ),
         Some((excess, at)) => outcome(
             description,
             excess <= 0.0,

@@ -9,13 +9,13 @@ use std::path::Path;
 use harness::spec::BaselineCheck;
 use polars::prelude::*;
 
-use super::{num, outcome, CheckOutcome};
+use super::{group_label, num, outcome, Judged};
 use crate::aggregate::{Aggregate, Group};
 use crate::ReportError;
 
 /// The aggregated means against the baseline file `baseline` (a missing file fails, naming
 /// the command that writes it).
-pub fn evaluate(check: &BaselineCheck, agg: &Aggregate, baseline: &Path) -> CheckOutcome {
+pub fn evaluate(check: &BaselineCheck, agg: &Aggregate, baseline: &Path) -> Judged {
     let BaselineCheck {
         metrics,
         abs_tol,
@@ -43,8 +43,22 @@ fn group_key_text(agg: &Aggregate, g: &Group) -> String {
 }
 
 /// Write the aggregated means of `agg` as the baseline file `path` (parquet: a `group` column and
-/// one `mean_<metric>` column per metric).
+/// one `mean_<metric>` column per metric). Refused while a group has no ok trial: its cells would
+/// be empty, and an empty cell checks nothing.
 pub fn save_baseline(agg: &Aggregate, path: &Path) -> Result<(), ReportError> {
+    if let Some(g) = agg
+        .groups
+        .iter()
+        .find(|g| g.n_trials > 0 && g.n_failed >= g.n_trials)
+    {
+        return Err(ReportError::Data(format!(
+            "not saving {}: group {} has no ok trial ({} of {} failed), so the baseline could never check it; fix the failures (see `subbench summary`) and run again",
+            path.display(),
+            group_label(agg, g),
+            g.n_failed,
+            g.n_trials
+        )));
+    }
     let groups: Vec<String> = agg.groups.iter().map(|g| group_key_text(agg, g)).collect();
     let mut columns = vec![Column::new("group".into(), groups)];
     for m in &agg.metrics {
@@ -139,14 +153,24 @@ fn compare_baseline(
                 ReportError::Data(format!("the baseline has no metric `{m}`; save it again"))
             })?;
         for row in 0..df.height() {
-            let (Some(group), Some(base)) = (groups.get(row), column.get(row)) else {
+            let Some(group) = groups.get(row) else {
                 continue;
             };
-            let Some(now) = current
+            let now = current
                 .get(group)
                 .and_then(|g| g.metrics.get(m))
-                .map(|s| s.mean)
-            else {
+                .map(|s| s.mean);
+            let Some(base) = column.get(row) else {
+                // Saved while the group had no value: it checks nothing until saved again.
+                if now.is_some() {
+                    return Ok((
+                        false,
+                        format!("{m} at {group}: the baseline has no value (saved while the group had no ok trial); save the baseline again"),
+                    ));
+                }
+                continue;
+            };
+            let Some(now) = now else {
                 return Ok((
                     false,
                     format!("group {group} of the baseline has no ok trials now"),

@@ -1,6 +1,9 @@
 //! A spec's `expect:` block evaluated on its results: each claim of the paper becomes a check
-//! that passes or fails with the numbers it compared. A check that matches no data fails (it
-//! never passes silently).
+//! that passes or fails with the numbers it compared. A check passes only on evidence: every
+//! group it selects must have ok data (else it fails naming the group and the cause, see
+//! [`coverage`]), ties and flat lines fail, and intervals compared across groups are
+//! family-wise ([`family`]). A `refuted:` claim is NOT REPRODUCED only when the data is evidence
+//! against it, INCONCLUSIVE when they cannot decide. User documentation: docs/checks.md.
 //!
 //! One file per kind holds its evaluation; its grammar and validation are the kind's struct in
 //! `harness::spec::checks` (crates/harness/src/spec/checks.rs), which lists them all.
@@ -8,7 +11,7 @@
 use std::path::Path;
 
 use harness::spec::CheckSpec;
-use harness::{Spec, TrialRecord, Value};
+use harness::{Spec, Value};
 use serde::Serialize;
 
 use crate::aggregate::{Aggregate, Group};
@@ -16,11 +19,14 @@ use crate::tables::format_number;
 
 pub mod agreement;
 pub mod baseline;
+pub mod coverage;
+pub mod family;
 pub mod ordering;
 pub mod threshold;
 pub mod trend;
 
 pub use baseline::save_baseline;
+pub use coverage::Data;
 pub use trend::{least_squares_fit, LineFit};
 
 /// The result of one check.
@@ -28,10 +34,13 @@ pub use trend::{least_squares_fit, LineFit};
 pub struct CheckOutcome {
     pub description: String,
     /// The check came out as the spec says: true for an `expect` check that holds and for a
-    /// `refuted` check that fails.
+    /// `refuted` check whose data is evidence against the claim.
     pub passed: bool,
     /// A claim of the paper this reproduction finds not to hold (from `refuted`).
     pub refuted: bool,
+    /// A `refuted` claim that failed without the data being evidence against it: the sweep
+    /// cannot tell (the detail gives the smallest effect it resolves). Not a pass.
+    pub inconclusive: bool,
     /// The numbers compared (the worst case when several groups are checked).
     pub detail: String,
     /// With `check --reseed N`: in how many of the N + 1 seed sets the check came out as the
@@ -61,6 +70,7 @@ impl CheckOutcome {
     /// The one word every output (terminal, page, Markdown, JUnit) uses for the outcome.
     pub fn verdict(&self) -> &'static str {
         match (self.passed, self.fragile(), self.refuted) {
+            (false, _, true) if self.inconclusive => "INCONCLUSIVE",
             (false, _, _) => "FAIL",
             (true, true, _) => "FRAGILE",
             (true, false, true) => "NOT REPRODUCED",
@@ -85,14 +95,61 @@ impl CheckOutcome {
     }
 }
 
-fn outcome(description: String, passed: bool, detail: String) -> CheckOutcome {
-    CheckOutcome {
+/// What a kind's evaluation finds, before `expect`/`refuted` decide the verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub description: String,
+    pub passed: bool,
+    pub detail: String,
+    /// The check could not be evaluated on all of its data (a group without ok values): a
+    /// failure under `expect` and under `refuted` alike.
+    pub no_data: bool,
+    /// When it failed: whether the failure is evidence against the claim at the check's
+    /// family-wise level (an interval excludes the claimed effect), not only a point estimate
+    /// on the wrong side. Exact checks (agreement, baseline) are decisive when they fail.
+    pub decisive: bool,
+    /// The smallest effect the data resolve, for an undecided refutation.
+    pub resolution: Option<String>,
+}
+
+/// A judged check with the data it needs; `passed` decides, a failure is decisive.
+fn outcome(description: String, passed: bool, detail: String) -> Judged {
+    Judged {
         description,
         passed,
-        refuted: false,
         detail,
-        seeds: None,
+        no_data: false,
+        decisive: true,
+        resolution: None,
     }
+}
+
+/// A check that failed because part of its data is missing or failed (`cause` names which).
+fn no_data(description: String, cause: String) -> Judged {
+    Judged {
+        no_data: true,
+        decisive: false,
+        ..outcome(description, false, cause)
+    }
+}
+
+/// Terminal control characters (C0 and C1, DEL) and the bidirectional overrides that can
+/// reorder what a reader sees, written as visible escapes (`\x1b`, `\u{202e}`): a value in a
+/// check line can neither erase nor forge another line on a terminal, in a log or in CI. The
+/// one escape every check text goes through ([`evaluate_checks`] applies it to each outcome).
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        let bidi = matches!(ch, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if ch.is_control() {
+            out.push_str(&format!("\\x{:02x}", ch as u32));
+        } else if bidi {
+            out.push_str(&format!("\\u{{{:x}}}", ch as u32));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 /// Whether each check of `spec` (in [`evaluate_checks`]' order) depends on the seed: every check
@@ -171,52 +228,75 @@ fn group_label(agg: &Aggregate, g: &Group) -> String {
         .join(", ")
 }
 
-/// Evaluate every check of `spec`. `records` are the stored trials (for trial-level agreement);
-/// `baseline` is the committed baseline file of the spec, if any.
-pub fn evaluate_checks(
-    spec: &Spec,
-    agg: &Aggregate,
-    records: &[TrialRecord],
-    baseline: &Path,
-) -> Vec<CheckOutcome> {
-    let expected = spec
-        .expect
-        .iter()
-        .map(|check| evaluate(spec, agg, records, baseline, check));
-    let refuted = spec.refuted.iter().map(|check| {
-        let held = evaluate(spec, agg, records, baseline, check);
+/// Evaluate every check of `spec` on `data`; `baseline` is the committed baseline file of the
+/// spec, if any.
+pub fn evaluate_checks(spec: &Spec, data: &Data<'_>, baseline: &Path) -> Vec<CheckOutcome> {
+    let expected = spec.expect.iter().map(|check| {
+        let held = evaluate(spec, data, baseline, check);
         CheckOutcome {
-            description: format!("not reproduced: {}", held.description),
-            passed: !held.passed,
-            refuted: true,
+            description: held.description,
+            passed: held.passed,
+            refuted: false,
+            inconclusive: false,
+            detail: held.detail,
             seeds: None,
-            detail: if held.passed {
-                format!(
-                    "{}; the claim now holds, so move it from `refuted` to `expect` and update the spec's text",
-                    held.detail
-                )
-            } else {
-                held.detail
-            },
         }
     });
-    expected.chain(refuted).collect()
+    let refuted = spec
+        .refuted
+        .iter()
+        .map(|check| refutation(evaluate(spec, data, baseline, check)));
+    expected
+        .chain(refuted)
+        .map(|c| CheckOutcome {
+            description: escape_controls(&c.description),
+            detail: escape_controls(&c.detail),
+            ..c
+        })
+        .collect()
+}
+
+/// A `refuted` claim's verdict: NOT REPRODUCED when its failure is evidence against it,
+/// INCONCLUSIVE when the data cannot decide, FAIL when it holds or has no data.
+fn refutation(held: Judged) -> CheckOutcome {
+    let decided = !held.passed && !held.no_data && held.decisive;
+    let inconclusive = !held.passed && !held.no_data && !held.decisive;
+    let detail = if held.passed {
+        format!(
+            "{}; the claim now holds, so move it from `refuted` to `expect` and update the spec's text",
+            held.detail
+        )
+    } else if held.no_data {
+        format!("no data to refute the claim: {}", held.detail)
+    } else if inconclusive {
+        format!(
+            "{}; the data cannot exclude the claim{}",
+            held.detail,
+            held.resolution
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        )
+    } else {
+        held.detail
+    };
+    CheckOutcome {
+        description: format!("not reproduced: {}", held.description),
+        passed: decided,
+        refuted: true,
+        inconclusive,
+        detail,
+        seeds: None,
+    }
 }
 
 /// One check, by its kind's own file.
-fn evaluate(
-    spec: &Spec,
-    agg: &Aggregate,
-    records: &[TrialRecord],
-    baseline: &Path,
-    check: &CheckSpec,
-) -> CheckOutcome {
+fn evaluate(spec: &Spec, data: &Data<'_>, baseline: &Path, check: &CheckSpec) -> Judged {
     match check {
-        CheckSpec::Threshold(c) => threshold::evaluate(c, agg),
-        CheckSpec::Ordering(c) => ordering::evaluate(c, spec, agg),
-        CheckSpec::Agreement(c) => agreement::evaluate(c, records),
-        CheckSpec::Trend(c) => trend::evaluate(c, agg),
-        CheckSpec::Baseline(c) => baseline::evaluate(c, agg, baseline),
+        CheckSpec::Threshold(c) => threshold::evaluate(c, data),
+        CheckSpec::Ordering(c) => ordering::evaluate(c, spec, data),
+        CheckSpec::Agreement(c) => agreement::evaluate(c, data),
+        CheckSpec::Trend(c) => trend::evaluate(c, data),
+        CheckSpec::Baseline(c) => baseline::evaluate(c, data.agg, baseline),
     }
 }
 
@@ -225,7 +305,7 @@ mod tests {
     use super::*;
     use crate::aggregate::aggregate_frame;
     use harness::spec::{parse_spec, LoadOptions};
-    use harness::Status;
+    use harness::{Status, TrialRecord};
     use polars::prelude::*;
     use std::collections::BTreeMap as Map;
 
@@ -293,12 +373,20 @@ mod tests {
         .unwrap()
     }
 
+    fn on<'a>(agg: &'a Aggregate, records: &'a [TrialRecord]) -> Data<'a> {
+        Data {
+            agg,
+            records,
+            store: Path::new("results/s"),
+            interval: harness::spec::Interval::Student,
+        }
+    }
+
     fn run(expect: &str, slope: f64, broken: bool) -> CheckOutcome {
         let (agg, records) = data(slope, broken);
         evaluate_checks(
             &spec(expect),
-            &agg,
-            &records,
+            &on(&agg, &records),
             Path::new("/nonexistent/baseline.parquet"),
         )
         .remove(0)
@@ -447,7 +535,7 @@ mod tests {
         let path = dir.path().join("baselines/s.parquet");
         let (agg, records) = data(1.0, false);
         let check = |expect: &str, agg: &Aggregate| {
-            evaluate_checks(&spec(expect), agg, &records, &path).remove(0)
+            evaluate_checks(&spec(expect), &on(agg, &records), &path).remove(0)
         };
         assert!(
             !check("  - baseline: {abs_tol: 1.0e-12}\n", &agg).passed,

@@ -7,12 +7,17 @@ use std::collections::BTreeMap;
 use harness::spec::{Monotone, TrendCheck};
 use harness::Value;
 
-use super::{describe_filter, num, outcome, pairs, CheckOutcome};
-use crate::aggregate::{Aggregate, Stats};
-use crate::stats::t_critical_95;
+use super::family::Family;
+use super::{describe_filter, no_data, num, outcome, pairs, Data, Judged};
+use crate::aggregate::Stats;
+use crate::stats::{student_t_quantile, t_critical_95};
+
+/// A trend is a statement about a shape: two points are an ordering (and must be written as
+/// one), so every line needs this many values of `along`.
+pub const MIN_POINTS: usize = 3;
 
 /// The check on every line of means along `along`; each failing line is in the detail.
-pub fn evaluate(check: &TrendCheck, agg: &Aggregate) -> CheckOutcome {
+pub fn evaluate(check: &TrendCheck, data: &Data<'_>) -> Judged {
     let TrendCheck {
         metric,
         along,
@@ -23,31 +28,41 @@ pub fn evaluate(check: &TrendCheck, agg: &Aggregate) -> CheckOutcome {
     } = check;
     let filter = pairs(filter);
     let judged = if *strict {
-        ""
+        " (each step's means strictly in that direction)"
     } else {
-        " (judged against the 95% intervals)"
+        " (judged against the 95% intervals: no step against it with separated intervals, first and last separated)"
     };
     let description = match (monotone, slope) {
         (Some(m), _) => format!(
-            "trend: {metric} {m:?} in {along}{}{judged}",
+            "trend: {metric} {} in {along}{}{judged}",
+            match m {
+                Monotone::Increasing => "increasing",
+                Monotone::Decreasing => "decreasing",
+            },
             describe_filter(&filter)
-        )
-        .to_lowercase(),
+        ),
         (_, Some([lo, hi])) => format!(
-            "trend: log-log slope of {metric} in {along} within [{}, {}]{}{judged}",
+            "trend: log-log slope of {metric} in {along} within [{}, {}]{}{}",
             num(*lo),
             num(*hi),
-            describe_filter(&filter)
+            describe_filter(&filter),
+            if *strict {
+                ""
+            } else {
+                " (judged against the fit's 95% interval)"
+            }
         ),
         _ => format!("trend: {metric} in {along}"),
     };
+    let groups = match data.groups(&filter, metric) {
+        Ok(groups) => groups,
+        Err(cause) => return no_data(description, cause),
+    };
     // One line per combination of the other keys.
+    let agg = data.agg;
     let mut lines: BTreeMap<String, Vec<(f64, Stats)>> = BTreeMap::new();
-    for g in agg.matching(&filter) {
-        let (Some(x), Some(s)) = (
-            agg.value_of(g, along).and_then(Value::as_f64),
-            g.metrics.get(metric),
-        ) else {
+    for (g, s) in groups {
+        let Some(x) = agg.value_of(g, along).and_then(Value::as_f64) else {
             continue;
         };
         let label: Vec<String> = agg
@@ -59,16 +74,21 @@ pub fn evaluate(check: &TrendCheck, agg: &Aggregate) -> CheckOutcome {
             .collect();
         lines.entry(label.join(", ")).or_default().push((x, *s));
     }
-    lines.retain(|_, points| points.len() >= 2);
-    if lines.is_empty() {
-        return outcome(
+    if let Some((label, points)) = lines.iter().find(|(_, p)| p.len() < MIN_POINTS) {
+        return no_data(
             description,
-            false,
-            format!("no line with two or more values of `{along}`"),
+            format!(
+                "the line {} has {} value(s) of `{along}`; a trend needs at least {MIN_POINTS} (write two points as an ordering)",
+                if label.is_empty() { "of all trials" } else { label },
+                points.len()
+            ),
         );
     }
+    let members = lines.values().map(Vec::len).sum();
+    let family = data.family(0.95, members);
     let mut details = Vec::new();
-    let mut passed = true;
+    let (mut passed, mut decisive) = (true, false);
+    let mut resolution = 0.0_f64;
     for (label, mut points) in lines {
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         let label = if label.is_empty() {
@@ -81,23 +101,46 @@ pub fn evaluate(check: &TrendCheck, agg: &Aggregate) -> CheckOutcome {
                 passed = false;
                 details.push(format!("{label}: {detail}"));
             }
+            decisive |= reversal_evidence(&points, *m, &family);
+            for (_, s) in &points {
+                resolution = resolution.max(2.0 * family.half_width(s));
+            }
         }
         if let Some([lo, hi]) = slope {
-            let logs: Vec<(f64, f64)> = points
-                .iter()
-                .filter(|(x, s)| *x > 0.0 && s.mean > 0.0)
-                .map(|(x, s)| (x.ln(), s.mean.ln()))
-                .collect();
+            if let Some(bad) = points.iter().find(|(x, s)| !(*x > 0.0 && s.mean > 0.0)) {
+                return no_data(
+                    description,
+                    format!(
+                        "{label}: a log-log slope needs positive values; {along}={} has mean {}",
+                        num(bad.0),
+                        num(bad.1.mean)
+                    ),
+                );
+            }
+            let logs: Vec<(f64, f64)> = points.iter().map(|(x, s)| (x.ln(), s.mean.ln())).collect();
             let fit = least_squares_fit(&logs);
+            let half = |f: &LineFit, level: f64| {
+                if f.se.is_nan() {
+                    f64::NAN
+                } else {
+                    student_t_quantile(0.5 + 0.5 * level, (logs.len() - 2) as f64) * f.se
+                }
+            };
             let ok = fit.is_some_and(|f| {
                 // The fit's 95% interval where it has one (three or more points).
-                let half = if *strict || f.se.is_nan() {
+                let h = if *strict {
                     0.0
                 } else {
                     t_critical_95((logs.len() - 2) as f64) * f.se
                 };
-                f.slope + half >= *lo && f.slope - half <= *hi
+                let h = if h.is_nan() { 0.0 } else { h };
+                f.slope + h >= *lo && f.slope - h <= *hi
             });
+            if let Some(f) = fit {
+                let h = half(&f, family.per_member());
+                decisive |= f.slope + h < *lo || f.slope - h > *hi;
+                resolution = resolution.max(h);
+            }
             passed &= ok;
             details.push(format!(
                 "{label}: slope {}",
@@ -112,29 +155,56 @@ pub fn evaluate(check: &TrendCheck, agg: &Aggregate) -> CheckOutcome {
     if details.is_empty() {
         details.push("every line is monotone".into());
     }
-    outcome(description, passed, details.join("; "))
+    let mut judged = outcome(description, passed, details.join("; "));
+    judged.decisive = decisive;
+    judged.resolution = Some(format!(
+        "steps (or slope deviations) smaller than {} cannot be resolved ({} intervals); add seeds to decide",
+        num(resolution),
+        family.describe()
+    ));
+    judged
+}
+
+/// Evidence against a monotone trend: two points, in either order along the line, whose
+/// family-wise intervals are separated the wrong way.
+fn reversal_evidence(points: &[(f64, Stats)], trend: Monotone, family: &Family) -> bool {
+    points.iter().enumerate().any(|(i, (_, a))| {
+        points[i + 1..].iter().any(|(_, b)| {
+            let ((alo, ahi), (blo, bhi)) = (family.interval(a), family.interval(b));
+            match trend {
+                Monotone::Increasing => bhi < alo,
+                Monotone::Decreasing => ahi < blo,
+            }
+        })
+    })
 }
 
 /// The first step of `points` (sorted by x) against the trend, described; `None` when the line
-/// is monotone. Strict: any step of the means against the trend. Otherwise a step counts only
-/// when the two 95% intervals are separated (a group without an interval, n = 1, compares its
-/// mean), and the first and last means must go the trend's way.
+/// is monotone. Strict: every step of the means goes strictly the trend's way (a flat step is
+/// not a trend). Otherwise a step counts against it only when the two 95% intervals are
+/// separated (a group without an interval, n = 1, compares its mean), and the first and last
+/// 95% intervals must be separated the trend's way.
 fn monotone_violation(
     points: &[(f64, Stats)],
     trend: Monotone,
     strict: bool,
     along: &str,
 ) -> Option<String> {
+    // (lower, upper) of a step from a to b in the trend's order: lower must be below upper.
+    let order = |a: &Stats, b: &Stats| -> (Stats, Stats) {
+        match trend {
+            Monotone::Increasing => (*a, *b),
+            Monotone::Decreasing => (*b, *a),
+        }
+    };
+    let no_interval = |s: &Stats| s.ci_low.is_nan() || s.ci_high.is_nan();
     // `against(a, b)`: going from a to b is a step against the trend.
     let against = |a: &Stats, b: &Stats| -> bool {
-        let (lower, upper) = match trend {
-            Monotone::Increasing => (b, a),
-            Monotone::Decreasing => (a, b),
-        };
-        if strict || lower.ci_high.is_nan() || upper.ci_low.is_nan() {
-            lower.mean < upper.mean
+        let (lower, upper) = order(a, b);
+        if strict || no_interval(&lower) || no_interval(&upper) {
+            lower.mean >= upper.mean
         } else {
-            lower.ci_high < upper.ci_low
+            lower.ci_low > upper.ci_high
         }
     };
     let describe = |a: &(f64, Stats), b: &(f64, Stats), what: &str| {
@@ -148,18 +218,21 @@ fn monotone_violation(
     };
     if let Some(w) = points.windows(2).find(|w| against(&w[0].1, &w[1].1)) {
         let what = if strict {
-            ""
+            " (means not strictly in the trend's direction)"
         } else {
             " (95% intervals separated)"
         };
         return Some(describe(&w[0], &w[1], what));
     }
     let (first, last) = (points.first()?, points.last()?);
-    let overall_against = match trend {
-        Monotone::Increasing => last.1.mean <= first.1.mean,
-        Monotone::Decreasing => last.1.mean >= first.1.mean,
+    let (lower, upper) = order(&first.1, &last.1);
+    let separated = if no_interval(&lower) || no_interval(&upper) {
+        lower.mean < upper.mean
+    } else {
+        lower.ci_high < upper.ci_low
     };
-    (!strict && overall_against).then(|| describe(first, last, " (no change from first to last)"))
+    (!strict && !separated)
+        .then(|| describe(first, last, " (first and last 95% intervals not separated)"))
 }
 
 /// A least-squares line: its slope and the slope's standard error (NaN with two points).

@@ -152,7 +152,8 @@ impl TypedMethod for Regression {
     },
     MetricSpec {
         name: "rate",
-        doc: "geometric convergence rate of the error curve (colora, federated)", reproducible: true
+        doc: "geometric convergence rate of the error curve (colora, federated); no value where none is defined (a flat or rising curve, or one within 1% of its end after one iteration)",
+        reproducible: true,
     },
     MetricSpec {
         name: "params",
@@ -319,8 +320,11 @@ impl TypedMethod for Regression {
         if let Some(losses) = &train_loss {
             outcome = outcome.metric("plateau", plateau(losses));
         }
+        if let Some(rate) = convergence_rate(&curve_sum) {
+            outcome = outcome.metric("rate", rate);
+        }
         if !curve_sum.is_empty() {
-            outcome = outcome.metric("rate", convergence_rate(&curve_sum)).curve(
+            outcome = outcome.curve(
                 "rel_error",
                 curve_sum
                     .iter()
