@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod checks;
+pub mod compare;
 pub mod junit;
 pub mod page;
 pub mod pipeline;
