@@ -149,7 +149,12 @@ pub struct Matched<'a> {
 /// Match the points of `a` and `b`. A means-only `a` (a baseline) matches the point of `b` that
 /// agrees on every parameter the baseline names.
 pub fn match_points<'a>(a: &'a Side, b: &'a Side) -> Matched<'a> {
-    let varying = varying_keys(a.points.iter().chain(&b.points));
+    // A baseline names only the swept parameters: what varies is what varies in the store.
+    let varying = if a.means_only {
+        varying_keys(b.points.iter())
+    } else {
+        varying_keys(a.points.iter().chain(&b.points))
+    };
     let label = |p: &Point| point_label(p, &varying);
     let agrees = |pa: &Point, pb: &Point| {
         if a.means_only {
