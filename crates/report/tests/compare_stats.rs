@@ -119,7 +119,9 @@ fn false_alarms(paired: bool) -> (f64, f64) {
     let names = metrics(&["x", "y", "seconds"]);
     let (mut with_alarm, mut alarms, mut rows) = (0, 0, 0);
     for i in 0..COMMANDS as u64 {
-        let a = side("a", 10, &seeds(1000 * i, 5), |_| draw(0.0, 1.0, 1.0, 2 * i + 1));
+        let a = side("a", 10, &seeds(1000 * i, 5), |_| {
+            draw(0.0, 1.0, 1.0, 2 * i + 1)
+        });
         let b_seeds = if paired {
             seeds(1000 * i, 5)
         } else {
@@ -160,7 +162,9 @@ fn with_true_changes_the_false_discovery_proportion_stays_below_the_level() {
     let names = metrics(&["x", "y", "seconds"]);
     let (mut fdp, mut found) = (0.0, 0usize);
     for i in 0..COMMANDS as u64 {
-        let a = side("a", 10, &seeds(1000 * i, 5), |_| draw(0.0, 1.0, 0.0, 2 * i + 1));
+        let a = side("a", 10, &seeds(1000 * i, 5), |_| {
+            draw(0.0, 1.0, 0.0, 2 * i + 1)
+        });
         let b = side("b", 10, &seeds(1000 * i + 500, 5), |k| {
             draw(if k < 3 { 2.0 } else { 0.0 }, 1.0, 0.0, 2 * i + 2)
         });
@@ -193,7 +197,9 @@ fn power(paired: bool) -> f64 {
     let names = metrics(&["x"]);
     let mut found = 0;
     for i in 0..REPLICATES as u64 {
-        let a = side("a", 1, &seeds(1000 * i, 10), |_| draw(0.0, 1.0, 0.0, 2 * i + 1));
+        let a = side("a", 1, &seeds(1000 * i, 10), |_| {
+            draw(0.0, 1.0, 0.0, 2 * i + 1)
+        });
         let b_seeds = if paired {
             seeds(1000 * i, 10)
         } else {
@@ -277,8 +283,12 @@ fn the_bootstrap_raises_alarms_at_most_at_the_fdr_level() {
     let names = metrics(&["x"]);
     let mut with_alarm = 0;
     for i in 0..COMMANDS as u64 {
-        let a = side("a", 5, &seeds(1000 * i, 10), |_| draw(0.0, 1.0, 0.0, 2 * i + 1));
-        let b = side("b", 5, &seeds(1000 * i + 500, 10), |_| draw(0.0, 1.0, 0.0, 2 * i + 2));
+        let a = side("a", 5, &seeds(1000 * i, 10), |_| {
+            draw(0.0, 1.0, 0.0, 2 * i + 1)
+        });
+        let b = side("b", 5, &seeds(1000 * i + 500, 10), |_| {
+            draw(0.0, 1.0, 0.0, 2 * i + 2)
+        });
         let options = Options {
             bootstrap: Some(i),
             ..Options::default()

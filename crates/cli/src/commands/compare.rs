@@ -84,7 +84,10 @@ fn parse_margin(text: &str) -> Result<Margin> {
         return Err(bad());
     }
     Ok(if relative {
-        Margin { abs: 0.0, rel: x / 100.0 }
+        Margin {
+            abs: 0.0,
+            rel: x / 100.0,
+        }
     } else {
         Margin { abs: x, rel: 0.0 }
     })

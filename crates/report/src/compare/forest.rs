@@ -137,7 +137,12 @@ pub fn page_html(c: &Comparison, title: &str) -> String {
         c.fdr
     );
     for (metric, rows) in super::render::by_metric(c) {
-        let _ = write!(body, "<h2>{}</h2><figure>{}</figure>", escape(metric), forest_svg(metric, &rows));
+        let _ = write!(
+            body,
+            "<h2>{}</h2><figure>{}</figure>",
+            escape(metric),
+            forest_svg(metric, &rows)
+        );
         if rows.len() > MAX_ROWS {
             let _ = write!(
                 body,

@@ -162,7 +162,9 @@ pub fn metric_info(spec: Option<&Spec>, registry: &Registry, metric: &str) -> Me
         .iter()
         .chain(&spec.refuted)
         .find_map(|c| match c {
-            CheckSpec::Baseline(b) if b.metrics.is_empty() || b.metrics.iter().any(|m| m == metric) => {
+            CheckSpec::Baseline(b)
+                if b.metrics.is_empty() || b.metrics.iter().any(|m| m == metric) =>
+            {
                 Some(Margin {
                     abs: b.abs_tol,
                     rel: b.rel_tol,

@@ -41,18 +41,27 @@ impl Side {
         for r in records.iter().filter(|r| r.status == Status::Ok) {
             let mut params = r.params.clone();
             params.insert("method".into(), Value::Str(r.method.clone()));
-            let key: BTreeMap<String, String> =
-                params.iter().map(|(k, v)| (k.clone(), v.canonical())).collect();
+            let key: BTreeMap<String, String> = params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.canonical()))
+                .collect();
             let i = *index.entry(key.clone()).or_insert_with(|| {
                 points.push(Point {
                     key,
-                    shown: params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+                    shown: params
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_string()))
+                        .collect(),
                     values: BTreeMap::new(),
                 });
                 points.len() - 1
             });
             for (m, v) in r.metrics.iter().filter(|(_, v)| v.is_finite()) {
-                points[i].values.entry(m.clone()).or_default().push((r.seed, *v));
+                points[i]
+                    .values
+                    .entry(m.clone())
+                    .or_default()
+                    .push((r.seed, *v));
             }
         }
         for p in &mut points {
@@ -272,8 +281,8 @@ pub fn identical_values(samples: &Samples) -> (usize, usize) {
                 v
             };
             let n = xs.len().max(ys.len());
-            let all = xs.len() == ys.len()
-                && sorted(xs).iter().zip(sorted(ys)).all(|(x, y)| same(*x, y));
+            let all =
+                xs.len() == ys.len() && sorted(xs).iter().zip(sorted(ys)).all(|(x, y)| same(*x, y));
             (n, if all { n } else { 0 })
         }
         Samples::AgainstMean(m, ys) => (1, usize::from(same(*m, crate::stats::mean(ys)))),
@@ -286,9 +295,17 @@ mod tests {
 
     fn point(key: &[(&str, &str)], metric: &str, values: &[(u64, f64)]) -> Point {
         Point {
-            key: key.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            shown: key.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            values: [(metric.to_string(), values.to_vec())].into_iter().collect(),
+            key: key
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            shown: key
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            values: [(metric.to_string(), values.to_vec())]
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -342,7 +359,10 @@ mod tests {
             pair_by_seed(&a, &[(1, 1.5), (3, 2.5)], false),
             Samples::Unpaired(vec![1.0, 2.0], vec![1.5, 2.5])
         );
-        assert_eq!(identical_values(&Samples::Paired(vec![(1.0, 1.0), (2.0, 2.5)])), (2, 1));
+        assert_eq!(
+            identical_values(&Samples::Paired(vec![(1.0, 1.0), (2.0, 2.5)])),
+            (2, 1)
+        );
     }
 
     #[test]
@@ -353,8 +373,14 @@ mod tests {
         ]);
         let (a, b) = s.split("method", "a", "b").unwrap();
         assert_eq!(match_points(&a, &b).pairs.len(), 1);
-        assert!(s.split("method", "a", "c").unwrap_err().contains("it takes: a, b"));
-        assert!(s.split("x", "a", "b").unwrap_err().contains("parameters are: k, method"));
+        assert!(s
+            .split("method", "a", "c")
+            .unwrap_err()
+            .contains("it takes: a, b"));
+        assert!(s
+            .split("x", "a", "b")
+            .unwrap_err()
+            .contains("parameters are: k, method"));
         let (a, _) = s.split("k", "1.0", "1").unwrap();
         assert_eq!(a.points.len(), 2);
     }

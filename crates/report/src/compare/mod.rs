@@ -126,7 +126,8 @@ pub fn compare(a: &Side, b: &Side, metrics: &[MetricInfo], options: &Options) ->
     let mut rows = Vec::new();
     for info in metrics {
         for pair in &matched.pairs {
-            let (Some(va), Some(vb)) = (pair.a.values.get(&info.name), pair.b.values.get(&info.name))
+            let (Some(va), Some(vb)) =
+                (pair.a.values.get(&info.name), pair.b.values.get(&info.name))
             else {
                 continue;
             };
@@ -208,9 +209,9 @@ impl Comparison {
 
     /// `(identical, compared)` values over every row.
     pub fn identical_values(&self) -> (usize, usize) {
-        self.rows.iter().fold((0, 0), |(i, n), r| {
-            (i + r.identical_values, n + r.values)
-        })
+        self.rows
+            .iter()
+            .fold((0, 0), |(i, n), r| (i + r.identical_values, n + r.values))
     }
 
     /// `3 worse, 1 better, 290 unchanged, 18 inconclusive; identical: 312 of 312 values`, plus
@@ -228,10 +229,22 @@ impl Comparison {
         let (same, total) = self.identical_values();
         let mut line = format!("{}; identical: {same} of {total} values", parts.join(", "));
         for (n, what) in [
-            (self.points_only_a.len(), format!("points only in {}", self.a)),
-            (self.points_only_b.len(), format!("points only in {}", self.b)),
-            (self.metrics_only_a.len(), format!("metrics only in {}", self.a)),
-            (self.metrics_only_b.len(), format!("metrics only in {}", self.b)),
+            (
+                self.points_only_a.len(),
+                format!("points only in {}", self.a),
+            ),
+            (
+                self.points_only_b.len(),
+                format!("points only in {}", self.b),
+            ),
+            (
+                self.metrics_only_a.len(),
+                format!("metrics only in {}", self.a),
+            ),
+            (
+                self.metrics_only_b.len(),
+                format!("metrics only in {}", self.b),
+            ),
         ] {
             if n > 0 {
                 line.push_str(&format!("; {n} {what}"));

@@ -35,7 +35,10 @@ fn interval(r: &Row) -> String {
 fn note(r: &Row) -> String {
     let mut notes = Vec::new();
     if r.identical {
-        notes.push(format!("identical: {} of {} values", r.identical_values, r.values));
+        notes.push(format!(
+            "identical: {} of {} values",
+            r.identical_values, r.values
+        ));
     }
     if !r.reproducible {
         notes.push("not reproducible (timing)".to_string());
@@ -47,8 +50,17 @@ fn note(r: &Row) -> String {
 }
 
 const HEADER: [&str; 11] = [
-    "verdict", "point", "n A/B", "mean A", "mean B", "B − A", "95% interval", "ratio", "p",
-    "q (BH)", "test",
+    "verdict",
+    "point",
+    "n A/B",
+    "mean A",
+    "mean B",
+    "B − A",
+    "95% interval",
+    "ratio",
+    "p",
+    "q (BH)",
+    "test",
 ];
 
 fn cells(r: &Row) -> Vec<String> {
@@ -205,8 +217,24 @@ pub fn csv(c: &Comparison) -> Result<String, ReportError> {
     let failed = |e: csv::Error| ReportError::Data(format!("csv: {e}"));
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "metric", "point", "verdict", "n_a", "n_b", "mean_a", "mean_b", "diff", "low", "high",
-        "ratio", "p", "q", "test", "margin", "identical_values", "values", "reproducible",
+        "metric",
+        "point",
+        "verdict",
+        "n_a",
+        "n_b",
+        "mean_a",
+        "mean_b",
+        "diff",
+        "low",
+        "high",
+        "ratio",
+        "p",
+        "q",
+        "test",
+        "margin",
+        "identical_values",
+        "values",
+        "reproducible",
         "better",
     ])
     .map_err(failed)?;
@@ -244,8 +272,7 @@ pub fn csv(c: &Comparison) -> Result<String, ReportError> {
 
 /// JSON: the whole comparison plus its summary line (NaN is written as null).
 pub fn json(c: &Comparison) -> Result<String, ReportError> {
-    let mut value =
-        serde_json::to_value(c).map_err(|e| ReportError::Data(format!("json: {e}")))?;
+    let mut value = serde_json::to_value(c).map_err(|e| ReportError::Data(format!("json: {e}")))?;
     value["summary"] = serde_json::Value::String(c.summary_line());
     let mut text = serde_json::to_string_pretty(&value)
         .map_err(|e| ReportError::Data(format!("json: {e}")))?;

@@ -143,7 +143,14 @@ mod tests {
         let got: Vec<&str> = rows.iter().map(|r| r.verdict.as_str()).collect();
         assert_eq!(
             got,
-            ["better", "worse", "changed", "unchanged", "inconclusive", "unchanged"]
+            [
+                "better",
+                "worse",
+                "changed",
+                "unchanged",
+                "inconclusive",
+                "unchanged"
+            ]
         );
     }
 
