@@ -62,6 +62,8 @@ enum Command {
     Summary(commands::report::SummaryArgs),
     /// Run what is missing and evaluate every spec's claims; exit 1 when one fails.
     Check(commands::report::CheckArgs),
+    /// Compare two result sets metric by metric: better, worse, unchanged or inconclusive.
+    Compare(commands::compare::CompareArgs),
     /// Manage regression baselines.
     #[command(subcommand)]
     Baseline(commands::report::BaselineCommand),
@@ -168,6 +170,13 @@ fn main() -> ExitCode {
             commands::report::summary(args, &registry).map(|_| ExitCode::SUCCESS)
         }
         Command::Check(args) => commands::report::check(args, &registry).map(|ok| {
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
+        Command::Compare(args) => commands::compare::compare(args, &registry).map(|ok| {
             if ok {
                 ExitCode::SUCCESS
             } else {

@@ -249,6 +249,141 @@ impl TypedMethod for Clock {
     }
 }
 
+/// `x = mean + shift + shared_sd·S + sd·E` with `S, E ~ N(0,1)`: a draw from a known normal
+/// distribution, for the tests of `compare`'s statistics. `S` comes from the trial's generator,
+/// so two stores with the same seeds share it (paired noise); `E` from a generator seeded by the
+/// seed and a salt (`SUBBENCH_TESTKIT_SALT`), so that two runs of the same trials can differ
+/// like two machines; `SUBBENCH_TESTKIT_SHIFT` adds to the mean like a code change would.
+pub struct Normal;
+
+crate::params! {
+    /// Parameters of `test.normal`.
+    pub struct NormalParams {
+        /// mean of `x`
+        mean: f64 [-1e6, 1e6] = 0.0;
+        /// standard deviation of the noise of the trial's own
+        sd: f64 [0.0, 1e3] = 1.0;
+        /// standard deviation of the noise every trial with the same seed shares
+        shared_sd: f64 [0.0, 1e3] = 0.0;
+        /// a label that changes nothing (points to compare)
+        k: i64 [0, 1_000_000] = 0;
+    }
+}
+
+/// The distribution of `test.normal`'s `x`, and what the environment adds to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NormalDraw {
+    pub mean: f64,
+    pub sd: f64,
+    pub shared_sd: f64,
+    /// Added to `x` (a change of the code).
+    pub shift: f64,
+    /// Seeds the trial's own noise together with the trial's seed.
+    pub salt: u64,
+}
+
+/// The metrics of `test.normal` for a trial with `seed`: `x` as above, `y ~ N(0,1)` from the
+/// own generator (never shifted), and `seconds = |N(0,1)|` from it, declared not reproducible
+/// as timings are. The one function behind the method and the simulated stores of the tests.
+pub fn normal_metrics(d: &NormalDraw, seed: u64) -> [(&'static str, f64); 3] {
+    use rand::SeedableRng;
+    let mut shared = TrialRng::seed_from_u64(seed);
+    let mut own = TrialRng::seed_from_u64(seed ^ d.salt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let s: f64 = shared.sample(StandardNormal);
+    let e: f64 = own.sample(StandardNormal);
+    let y: f64 = own.sample(StandardNormal);
+    let t: f64 = own.sample(StandardNormal);
+    [
+        ("x", d.mean + d.shift + d.shared_sd * s + d.sd * e),
+        ("y", y),
+        ("seconds", t.abs()),
+    ]
+}
+
+/// Records of a store of `test.normal` as the runner would store them: one ok trial per point
+/// and seed, its parameters `params` (`method` excluded), seed and metrics.
+pub fn normal_records(
+    points: &[(std::collections::BTreeMap<String, crate::Value>, NormalDraw)],
+    seeds: &[u64],
+) -> Vec<crate::TrialRecord> {
+    let mut records = Vec::new();
+    for (params, draw) in points {
+        for (rep, &seed) in seeds.iter().enumerate() {
+            let order = records.len() as u64;
+            records.push(crate::TrialRecord {
+                trial_id: format!("{order:016x}"),
+                order,
+                spec: "simulated".into(),
+                method: Normal::ID.into(),
+                method_code: "testkit".into(),
+                rep: rep as u32,
+                seed,
+                status: crate::Status::Ok,
+                error: None,
+                elapsed_s: 0.0,
+                params: params.clone(),
+                metrics: normal_metrics(draw, seed)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+                curves: Default::default(),
+            });
+        }
+    }
+    records
+}
+
+fn env_number<T: std::str::FromStr>(name: &str) -> Result<Option<T>, MethodError> {
+    match std::env::var(name) {
+        Ok(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| MethodError::Failed(format!("{name}={text} is not a number"))),
+        Err(_) => Ok(None),
+    }
+}
+
+impl TypedMethod for Normal {
+    type Params = NormalParams;
+    const ID: &'static str = "test.normal";
+    const SUMMARY: &'static str = "draws from a known normal distribution (test method)";
+    const METRICS: &'static [MetricSpec] = &[
+        MetricSpec {
+            name: "x",
+            doc: "mean + shift + shared_sd·N(0,1) (by seed) + sd·N(0,1) (own)",
+            reproducible: true,
+        },
+        MetricSpec {
+            name: "y",
+            doc: "N(0,1) (own)",
+            reproducible: true,
+        },
+        MetricSpec {
+            name: "seconds",
+            doc: "|N(0,1)|, random like a wall time (not reproducible)",
+            reproducible: false,
+        },
+    ];
+
+    fn run(
+        &self,
+        p: &NormalParams,
+        _rng: &mut TrialRng,
+        trial: &TrialContext<'_>,
+    ) -> Result<Outcome, MethodError> {
+        let draw = NormalDraw {
+            mean: p.mean,
+            sd: p.sd,
+            shared_sd: p.shared_sd,
+            shift: env_number("SUBBENCH_TESTKIT_SHIFT")?.unwrap_or(0.0),
+            salt: env_number("SUBBENCH_TESTKIT_SALT")?.unwrap_or(0),
+        };
+        Ok(normal_metrics(&draw, trial.seed)
+            .into_iter()
+            .fold(Outcome::new(), |o, (k, v)| o.metric(k, v)))
+    }
+}
+
 /// A registry holding the test methods.
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
@@ -262,4 +397,5 @@ pub fn register(registry: &mut Registry) {
     registry.register(Box::new(Flaky));
     registry.register(Box::new(Hang));
     registry.register(Box::new(Clock));
+    registry.register(Box::new(Normal));
 }

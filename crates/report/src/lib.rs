@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod bundle;
 pub mod checks;
 pub mod citation;
+pub mod compare;
 pub mod failures;
 pub mod junit;
 pub mod page;

@@ -73,7 +73,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// An axis mapping data to pixels.
-struct Axis {
+pub(crate) struct Axis {
     low: f64,
     high: f64,
     log: bool,
@@ -82,7 +82,7 @@ struct Axis {
 }
 
 impl Axis {
-    fn new(values: impl Iterator<Item = f64>, log: bool, from: f64, to: f64) -> Axis {
+    pub(crate) fn new(values: impl Iterator<Item = f64>, log: bool, from: f64, to: f64) -> Axis {
         let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
         for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
             let v = if log { v.log10() } else { v };
@@ -108,7 +108,7 @@ impl Axis {
         }
     }
 
-    fn pixel(&self, v: f64) -> Option<f64> {
+    pub(crate) fn pixel(&self, v: f64) -> Option<f64> {
         if !v.is_finite() || (self.log && v <= 0.0) {
             return None;
         }
@@ -117,7 +117,7 @@ impl Axis {
     }
 
     /// Tick positions (in data units) and their labels.
-    fn ticks(&self) -> Vec<(f64, String)> {
+    pub(crate) fn ticks(&self) -> Vec<(f64, String)> {
         if self.log {
             let (lo, hi) = (self.low.floor() as i32, self.high.ceil() as i32);
             let step = ((hi - lo) / 6).max(1);

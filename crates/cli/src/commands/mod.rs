@@ -2,6 +2,7 @@
 
 pub mod angles;
 pub mod bundle;
+pub mod compare;
 pub mod env;
 pub mod report;
 pub mod run;
