@@ -7,10 +7,12 @@
 
 pub mod error;
 pub mod expr;
+pub mod filter;
 pub mod input;
 pub mod locate;
 pub mod method;
 pub mod param;
+pub mod plan;
 pub mod provenance;
 pub mod runner;
 pub mod spec;

@@ -59,6 +59,8 @@ pub struct RunOptions {
     pub seeds: Option<u32>,
     /// Count only; run nothing, write nothing.
     pub dry_run: bool,
+    /// Run only the trials this (resolved) filter matches (`--where`); empty: all.
+    pub filter: crate::filter::Filter,
 }
 
 /// Receives progress; implemented by the binary (a bar on a terminal, lines otherwise).
@@ -69,6 +71,8 @@ pub trait Progress: Sync {
     /// Stored trials of the spec whose method's code identity changed (`unversioned` of them
     /// were stored before code identities existed): they run again.
     fn stale(&self, _spec: &Spec, _stale: usize, _unversioned: usize) {}
+    /// Why stored trials run again, one grouped line per reason (see [`crate::plan`]).
+    fn rerun(&self, _spec: &Spec, _reasons: &[String]) {}
     /// Trials still running more than [`LATE_AFTER`] past the spec's `timeout:` (a built-in
     /// trial is stopped only when it returns): called when one becomes late, and every
     /// [`LATE_REPEAT`] while any is, with every late trial.
@@ -173,6 +177,8 @@ pub struct RunSummary {
     pub elapsed: Duration,
     /// What the user must be told about the store (e.g. a provenance file kept aside).
     pub warnings: Vec<String>,
+    /// Why stored trials run again, grouped (see [`crate::plan::Plan::rerun_lines`]).
+    pub reasons: Vec<String>,
 }
 
 /// Run one trial to a record; never panics.
@@ -263,6 +269,11 @@ pub fn run_spec(
                 .shard
                 .is_none_or(|s| t.shard(s.count) == s.index - 1)
         })
+        .filter(|(_, t)| {
+            options
+                .filter
+                .matches_values(&t.method, t.params.recorded())
+        })
         .collect();
     // One writer per store: a second `subbench run` of the same spec into the same folder would
     // only duplicate work. The lock is released when this process ends, however it ends. It is
@@ -288,6 +299,7 @@ pub fn run_spec(
     // A stored trial is reused when it succeeded with the method's current code; one computed
     // by other code is stale and runs again (same id and seed, so results stay comparable).
     let mut stale_ids: HashMap<String, bool> = HashMap::new();
+    let mut reasons = Vec::new();
     let stored_ok: HashSet<String> = if options.force {
         HashSet::new()
     } else {
@@ -297,6 +309,8 @@ pub fn run_spec(
         if let Some(root) = store.shard_root() {
             records.extend(Store::at(&root).load()?);
         }
+        let planned: Vec<&Trial> = trials.iter().map(|(_, t)| t).collect();
+        reasons = crate::plan::Plan::of(spec, &planned, &records).rerun_lines();
         // With `curves.parquet` gone, a stored trial of a method that records curves has lost
         // them: it is recomputed, never served without its curves (and never written back
         // with none).
@@ -333,6 +347,7 @@ pub fn run_spec(
         stored: trials.len() - todo.len(),
         stale,
         warnings: set_aside,
+        reasons: reasons.clone(),
         ..Default::default()
     };
     if options.dry_run {
@@ -356,6 +371,9 @@ pub fn run_spec(
     if stale > 0 {
         let unversioned = stale_ids.values().filter(|&&u| u).count();
         progress.stale(spec, stale, unversioned);
+    }
+    if !reasons.is_empty() {
+        progress.rerun(spec, &reasons);
     }
     progress.start(spec, todo.len(), summary.stored);
 

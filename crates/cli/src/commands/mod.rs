@@ -2,6 +2,9 @@
 
 pub mod angles;
 pub mod report;
+pub mod new;
+pub mod points;
 pub mod run;
 pub mod slurm;
 pub mod states;
+pub mod variation;

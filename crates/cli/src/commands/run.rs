@@ -11,6 +11,7 @@ use harness::{load_specs, run_spec, Registry, RunOptions, RunSummary, Shard};
 use crate::build_info::build_info;
 use crate::progress::TerminalProgress;
 use crate::user_error::UserError;
+use super::variation::VariationArgs;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -47,6 +48,8 @@ pub struct RunArgs {
     /// Where reports go.
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
+    #[command(flatten)]
+    pub variation: VariationArgs,
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +60,14 @@ pub struct ValidateArgs {
     /// Accept sweeps above the 1,000,000-trial limit.
     #[arg(long)]
     pub allow_large: bool,
+    /// Print the points each spec would run, their trial counts and how many are stored.
+    #[arg(long)]
+    pub points: bool,
+    /// Where result stores are (for --points).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub variation: VariationArgs,
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +89,16 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
             quick: false,
         },
     )?;
+    let specs = args
+        .variation
+        .resolve(&specs, registry, LoadOptions::default(), None)?;
+    if args.variation.print(&specs) {
+        return Ok(true);
+    }
+    let filters = specs
+        .iter()
+        .map(|s| args.variation.filter(s, registry))
+        .collect::<Result<Vec<_>>>()?;
     let options = RunOptions {
         jobs: args.jobs,
         force: args.force,
@@ -85,6 +106,7 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
         shard: args.shard,
         seeds: args.seeds,
         dry_run: args.dry_run,
+        ..Default::default()
     };
     if args.jobs == Some(0) {
         return Err(UserError::new("--jobs must be at least 1").into());
@@ -118,7 +140,11 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
     let mut any_failed = false;
     let started = Instant::now();
     let mut totals = RunSummary::default();
-    for spec in &specs {
+    for (spec, filter) in specs.iter().zip(filters) {
+        let options = RunOptions {
+            filter,
+            ..options.clone()
+        };
         let summary = run_spec(
             spec,
             registry,
@@ -128,6 +154,9 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
             &build_info(),
         )?;
         if args.dry_run {
+            for line in &summary.reasons {
+                say!("{}: {line}", spec.name);
+            }
             say!(
                 "{}: {} trials, {} stored, {} to run",
                 spec.name,
@@ -176,6 +205,22 @@ pub fn validate(args: &ValidateArgs, registry: &Registry) -> Result<()> {
             quick: false,
         },
     )?;
+    let specs = args
+        .variation
+        .resolve(&specs, registry, LoadOptions::default(), None)?;
+    if args.variation.print(&specs) {
+        return Ok(());
+    }
+    let specs = specs
+        .iter()
+        .map(|s| args.variation.selected(s, registry))
+        .collect::<Result<Vec<_>>>()?;
+    if args.points {
+        for spec in &specs {
+            super::points::print_points(spec, &args.out)?;
+        }
+        return Ok(());
+    }
     for spec in &specs {
         say!(
             "ok {}: {} ({} points × {} seeds = {} trials)",
