@@ -140,6 +140,11 @@ impl Filter {
         })
     }
 
+    /// Whether every `key = value` of a selection (a check's `where:`) can hold.
+    pub fn admits_all(&self, selection: &indexmap::IndexMap<String, Value>) -> bool {
+        selection.iter().all(|(k, v)| self.admits(k, v))
+    }
+
     /// The points of `spec` that match; an error when a clause names no parameter of the spec
     /// or selects nothing (naming the values that exist), or the clauses select nothing together.
     pub fn select(&self, spec: &Spec, registry: &Registry) -> Result<Vec<SpecPoint>, HarnessError> {

@@ -100,4 +100,58 @@ impl VariationArgs {
             ..spec.clone()
         })
     }
+
+    /// What `check --where` evaluates: the selected points, and the claims whose own `where:`
+    /// values the filter admits (a claim about other points is not shown; baseline checks,
+    /// which compare every group, are left out).
+    pub fn narrowed(&self, spec: &Spec, registry: &Registry) -> Result<Spec> {
+        let filter = Filter::parse(&self.filter)?;
+        if filter.is_empty() {
+            return Ok(spec.clone());
+        }
+        let mut narrowed = self.selected(spec, registry)?;
+        let filter = filter.resolved(spec, registry);
+        let concerns = |c: &harness::spec::CheckSpec| {
+            !matches!(c, harness::spec::CheckSpec::Baseline(_))
+                && c.selections().iter().all(|s| filter.admits_all(s))
+        };
+        narrowed.expect.retain(concerns);
+        narrowed.refuted.retain(concerns);
+        Ok(narrowed)
+    }
+}
+
+/// `--root-seeds A..B`: the root seeds A to B, both included.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeedRange {
+    pub first: u64,
+    pub last: u64,
+}
+
+/// More root seeds than this in one command is a mistake (each reruns every sweep).
+pub const MAX_ROOT_SEEDS: u64 = 100;
+
+impl std::str::FromStr for SeedRange {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "`{text}` is not a range of root seeds; write A..B (both included, at most {MAX_ROOT_SEEDS} seeds), e.g. 1..20"
+            )
+        };
+        let (a, b) = text.split_once("..").ok_or_else(bad)?;
+        let first: u64 = a.trim().parse().map_err(|_| bad())?;
+        let last: u64 = b.trim().parse().map_err(|_| bad())?;
+        if last < first || last - first >= MAX_ROOT_SEEDS {
+            return Err(bad());
+        }
+        Ok(SeedRange { first, last })
+    }
+}
+
+impl SeedRange {
+    pub fn seeds(&self) -> Vec<u64> {
+        (self.first..=self.last).collect()
+    }
 }
