@@ -28,7 +28,7 @@ metrics:
   value: {}
   theory: {}
 expect:
-  - agreement: {metric: theory, expr: \"x^2\", abs_tol: 0.0}
+  - agreement: {metric: theory, expr: \"x^2\", abs_tol: 0.0, where: {mode: plain}}
   - threshold: {metric: theory, where: {x: 2}, above: 3.5}
 ";
 
@@ -201,7 +201,7 @@ fn check_where_evaluates_the_claims_about_the_selected_points() {
     ok(&o);
     let text = stdout(&o);
     // The threshold claim is about x = 2: not shown; the agreement holds on what ran.
-    assert!(text.contains("PASS theory: agreement"), "{text}");
+    assert!(text.contains("PASS quad: agreement: theory = x^2"), "{text}");
     assert!(!text.contains("threshold"), "{text}");
     assert_eq!(records(&root.join("results/quad")).len(), 8);
 }
@@ -310,7 +310,7 @@ fn the_scaffold_of_every_registered_method_validates_and_runs_quick() {
         ok(&o);
         let text = fs::read_to_string(root.join(&file)).unwrap();
         assert!(text.contains("quick:") && text.contains("metrics:"), "{text}");
-        assert!(!text.contains("expect:"), "{text}");
+        assert!(!text.contains("\nexpect:"), "{text}");
         ok(&subbench(root, &["validate", &file]));
         let o = subbench(root, &["check", &file, "--quick", "--out", "results"]);
         ok(&o);

@@ -72,8 +72,13 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Show one method in full.
+    /// Show one method in full; or, given a spec file or folder, the points it would run.
     pub method: Option<String>,
+    /// Where result stores are (to count what is stored, for a spec).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub variation: VariationArgs,
     /// Also list the external methods of these manifests, or of the manifests these specs name
     /// in `external:`.
     #[arg(long, num_args = 1..)]
@@ -263,6 +268,20 @@ fn external_methods(
 }
 
 pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
+    if let Some(path) = args.method.as_deref().map(std::path::Path::new) {
+        if path.exists() {
+            return validate(
+                &ValidateArgs {
+                    specs: vec![path.to_path_buf()],
+                    allow_large: false,
+                    points: true,
+                    out: args.out.clone(),
+                    variation: args.variation.clone(),
+                },
+                registry,
+            );
+        }
+    }
     let external = external_methods(&args.external, registry)?;
     let mut all: Vec<&dyn harness::Method> = registry.iter().collect();
     all.extend(external.iter().map(|m| m.as_ref()));
