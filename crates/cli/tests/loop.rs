@@ -68,7 +68,10 @@ fn an_override_is_stored_apart_with_its_resolved_spec_and_shares_trial_ids() {
     assert_eq!(canonical.len(), 12);
     let canonical_spec = fs::read_to_string(root.join("results/quad/spec.yaml")).unwrap();
 
-    let o = subbench(root, &["run", "quad.yaml", "-p", "mode=shifted", "--no-report"]);
+    let o = subbench(
+        root,
+        &["run", "quad.yaml", "-p", "mode=shifted", "--no-report"],
+    );
     ok(&o);
     let names = stores(root);
     assert_eq!(names.len(), 2, "{names:?}");
@@ -92,19 +95,37 @@ fn an_override_is_stored_apart_with_its_resolved_spec_and_shares_trial_ids() {
     for r in &shifted {
         let twin = by_id.get(r.trial_id.as_str()).expect("a shared point");
         assert_eq!(twin.seed, r.seed);
-        assert_eq!(twin.metrics["value"].to_bits(), r.metrics["value"].to_bits());
+        assert_eq!(
+            twin.metrics["value"].to_bits(),
+            r.metrics["value"].to_bits()
+        );
     }
     // The same overrides, in another order, name the same store: nothing runs again.
     let o = subbench(
         root,
-        &["run", "quad.yaml", "-p", "mode=plain", "-p", "mode=shifted", "--no-report"],
+        &[
+            "run",
+            "quad.yaml",
+            "-p",
+            "mode=plain",
+            "-p",
+            "mode=shifted",
+            "--no-report",
+        ],
     );
     ok(&o);
     assert_eq!(stores(root).len(), 2);
-    assert!(stderr(&o).contains("0 trials to run, 6 already stored"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("0 trials to run, 6 already stored"),
+        "{}",
+        stderr(&o)
+    );
     // The stored resolved spec is a spec: report reads it.
     ok(&subbench(root, &["report", "results", "--out", "reports"]));
-    assert!(root.join("reports").join(format!("{varied}.html")).exists() || root.join("reports").join(varied).exists());
+    assert!(
+        root.join("reports").join(format!("{varied}.html")).exists()
+            || root.join("reports").join(varied).exists()
+    );
 }
 
 #[test]
@@ -113,21 +134,49 @@ fn sweep_overrides_replace_or_add_an_axis_and_print_spec_runs_nothing() {
     let root = dir.path();
     let o = subbench(
         root,
-        &["run", "quad.yaml", "-p", "x=range(0, 10, 3)", "-p", "noise=0,0.5", "-p", "seeds=1", "-p", "seed=5", "--print-spec"],
+        &[
+            "run",
+            "quad.yaml",
+            "-p",
+            "x=range(0, 10, 3)",
+            "-p",
+            "noise=0,0.5",
+            "-p",
+            "seeds=1",
+            "-p",
+            "seed=5",
+            "--print-spec",
+        ],
     );
     ok(&o);
     let text = stdout(&o);
     assert!(!root.join("results").exists(), "--print-spec wrote a store");
-    assert!(text.contains("\nseeds: 1\n") && text.contains("\nseed: 5\n"), "{text}");
+    assert!(
+        text.contains("\nseeds: 1\n") && text.contains("\nseed: 5\n"),
+        "{text}"
+    );
     assert!(text.contains("range:"), "{text}");
     // 4 values of x × 2 modes × 2 noises, one seed: and the claim on x = 2 is left out, said why.
     assert!(text.contains("# left out: expect[1]"), "{text}");
     let o = subbench(
         root,
-        &["validate", "quad.yaml", "-p", "x=range(0, 10, 3)", "-p", "noise=0,0.5", "-p", "seeds=1"],
+        &[
+            "validate",
+            "quad.yaml",
+            "-p",
+            "x=range(0, 10, 3)",
+            "-p",
+            "noise=0,0.5",
+            "-p",
+            "seeds=1",
+        ],
     );
     ok(&o);
-    assert!(stdout(&o).contains("(16 points × 1 seeds = 16 trials)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("(16 points × 1 seeds = 16 trials)"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -157,20 +206,46 @@ fn a_bad_override_is_one_line_naming_it_and_runs_nothing() {
 fn where_runs_only_the_matching_points_in_the_canonical_store() {
     let dir = setup(QUAD);
     let root = dir.path();
-    let o = subbench(root, &["run", "quad.yaml", "--where", "mode=shifted", "--where", "x=0,2", "--no-report"]);
+    let o = subbench(
+        root,
+        &[
+            "run",
+            "quad.yaml",
+            "--where",
+            "mode=shifted",
+            "--where",
+            "x=0,2",
+            "--no-report",
+        ],
+    );
     ok(&o);
     let stored = records(&root.join("results/quad"));
     assert_eq!(stored.len(), 4);
-    assert!(stored.iter().all(|r| r.params["mode"] == harness::Value::Str("shifted".into())));
+    assert!(stored
+        .iter()
+        .all(|r| r.params["mode"] == harness::Value::Str("shifted".into())));
     let o = subbench(root, &["validate", "--points", "quad.yaml"]);
     ok(&o);
     let text = stdout(&o);
-    assert!(text.contains("quad: 6 points × 2 seeds = 12 trials, 4 stored"), "{text}");
-    assert!(text.contains("  method=test.quadratic x=2 mode=shifted  2 trials, 2 stored"), "{text}");
-    assert!(text.contains("  method=test.quadratic x=1 mode=plain  2 trials, 0 stored"), "{text}");
+    assert!(
+        text.contains("quad: 6 points × 2 seeds = 12 trials, 4 stored"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  method=test.quadratic x=2 mode=shifted  2 trials, 2 stored"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  method=test.quadratic x=1 mode=plain  2 trials, 0 stored"),
+        "{text}"
+    );
     let o = subbench(root, &["list", "quad.yaml", "--where", "mode=plain"]);
     ok(&o);
-    assert!(stdout(&o).contains("quad: 3 points × 2 seeds = 6 trials, 0 stored"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("quad: 3 points × 2 seeds = 6 trials, 0 stored"),
+        "{}",
+        stdout(&o)
+    );
     // The rest of the sweep runs later into the same store, each trial in its place.
     ok(&subbench(root, &["run", "quad.yaml", "--no-report"]));
     let all = records(&root.join("results/quad"));
@@ -188,7 +263,10 @@ fn where_runs_only_the_matching_points_in_the_canonical_store() {
         &["--where rank=1: spec `quad` has no parameter `rank`"],
     );
     assert_user_error(
-        &subbench(root, &["run", "quad.yaml", "--where", "x=0", "--where", "x=1"]),
+        &subbench(
+            root,
+            &["run", "quad.yaml", "--where", "x=0", "--where", "x=1"],
+        ),
         &["no point has them all"],
     );
 }
@@ -201,7 +279,10 @@ fn check_where_evaluates_the_claims_about_the_selected_points() {
     ok(&o);
     let text = stdout(&o);
     // The threshold claim is about x = 2: not shown; the agreement holds on what ran.
-    assert!(text.contains("PASS quad: agreement: theory = x^2"), "{text}");
+    assert!(
+        text.contains("PASS quad: agreement: theory = x^2"),
+        "{text}"
+    );
     assert!(!text.contains("threshold"), "{text}");
     assert_eq!(records(&root.join("results/quad")).len(), 8);
 }
@@ -219,10 +300,18 @@ fn root_seeds_replace_every_specs_seed_and_are_stored_apart() {
     let o = subbench(root, &["run", "quad.yaml", "-p", "seed=7", "--no-report"]);
     ok(&o);
     assert_eq!(stores(root), names);
-    assert!(stderr(&o).contains("0 trials to run, 12 already stored"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("0 trials to run, 12 already stored"),
+        "{}",
+        stderr(&o)
+    );
     let o = subbench(root, &["check", "quad.yaml", "--root-seeds", "7..9"]);
     ok(&o);
-    assert!(stdout(&o).contains("held in 3/3 seed sets"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("held in 3/3 seed sets"),
+        "{}",
+        stdout(&o)
+    );
     assert_eq!(stores(root).len(), 3);
     for bad in ["9..7", "1..500", "x..3"] {
         assert_user_error(
@@ -234,29 +323,51 @@ fn root_seeds_replace_every_specs_seed_and_are_stored_apart() {
 
 #[test]
 fn reruns_say_why_and_a_comment_edit_reruns_nothing() {
-    let spec = QUAD.replace("params: {steps: 2}", "params: {steps: 2, offset_file: off.txt}");
+    let spec = QUAD.replace(
+        "params: {steps: 2}",
+        "params: {steps: 2, offset_file: off.txt}",
+    );
     let dir = setup(&spec);
     let root = dir.path();
     fs::write(root.join("off.txt"), "1.0\n").unwrap();
     ok(&subbench(root, &["run", "quad.yaml", "--no-report"]));
     let o = subbench(root, &["status", "results/quad", "--why"]);
     ok(&o);
-    assert!(stdout(&o).contains("all 12 trials are stored and current"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("all 12 trials are stored and current"),
+        "{}",
+        stdout(&o)
+    );
     // Comments, blank lines and flow style: the same trials, nothing runs.
-    let edited = format!("# a comment\n\n{}\n# the end\n", spec.replace("x: [0, 1, 2]", "x:   [0,1,2]   # three"));
+    let edited = format!(
+        "# a comment\n\n{}\n# the end\n",
+        spec.replace("x: [0, 1, 2]", "x:   [0,1,2]   # three")
+    );
     fs::write(root.join("quad.yaml"), edited).unwrap();
     let o = subbench(root, &["run", "quad.yaml", "--no-report"]);
     ok(&o);
-    assert!(stderr(&o).contains("0 trials to run, 12 already stored"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("0 trials to run, 12 already stored"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains("re-run"), "{}", stderr(&o));
     // The input file changes: every trial reads it, so every trial runs again, and says why.
     fs::write(root.join("off.txt"), "2.0\n").unwrap();
     let o = subbench(root, &["status", "results/quad", "--why"]);
     ok(&o);
-    assert!(stdout(&o).contains("12 trials re-run: input file off.txt changed"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("12 trials re-run: input file off.txt changed"),
+        "{}",
+        stdout(&o)
+    );
     let o = subbench(root, &["run", "quad.yaml", "--no-report"]);
     ok(&o);
-    assert!(stderr(&o).contains("quad: 12 trials re-run: input file off.txt changed"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("quad: 12 trials re-run: input file off.txt changed"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -276,15 +387,27 @@ metrics:
 ";
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    fs::write(root.join("flaky.yaml"), text.replace("seeds: 1", "seeds: 1\nparams: {error_at: 2}")).unwrap();
+    fs::write(
+        root.join("flaky.yaml"),
+        text.replace("seeds: 1", "seeds: 1\nparams: {error_at: 2}"),
+    )
+    .unwrap();
     let o = subbench(root, &["run", "flaky.yaml", "--no-report"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     // The failed trial is not served from the store: the next run tries it again, and says so.
     let o = subbench(root, &["status", "results/flaky", "--why"]);
     ok(&o);
-    assert!(stdout(&o).contains("1 trial had failed before"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("1 trial had failed before"),
+        "{}",
+        stdout(&o)
+    );
     let o = subbench(root, &["run", "flaky.yaml", "--no-report"]);
-    assert!(stderr(&o).contains("flaky: 1 trial had failed before"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("flaky: 1 trial had failed before"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// The method ids `subbench list` prints (the lines that do not start with a space).
@@ -309,14 +432,24 @@ fn the_scaffold_of_every_registered_method_validates_and_runs_quick() {
         let o = subbench(root, &["new", method, "--out", &file]);
         ok(&o);
         let text = fs::read_to_string(root.join(&file)).unwrap();
-        assert!(text.contains("quick:") && text.contains("metrics:"), "{text}");
+        assert!(
+            text.contains("quick:") && text.contains("metrics:"),
+            "{text}"
+        );
         assert!(!text.contains("\nexpect:"), "{text}");
         ok(&subbench(root, &["validate", &file]));
         let o = subbench(root, &["check", &file, "--quick", "--out", "results"]);
         ok(&o);
-        assert!(stdout(&o).contains("the spec states no checks"), "{method}: {}", stdout(&o));
+        assert!(
+            stdout(&o).contains("the spec states no checks"),
+            "{method}: {}",
+            stdout(&o)
+        );
         // Never overwritten.
-        assert_user_error(&subbench(root, &["new", method, "--out", &file]), &["already exists"]);
+        assert_user_error(
+            &subbench(root, &["new", method, "--out", &file]),
+            &["already exists"],
+        );
     }
     assert_user_error(&subbench(root, &["new", "no.such"]), &["no.such"]);
 }

@@ -103,7 +103,8 @@ impl Filter {
             c.wanted.iter().any(|w| match w {
                 Wanted::Unset { .. } => point.params.is_unset(&c.key),
                 Wanted::Value(v) => {
-                    !point.params.is_unset(&c.key) && point.value(&c.key).is_some_and(|x| x.matches(v))
+                    !point.params.is_unset(&c.key)
+                        && point.value(&c.key).is_some_and(|x| x.matches(v))
                 }
             })
         })

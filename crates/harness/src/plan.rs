@@ -105,7 +105,10 @@ impl Plan {
 
     /// Trials never stored.
     pub fn new_trials(&self) -> usize {
-        self.to_run.iter().filter(|(_, r)| *r == Reason::New).count()
+        self.to_run
+            .iter()
+            .filter(|(_, r)| *r == Reason::New)
+            .count()
     }
 }
 
@@ -135,10 +138,7 @@ fn changed_input_paths(records: &[TrialRecord]) -> BTreeMap<(String, String), Ve
 }
 
 /// Whether a new trial reads an input file that stored trials read with other bytes.
-fn input_reason(
-    trial: &Trial,
-    stored: &BTreeMap<(String, String), Vec<String>>,
-) -> Option<Reason> {
+fn input_reason(trial: &Trial, stored: &BTreeMap<(String, String), Vec<String>>) -> Option<Reason> {
     let recorded = trial.params.recorded();
     recorded.iter().find_map(|(name, value)| {
         let file = name.strip_suffix("_blake3")?;

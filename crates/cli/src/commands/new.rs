@@ -66,7 +66,10 @@ pub fn new(args: &NewArgs, registry: &Registry) -> Result<()> {
     }
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| {
-            UserError::new(format!("{}: cannot create the folder: {e}", parent.display()))
+            UserError::new(format!(
+                "{}: cannot create the folder: {e}",
+                parent.display()
+            ))
         })?;
     }
     std::fs::write(file, &text)
@@ -98,11 +101,13 @@ fn spec_name(stem: &str) -> String {
 /// The manifest's path as the spec's `external:` reads it: relative to the spec's folder.
 fn relative_to_spec(manifest: &Path, spec: Option<&Path>) -> Result<String> {
     let absolute = |p: &Path| -> Result<PathBuf> {
-        Ok(std::path::absolute(p)
-            .map_err(|e| UserError::new(format!("{}: {e}", p.display())))?)
+        Ok(std::path::absolute(p).map_err(|e| UserError::new(format!("{}: {e}", p.display())))?)
     };
     let manifest = absolute(manifest)?;
-    let folder = match spec.and_then(Path::parent).filter(|p| !p.as_os_str().is_empty()) {
+    let folder = match spec
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         Some(parent) => absolute(parent)?,
         None => absolute(Path::new("."))?,
     };
@@ -182,8 +187,16 @@ fn scaffold(method: &dyn Method, name: &str, manifest: Option<&str>) -> String {
         method.summary()
     );
     let _ = writeln!(s, "name: {name}");
-    let _ = writeln!(s, "title: {}", quoted(&format!("{} — first spec", method.id())));
-    let _ = writeln!(s, "paper: {}", quoted("which paper this reproduces (author, year)"));
+    let _ = writeln!(
+        s,
+        "title: {}",
+        quoted(&format!("{} — first spec", method.id()))
+    );
+    let _ = writeln!(
+        s,
+        "paper: {}",
+        quoted("which paper this reproduces (author, year)")
+    );
     let _ = writeln!(s, "claim: {}", quoted(method.summary()));
     if let Some(manifest) = manifest {
         let _ = writeln!(s, "external: [{}]", quoted(manifest));
@@ -233,10 +246,18 @@ fn scaffold(method: &dyn Method, name: &str, manifest: Option<&str>) -> String {
     if method.metrics().is_empty() {
         let _ = writeln!(s, "  {{}}");
     }
-    let _ = writeln!(s, "# `check --quick` (CI): one seed, the first value of the axis.");
+    let _ = writeln!(
+        s,
+        "# `check --quick` (CI): one seed, the first value of the axis."
+    );
     let _ = writeln!(s, "quick:\n  seeds: 1");
     if let Some((p, values)) = &axis {
-        let _ = writeln!(s, "  sweep:\n    grid:\n      {}: [{}]", p.name, yaml(&values[0]));
+        let _ = writeln!(
+            s,
+            "  sweep:\n    grid:\n      {}: [{}]",
+            p.name,
+            yaml(&values[0])
+        );
     }
     s
 }

@@ -40,7 +40,9 @@ pub fn print_points(spec: &Spec, out: &Path) -> Result<()> {
             shown.push(format!("method={}", point.method));
         }
         for name in &spec.swept {
-            let value = point.value(name).map_or("unset".to_string(), |v| v.to_string());
+            let value = point
+                .value(name)
+                .map_or("unset".to_string(), |v| v.to_string());
             shown.push(format!("{name}={value}"));
         }
         lines.push(format!(

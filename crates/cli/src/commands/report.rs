@@ -12,10 +12,10 @@ use report::{
     update_index, CheckTotals, SummaryFormat, DEFAULT_BASELINES,
 };
 
+use super::variation::{SeedRange, VariationArgs};
 use crate::build_info::build_info;
 use crate::progress::TerminalProgress;
 use crate::user_error::UserError;
-use super::variation::{SeedRange, VariationArgs};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -210,7 +210,11 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
     };
     // Every spec of every seed set resolved before anything runs: a bad override runs nothing.
     let mut sets: Vec<Vec<Spec>> = Vec::new();
-    for seed in root_seeds.iter().map(|&s| Some(s)).chain(root_seeds.is_empty().then_some(None)) {
+    for seed in root_seeds
+        .iter()
+        .map(|&s| Some(s))
+        .chain(root_seeds.is_empty().then_some(None))
+    {
         sets.push(args.variation.resolve(&specs, registry, load, seed)?);
     }
     if args.variation.print(&sets[0]) {

@@ -8,10 +8,10 @@ use clap::Args;
 use harness::spec::LoadOptions;
 use harness::{load_specs, run_spec, Registry, RunOptions, RunSummary, Shard};
 
+use super::variation::VariationArgs;
 use crate::build_info::build_info;
 use crate::progress::TerminalProgress;
 use crate::user_error::UserError;
-use super::variation::VariationArgs;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {

@@ -253,7 +253,15 @@ pub fn resolve(
     let mut dropped = drop_baseline_checks(&mut root);
     let parse = |map: &Mapping| {
         let text = serde_norway::to_string(map).expect("a YAML tree serialises");
-        parse_spec(file, &text, registry, LoadOptions { quick: false, ..options })
+        parse_spec(
+            file,
+            &text,
+            registry,
+            LoadOptions {
+                quick: false,
+                ..options
+            },
+        )
     };
     // The parameters alone first, one override at a time, so that a failure names its override.
     let mut bare = without_report(&root);
@@ -314,7 +322,11 @@ fn header(spec: &Spec, overrides: &Overrides, quick: bool, dropped: &[String]) -
         "# Resolved by subbench from {} (spec `{}`{}) with:\n",
         spec.file.display(),
         spec.name,
-        if quick { ", its quick: block applied" } else { "" }
+        if quick {
+            ", its quick: block applied"
+        } else {
+            ""
+        }
     );
     for o in &overrides.list {
         out += &format!("#   -p {}\n", one_line(&o.text));
@@ -369,9 +381,7 @@ fn apply(root: &mut Mapping, o: &Override) {
         }
         return;
     }
-    let swept = root
-        .get("sweep")
-        .is_some_and(|s| block_sets(s, key));
+    let swept = root.get("sweep").is_some_and(|s| block_sets(s, key));
     match (&o.change, swept) {
         (Change::Fix(v), true) => {
             let sweep = root.get_mut("sweep").expect("swept");
@@ -558,7 +568,10 @@ mod tests {
     #[test]
     fn values_are_read_as_yaml_reads_them() {
         assert_eq!(one("rank=5").change, Change::Fix(Yaml::Number(5.into())));
-        assert_eq!(one("solver=svd").change, Change::Fix(Yaml::String("svd".into())));
+        assert_eq!(
+            one("solver=svd").change,
+            Change::Fix(Yaml::String("svd".into()))
+        );
         let Change::Sweep(Yaml::Sequence(v)) = one("rank=1,2, 4").change else {
             panic!("a sweep")
         };
