@@ -453,3 +453,110 @@ fn the_scaffold_of_every_registered_method_validates_and_runs_quick() {
     }
     assert_user_error(&subbench(root, &["new", "no.such"]), &["no.such"]);
 }
+
+fn repo() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn the_scaffold_of_an_external_manifest_validates_and_runs_quick() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let to = root.join("tests/external/probe");
+    fs::create_dir_all(&to).unwrap();
+    fs::create_dir_all(root.join("python/src/subbench")).unwrap();
+    for f in ["manifest.yaml", "worker.py"] {
+        fs::copy(repo().join("tests/external/probe").join(f), to.join(f)).unwrap();
+    }
+    for f in ["subbench_worker.py", "src/subbench/worker.py"] {
+        fs::copy(repo().join("python").join(f), root.join("python").join(f)).unwrap();
+    }
+    let o = subbench(
+        root,
+        &[
+            "new",
+            "--external",
+            "tests/external/probe/manifest.yaml",
+            "--out",
+            "specs/probe/first.yaml",
+        ],
+    );
+    ok(&o);
+    let text = fs::read_to_string(root.join("specs/probe/first.yaml")).unwrap();
+    assert!(
+        text.contains("external: [\"../../tests/external/probe/manifest.yaml\"]"),
+        "{text}"
+    );
+    assert!(text.contains("name: first"), "{text}");
+    ok(&subbench(root, &["validate", "specs/probe/first.yaml"]));
+    let o = subbench(root, &["check", "specs/probe/first.yaml", "--quick"]);
+    ok(&o);
+    assert!(
+        stdout(&o).contains("NONE first: the spec states no checks"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn slurm_tasks_repeat_the_overrides_and_merge_into_the_variations_store() {
+    let dir = setup(QUAD);
+    let root = dir.path();
+    let o = subbench(
+        root,
+        &[
+            "slurm",
+            "quad.yaml",
+            "--shards",
+            "2",
+            "-p",
+            "mode=plain",
+            "--where",
+            "x=0,1",
+        ],
+    );
+    ok(&o);
+    let script = stdout(&o);
+    assert!(
+        script.contains("--no-report -p 'mode=plain' --where 'x=0,1' -- 'quad.yaml'"),
+        "{script}"
+    );
+    let variation = subbench(root, &["run", "quad.yaml", "-p", "mode=plain", "--dry-run"]);
+    let name = stdout(&variation).split(':').next().unwrap().to_string();
+    assert!(name.starts_with("quad-"), "{name}");
+    assert!(script.contains(&format!("results/{name}")), "{script}");
+    assert!(!root.join("results").exists());
+}
+
+#[test]
+fn quick_overrides_fold_the_quick_block_into_a_spec_of_their_own() {
+    let spec = format!(
+        "{QUAD}quick:\n  seeds: 1\n  sweep:\n    grid:\n      x: [0, 2]\n      mode: [plain]\n"
+    );
+    let dir = setup(&spec);
+    let root = dir.path();
+    let o = subbench(
+        root,
+        &[
+            "check",
+            "quad.yaml",
+            "--quick",
+            "-p",
+            "x=0,1,2",
+            "--print-spec",
+        ],
+    );
+    ok(&o);
+    let text = stdout(&o);
+    assert!(text.contains("its quick: block applied"), "{text}");
+    assert!(!text.contains("\nquick:"), "{text}");
+    let o = subbench(root, &["check", "quad.yaml", "--quick", "-p", "x=0,1,2"]);
+    ok(&o);
+    let names = stores(root);
+    assert_eq!(names.len(), 1);
+    // One seed, one mode, the overridden three values of x.
+    assert_eq!(records(&root.join("results").join(&names[0])).len(), 3);
+    // The full spec with the same override is another variation.
+    let o = subbench(root, &["run", "quad.yaml", "-p", "x=0,1,2", "--dry-run"]);
+    assert!(stdout(&o).contains("12 trials, 0 stored"), "{}", stdout(&o));
+}
