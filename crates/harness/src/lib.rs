@@ -12,8 +12,9 @@ pub mod input;
 pub mod locate;
 pub mod method;
 pub mod param;
-pub mod plan;
-pub mod provenance;
+pub mod why;
+/// `provenance.json`, the store's history (a module of the store; here under its own name).
+pub use store::provenance;
 pub mod runner;
 pub mod spec;
 pub mod store;

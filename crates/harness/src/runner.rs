@@ -2,7 +2,7 @@
 //! with its own generator seeded from its id; finished trials stream to the store as they
 //! complete. A trial that errors, panics, diverges or overruns is recorded and the sweep goes on.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -14,54 +14,16 @@ use rayon::prelude::*;
 
 use crate::error::HarnessError;
 use crate::method::{panic_text, quietly, MethodError, Registry, TrialContext, TrialRng};
-use crate::provenance::{record_run, BuildInfo, RunTimes};
 use crate::spec::Spec;
-use crate::spec_external::{is_current, ORIGIN_FILE};
-use crate::store::{ShardInfo, Status, Store, TrialRecord};
+use crate::store::provenance::{self, BuildInfo, RunTimes, TrialCounts};
+use crate::store::spec_copy::record_spec;
+use crate::store::{Status, Store, TrialRecord};
 use crate::trial::Trial;
 
-/// One of `count` slices of a sweep (1-based index), for cluster array jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
+mod plan;
 
-impl std::str::FromStr for Shard {
-    type Err = String;
-
-    /// `I/N` with `1 ≤ I ≤ N`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("--shard takes I/N with 1 ≤ I ≤ N (e.g. 2/8); got `{s}`");
-        let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count) = (
-            i.trim().parse::<u32>().map_err(|_| bad())?,
-            n.trim().parse::<u32>().map_err(|_| bad())?,
-        );
-        if index == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-/// How to run.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// Worker threads (default: all cores).
-    pub jobs: Option<usize>,
-    /// Re-run trials that are already stored.
-    pub force: bool,
-    /// Stop starting trials after the first failure.
-    pub fail_fast: bool,
-    pub shard: Option<Shard>,
-    /// Override the spec's `seeds`.
-    pub seeds: Option<u32>,
-    /// Count only; run nothing, write nothing.
-    pub dry_run: bool,
-    /// Run only the trials this (resolved) filter matches (`--where`); empty: all.
-    pub filter: crate::filter::Filter,
-}
+use plan::{cached, plan, spec_copy, sweep, Plan};
+pub use plan::{RunOptions, RunSummary, Shard};
 
 /// Receives progress; implemented by the binary (a bar on a terminal, lines otherwise).
 pub trait Progress: Sync {
@@ -71,7 +33,7 @@ pub trait Progress: Sync {
     /// Stored trials of the spec whose method's code identity changed (`unversioned` of them
     /// were stored before code identities existed): they run again.
     fn stale(&self, _spec: &Spec, _stale: usize, _unversioned: usize) {}
-    /// Why stored trials run again, one grouped line per reason (see [`crate::plan`]).
+    /// Why stored trials run again, one grouped line per reason (see [`crate::why`]).
     fn rerun(&self, _spec: &Spec, _reasons: &[String]) {}
     /// Trials still running more than [`LATE_AFTER`] past the spec's `timeout:` (a built-in
     /// trial is stopped only when it returns): called when one becomes late, and every
@@ -162,25 +124,6 @@ pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }
 
-/// What a run did.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunSummary {
-    pub spec: String,
-    /// Trials in the sweep (this shard's share).
-    pub total: usize,
-    /// Already stored with status ok, so skipped.
-    pub stored: usize,
-    pub ran: usize,
-    pub failed: usize,
-    /// Stored trials recomputed because their method's code identity changed.
-    pub stale: usize,
-    pub elapsed: Duration,
-    /// What the user must be told about the store (e.g. a provenance file kept aside).
-    pub warnings: Vec<String>,
-    /// Why stored trials run again, grouped (see [`crate::plan::Plan::rerun_lines`]).
-    pub reasons: Vec<String>,
-}
-
 /// Run one trial to a record; never panics.
 pub fn execute(trial: &Trial, order: u64, spec: &Spec, registry: &Registry) -> TrialRecord {
     let method = spec
@@ -258,140 +201,87 @@ pub fn run_spec(
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
     let store = Store::new(out, &spec.name, options.shard.map(|s| (s.index, s.count)));
-    let all_trials = spec.trials(options.seeds);
-    let sweep_trials = all_trials.len();
-    let trials: Vec<(u64, Trial)> = all_trials
-        .into_iter()
-        .enumerate()
-        .map(|(i, t)| (i as u64, t))
-        .filter(|(_, t)| {
-            options
-                .shard
-                .is_none_or(|s| t.shard(s.count) == s.index - 1)
-        })
-        .filter(|(_, t)| {
-            options
-                .filter
-                .matches_values(&t.method, t.params.recorded())
-        })
-        .collect();
-    // One writer per store: a second `subbench run` of the same spec into the same folder would
-    // only duplicate work. The lock is released when this process ends, however it ends. It is
-    // taken before the store is read, so that what is read stays true while this run writes (a
-    // merge removes a shard's folder only while holding its lock).
-    let _writer = if options.dry_run {
-        None
-    } else {
-        Some(store.lock_for_writing()?)
-    };
-    // The spec is stored before any trial runs, so that the store of a first run that is
-    // interrupted is still found (and said to be interrupted) by `report` and `summary`.
-    if !options.dry_run && !store.dir().join("spec.yaml").exists() {
-        crate::store::write_text(&store.dir().join("spec.yaml"), &spec.text)?;
+    let trials = sweep(spec, options)?;
+    // Nothing to run and nothing to tidy: the store is only read, so a cached run (or `check`)
+    // works on a read-only file system and rewrites no file.
+    if let Some(summary) = cached(spec, registry, &store, &trials, options)? {
+        progress.start(spec, 0, summary.stored);
+        progress.finish(&summary);
+        return Ok(summary);
     }
-    // Damaged files are set aside first (a part, the curves: recomputed; trials.parquet: only
-    // with --force), so that what is read below is what was written.
-    let set_aside = if options.dry_run {
-        Vec::new()
-    } else {
-        store.set_aside_damaged(options.force)?
-    };
-    // A stored trial is reused when it succeeded with the method's current code; one computed
-    // by other code is stale and runs again (same id and seed, so results stay comparable).
-    let mut stale_ids: HashMap<String, bool> = HashMap::new();
-    let mut reasons = Vec::new();
-    let stored_ok: HashSet<String> = if options.force {
-        HashSet::new()
-    } else {
-        let wanted: HashSet<&str> = trials.iter().map(|(_, t)| t.id.as_str()).collect();
-        let mut records = store.load_for_run()?;
-        // A shard rerun after a merge (a requeued array task) resumes from the merged store.
-        if let Some(root) = store.shard_root() {
-            records.extend(Store::at(&root).load()?);
-        }
-        let planned: Vec<&Trial> = trials.iter().map(|(_, t)| t).collect();
-        reasons = crate::plan::Plan::of(spec, &planned, &records).rerun_lines();
-        // With `curves.parquet` gone, a stored trial of a method that records curves has lost
-        // them: it is recomputed, never served without its curves (and never written back
-        // with none).
-        let curves_lost = store.curves_missing();
-        let records_curves = |id: &str| {
-            spec.method(registry, id)
-                .is_some_and(|m| !m.curves().is_empty())
-        };
-        let mut ok = HashSet::new();
-        for record in records {
-            if record.status != Status::Ok || !wanted.contains(record.trial_id.as_str()) {
-                continue;
-            }
-            if curves_lost && record.curves.is_empty() && records_curves(&record.method) {
-                continue;
-            }
-            if is_current(&record, &spec.codes) {
-                ok.insert(record.trial_id);
-            } else {
-                stale_ids.insert(record.trial_id, record.method_code.is_empty());
-            }
-        }
-        stale_ids.retain(|id, _| !ok.contains(id));
-        ok
-    };
-    let stale = stale_ids.len();
-    let todo: Vec<&(u64, Trial)> = trials
-        .iter()
-        .filter(|(_, t)| !stored_ok.contains(&t.id))
-        .collect();
-    let mut summary = RunSummary {
-        spec: spec.name.clone(),
-        total: trials.len(),
-        stored: trials.len() - todo.len(),
-        stale,
-        warnings: set_aside,
-        reasons: reasons.clone(),
-        ..Default::default()
-    };
+    let plan = plan(spec, registry, &store, options, trials)?;
+    let mut summary = plan.summary.clone();
     if options.dry_run {
         return Ok(summary);
     }
-    let shard_info = |complete: bool| {
-        options.shard.map(|s| ShardInfo {
-            spec: spec.name.clone(),
-            spec_hash: spec.hash.clone(),
-            index: s.index,
-            count: s.count,
-            seeds: options.seeds.unwrap_or(spec.seeds),
-            slice_trials: trials.len(),
-            sweep_trials,
-            complete,
-        })
-    };
-    if let Some(info) = shard_info(false) {
+    if let Some(info) = plan.shard_info(spec, options, false) {
         store.write_shard_info(&info)?;
     }
-    if stale > 0 {
-        let unversioned = stale_ids.values().filter(|&&u| u).count();
-        progress.stale(spec, stale, unversioned);
+    if !plan.stale_ids.is_empty() {
+        let unversioned = plan.stale_ids.values().filter(|&&u| u).count();
+        progress.stale(spec, plan.stale_ids.len(), unversioned);
     }
-    if !reasons.is_empty() {
-        progress.rerun(spec, &reasons);
+    if !summary.reasons.is_empty() {
+        progress.rerun(spec, &summary.reasons);
     }
+    let todo: Vec<&(u64, Trial)> = plan
+        .trials
+        .iter()
+        .filter(|(_, t)| !plan.stored_ok.contains(&t.id))
+        .collect();
     progress.start(spec, todo.len(), summary.stored);
-
     let jobs = options
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .build()
-        .map_err(|e| HarnessError::Usage(format!("cannot start {jobs} worker threads: {e}")))?;
-    let stop = AtomicBool::new(false);
-    let in_flight = InFlight {
-        timeout: spec.timeout.map(Duration::from_secs_f64),
-        running: Mutex::new(BTreeMap::new()),
+    execute_all(
+        spec,
+        registry,
+        &store,
+        &todo,
+        jobs,
+        options,
+        progress,
+        &mut summary,
+    )?;
+    let interrupted = HarnessError::Interrupted {
+        spec: spec.name.clone(),
+        kept: summary.ran,
+        abandoned: 0,
     };
-    // Whatever fails to be written (a full disk, say), every trial already on disk stays there
-    // and the next run resumes from it; the message says so.
-    let kept = |e: HarnessError| match e {
+    // Interrupted before any trial finished, the store is left as it was: consolidating would
+    // write an empty one over a first run, and `report` would show a page of no trials instead
+    // of saying that the run was interrupted.
+    if stop_requested() && summary.ran == 0 {
+        return Err(interrupted);
+    }
+    let stored = store.consolidate_after_run().map_err(|e| kept(&store, e))?;
+    if stop_requested() {
+        return Err(interrupted);
+    }
+    summary.elapsed = started.elapsed();
+    let times = RunTimes {
+        started: started_at,
+        ended: std::time::SystemTime::now(),
+        threads: jobs,
+    };
+    finish(
+        spec,
+        &store,
+        &plan,
+        options,
+        build,
+        &times,
+        &stored,
+        &mut summary,
+    )?;
+    progress.finish(&summary);
+    Ok(summary)
+}
+
+/// Whatever fails to be written (a full disk, say), every trial already on disk stays there and
+/// the next run resumes from it; the message says so.
+fn kept(store: &Store, e: HarnessError) -> HarnessError {
+    match e {
         HarnessError::Store { path, message } => {
             let resume = format!(
                 "every trial written before this is kept under {} and the next run resumes from it",
@@ -403,9 +293,64 @@ pub fn run_spec(
             }
         }
         other => other,
+    }
+}
+
+/// The writer's side of a run: every finished trial is counted, shown and appended to the store;
+/// after the first write error nothing more is written and the run stops.
+struct Sink<'a> {
+    store: &'a Store,
+    progress: &'a dyn Progress,
+    stop: &'a AtomicBool,
+    summary: &'a mut RunSummary,
+    write_error: Option<HarnessError>,
+}
+
+impl Sink<'_> {
+    fn write(&mut self, batch: Vec<TrialRecord>) {
+        for record in &batch {
+            self.summary.ran += 1;
+            self.summary.failed += usize::from(record.status != Status::Ok);
+            self.progress.trial_done(record);
+        }
+        if self.write_error.is_none() {
+            if let Err(e) = self.store.append(&batch) {
+                self.stop.store(true, Ordering::Relaxed);
+                self.write_error = Some(e);
+            }
+        }
+    }
+}
+
+/// Run `todo` on `jobs` threads, streaming every finished trial to the store.
+#[allow(clippy::too_many_arguments)]
+fn execute_all(
+    spec: &Spec,
+    registry: &Registry,
+    store: &Store,
+    todo: &[&(u64, Trial)],
+    jobs: usize,
+    options: &RunOptions,
+    progress: &dyn Progress,
+    summary: &mut RunSummary,
+) -> Result<(), HarnessError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| HarnessError::Usage(format!("cannot start {jobs} worker threads: {e}")))?;
+    let stop = AtomicBool::new(false);
+    let in_flight = InFlight {
+        timeout: spec.timeout.map(Duration::from_secs_f64),
+        running: Mutex::new(BTreeMap::new()),
     };
     let (sender, receiver) = mpsc::channel::<TrialRecord>();
-    let mut write_error = None;
+    let mut sink = Sink {
+        store,
+        progress,
+        stop: &stop,
+        summary,
+        write_error: None,
+    };
     std::thread::scope(|scope| {
         scope.spawn(|| {
             pool.install(|| {
@@ -429,152 +374,133 @@ pub fn run_spec(
                     })
             })
         });
-        // The writer: persist whatever has finished, in batches as large as the backlog, so fast
-        // trials do not pay one file each and slow ones are on disk the moment they end. Between
-        // trials it watches those in flight: the late ones are named, and after an interrupt
-        // the ones that do not end are abandoned.
-        let write = |batch: Vec<TrialRecord>,
-                     summary: &mut RunSummary,
-                     write_error: &mut Option<HarnessError>| {
-            for record in &batch {
-                summary.ran += 1;
-                summary.failed += usize::from(record.status != Status::Ok);
-                progress.trial_done(record);
-            }
-            if write_error.is_none() {
-                if let Err(e) = store.append(&batch) {
-                    stop.store(true, Ordering::Relaxed);
-                    *write_error = Some(e);
-                }
-            }
-        };
-        let mut told_late: HashSet<u64> = HashSet::new();
-        let mut last_told = Instant::now();
-        let mut interrupted_at: Option<Instant> = None;
-        let mut abandoned = false;
-        loop {
-            match receiver.recv_timeout(TICK) {
-                Ok(first) => {
-                    let mut batch = vec![first];
-                    batch.extend(receiver.try_iter());
-                    write(batch, &mut summary, &mut write_error);
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            let running = in_flight.now();
-            let late: Vec<&(u64, RunningTrial)> = running
-                .iter()
-                .filter(|(_, t)| t.overdue.is_some_and(|d| d >= LATE_AFTER))
-                .collect();
-            let newly_late = late.iter().any(|(order, _)| !told_late.contains(order));
-            if newly_late || (!late.is_empty() && last_told.elapsed() >= LATE_REPEAT) {
-                told_late.extend(late.iter().map(|(order, _)| *order));
-                let late: Vec<RunningTrial> = late.iter().map(|(_, t)| t.clone()).collect();
-                progress.overdue(spec, &late);
-                last_told = Instant::now();
-            }
-            if !stop_requested() || abandoned {
-                continue;
-            }
-            let since = *interrupted_at.get_or_insert_with(Instant::now);
-            if running.is_empty() {
-                continue;
-            }
-            let past_deadline = running.iter().all(|(_, t)| t.overdue.is_some());
-            if !past_deadline && since.elapsed() < STOP_GRACE {
-                continue;
-            }
-            // What did not end is abandoned: store everything that finished, then hand over to
-            // the binary, which ends the process (the abandoned trials hold their threads).
-            abandoned = true;
-            let batch: Vec<TrialRecord> = receiver.try_iter().collect();
-            if !batch.is_empty() {
-                write(batch, &mut summary, &mut write_error);
-            }
-            let interrupted = HarnessError::Interrupted {
-                spec: spec.name.clone(),
-                kept: summary.ran,
-                abandoned: running.len(),
-            };
-            let outcome = match write_error.take() {
-                Some(e) => kept(e),
-                None if summary.ran == 0 => interrupted,
-                None => store.consolidate().map_or_else(kept, |_| interrupted),
-            };
-            let running: Vec<RunningTrial> = running.into_iter().map(|(_, t)| t).collect();
-            progress.abandon(outcome, &running);
-        }
+        drain(spec, &receiver, &in_flight, &mut sink);
     });
-    if let Some(e) = write_error {
-        return Err(kept(e));
+    match sink.write_error {
+        Some(e) => Err(kept(store, e)),
+        None => Ok(()),
+    }
+}
+
+/// The writer: persist whatever has finished, in batches as large as the backlog, so fast trials
+/// do not pay one file each and slow ones are on disk the moment they end. Between trials it
+/// watches those in flight: the late ones are named, and after an interrupt the ones that do not
+/// end are abandoned.
+fn drain(
+    spec: &Spec,
+    receiver: &mpsc::Receiver<TrialRecord>,
+    in_flight: &InFlight,
+    sink: &mut Sink,
+) {
+    let mut told_late: HashSet<u64> = HashSet::new();
+    let mut last_told = Instant::now();
+    let mut interrupted_at: Option<Instant> = None;
+    let mut abandoned = false;
+    loop {
+        match receiver.recv_timeout(TICK) {
+            Ok(first) => {
+                let mut batch = vec![first];
+                batch.extend(receiver.try_iter());
+                sink.write(batch);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        let running = in_flight.now();
+        let late: Vec<&(u64, RunningTrial)> = running
+            .iter()
+            .filter(|(_, t)| t.overdue.is_some_and(|d| d >= LATE_AFTER))
+            .collect();
+        let newly_late = late.iter().any(|(order, _)| !told_late.contains(order));
+        if newly_late || (!late.is_empty() && last_told.elapsed() >= LATE_REPEAT) {
+            told_late.extend(late.iter().map(|(order, _)| *order));
+            let late: Vec<RunningTrial> = late.iter().map(|(_, t)| t.clone()).collect();
+            sink.progress.overdue(spec, &late);
+            last_told = Instant::now();
+        }
+        if !stop_requested() || abandoned {
+            continue;
+        }
+        let since = *interrupted_at.get_or_insert_with(Instant::now);
+        if running.is_empty() {
+            continue;
+        }
+        let past_deadline = running.iter().all(|(_, t)| t.overdue.is_some());
+        if !past_deadline && since.elapsed() < STOP_GRACE {
+            continue;
+        }
+        abandoned = true;
+        abandon(spec, receiver, running, sink);
+    }
+}
+
+/// What did not end is abandoned: store everything that finished, then hand over to the binary,
+/// which ends the process (the abandoned trials hold their threads).
+fn abandon(
+    spec: &Spec,
+    receiver: &mpsc::Receiver<TrialRecord>,
+    running: Vec<(u64, RunningTrial)>,
+    sink: &mut Sink,
+) {
+    let batch: Vec<TrialRecord> = receiver.try_iter().collect();
+    if !batch.is_empty() {
+        sink.write(batch);
     }
     let interrupted = HarnessError::Interrupted {
         spec: spec.name.clone(),
-        kept: summary.ran,
-        abandoned: 0,
+        kept: sink.summary.ran,
+        abandoned: running.len(),
     };
-    // Interrupted before any trial finished, the store is left as it was: consolidating would
-    // write an empty one over a first run, and `report` would show a page of no trials instead
-    // of saying that the run was interrupted.
-    if stop_requested() && summary.ran == 0 {
-        return Err(interrupted);
-    }
-    let stored = store.consolidate_after_run().map_err(kept)?;
-    if stop_requested() {
-        return Err(interrupted);
-    }
-    // The spec travels with its results, so that `subbench report results/` needs nothing else:
-    // the text that was loaded and hashed, not the file as it is now (an edit during a long run
-    // would be stored, and a half-written one would break every later report).
-    let copy = store.dir().join("spec.yaml");
-    crate::store::write_text(&copy, &spec.text)?;
-    // Its file parameters are relative to the folder this run ran in.
-    if let Ok(folder) = std::env::current_dir() {
-        crate::store::write_text(
-            &store.dir().join(crate::store::schema::WORKDIR_FILE),
-            &format!("{}\n", folder.display()),
-        )?;
-    }
-    // The copy's `external:` paths are relative to the original spec's folder.
-    let origin = store.dir().join(ORIGIN_FILE);
-    if spec.external.0.is_empty() {
-        // A spec that dropped its `external:` list leaves no stale origin behind.
-        let _ = std::fs::remove_file(&origin);
-    } else {
-        let folder = std::fs::canonicalize(&spec.file)
-            .map_err(|e| HarnessError::store(&spec.file, e))?
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        crate::store::write_text(&origin, &format!("{}\n", folder.display()))?;
-    }
-    summary.elapsed = started.elapsed();
-    let warning = record_run(
-        store.dir(),
-        spec,
-        build,
-        &RunTimes {
-            started: started_at,
-            ended: std::time::SystemTime::now(),
-            threads: jobs,
-        },
-        &summary,
-    )?;
+    let outcome = match sink.write_error.take() {
+        Some(e) => kept(sink.store, e),
+        None if sink.summary.ran == 0 => interrupted,
+        None => sink
+            .store
+            .consolidate()
+            .map_or_else(|e| kept(sink.store, e), |_| interrupted),
+    };
+    let running: Vec<RunningTrial> = running.into_iter().map(|(_, t)| t).collect();
+    sink.progress.abandon(outcome, &running);
+}
+
+/// After the trials: the spec travels with its results (so that `subbench report results/`
+/// needs nothing else), the run goes into the provenance, and a shard that has every trial of
+/// its slice says so.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    spec: &Spec,
+    store: &Store,
+    plan: &Plan,
+    options: &RunOptions,
+    build: &BuildInfo,
+    times: &RunTimes,
+    stored: &[TrialRecord],
+    summary: &mut RunSummary,
+) -> Result<(), HarnessError> {
+    record_spec(store.dir(), &spec_copy(spec)?)?;
+    let counts = TrialCounts {
+        total: summary.total,
+        stored_before: summary.stored,
+        ran: summary.ran,
+        failed: summary.failed,
+        stale: summary.stale,
+    };
+    let entry = provenance::run_entry(&spec.file, &spec.hash, &spec.codes, build, times, counts);
+    let warning = provenance::record_run(store.dir(), &spec.name, entry)?;
     summary.warnings.extend(warning);
     // Last, and only when every trial of the slice is stored (in this shard, or merged before):
     // the mark that lets `merge` fold this shard.
-    if let Some(info) = shard_info(true) {
+    if let Some(info) = plan.shard_info(spec, options, true) {
         let stored: HashSet<&str> = stored.iter().map(|r| r.trial_id.as_str()).collect();
-        if trials
+        if plan
+            .trials
             .iter()
-            .all(|(_, t)| stored.contains(t.id.as_str()) || stored_ok.contains(&t.id))
+            .all(|(_, t)| stored.contains(t.id.as_str()) || plan.stored_ok.contains(&t.id))
         {
             store.write_shard_info(&info)?;
         }
     }
-    progress.finish(&summary);
-    Ok(summary)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub const DEFAULT_BASELINES: &str = "results/baselines";
 
 /// The ids of the trials the spec (as loaded) consists of whose stored record (among `records`)
 /// was computed by the methods' current code: reports never mix code identities.
-fn current_ids(spec: &Spec, records: &[TrialRecord]) -> HashSet<String> {
+pub(crate) fn current_ids(spec: &Spec, records: &[TrialRecord]) -> HashSet<String> {
     let ids = spec.trials(None).into_iter().map(|t| t.id).collect();
     harness::spec_external::current_ids(&ids, &spec.codes, records)
 }
@@ -48,8 +48,9 @@ pub struct Evaluated {
     /// The stored records of the spec's current trials.
     pub records: Vec<TrialRecord>,
     pub checks: Vec<CheckOutcome>,
-    /// Stored trials left out because an input file changed since they ran (see
-    /// [`Spec::changed_inputs`]): said on the page and by `check`.
+    /// Stored trials left out because an input file or their method's code changed since they
+    /// ran (see [`Spec::changed_inputs`], [`Spec::changed_code`]): said on the page and by
+    /// `check`.
     pub input_changes: Vec<String>,
     /// Their ids (what the curves of the page are filtered by).
     ids: HashSet<String>,
@@ -75,7 +76,9 @@ pub fn evaluate_spec(
     // merely superseded.
     let missing = spec.points.len() * spec.seeds as usize > ids.len();
     let input_changes = if missing {
-        spec.changed_inputs(&stored)
+        let mut changes = spec.changed_inputs(&stored);
+        changes.extend(spec.changed_code(&stored));
+        changes
     } else {
         Vec::new()
     };

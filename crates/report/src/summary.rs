@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use harness::spec::{load_spec, LoadOptions};
 use harness::{Registry, Spec};
 
-use crate::pipeline::trial_ids;
+use harness::store::schema::SPEC_FILE;
+use harness::Store;
+
+use crate::pipeline::current_ids;
 use crate::tables::markdown_escape;
 use crate::{aggregate, Aggregate, ReportError};
 
@@ -24,6 +27,8 @@ pub struct StoreSummary {
     pub agg: Aggregate,
     /// The store's spec when it loads: then only its current trials are shown.
     pub spec: Option<Spec>,
+    /// Why stored trials are not shown (an input file or a method's code changed).
+    pub left_out: Vec<String>,
     dir: PathBuf,
 }
 
@@ -31,16 +36,23 @@ pub struct StoreSummary {
 /// (stale trials of an edited spec, and the extra seeds of a full run beside a quick one, are
 /// left out); every stored trial when the spec is missing or no longer loads.
 pub fn summarize(dir: &Path, registry: &Registry) -> Result<StoreSummary, ReportError> {
-    let spec = load_spec(&dir.join("spec.yaml"), registry, LoadOptions::default()).ok();
-    let ids = match &spec {
-        Some(spec) => Some(trial_ids(spec, dir)?),
-        None => None,
+    let spec = load_spec(&dir.join(SPEC_FILE), registry, LoadOptions::default()).ok();
+    let (ids, left_out) = match &spec {
+        Some(spec) => {
+            let records = Store::at(dir).load()?;
+            let ids = current_ids(spec, &records);
+            let mut left_out = spec.changed_inputs(&records);
+            left_out.extend(spec.changed_code(&records));
+            (Some(ids), left_out)
+        }
+        None => (None, Vec::new()),
     };
     let interval = spec.as_ref().map(|s| s.report.interval).unwrap_or_default();
     let agg = aggregate(dir, ids.as_ref(), interval)?;
     Ok(StoreSummary {
         agg,
         spec,
+        left_out,
         dir: dir.to_path_buf(),
     })
 }
@@ -49,15 +61,22 @@ impl StoreSummary {
     /// One line saying which trials the table shows, and why.
     pub fn what_it_shows(&self) -> String {
         let shown: usize = self.agg.groups.iter().map(|g| g.n_trials).sum();
-        let spec_file = self.dir.join("spec.yaml");
+        let spec_file = self.dir.join(SPEC_FILE);
         match &self.spec {
-            Some(spec) => format!(
-                "{}: the {shown} stored trials of spec `{}` as stored in {} (the full sweep, {} seeds per point; other stored trials are left out)",
-                self.dir.display(),
-                spec.name,
-                spec_file.display(),
-                spec.seeds
-            ),
+            Some(spec) => {
+                let mut line = format!(
+                    "{}: the {shown} stored trials of spec `{}` as stored in {} (the full sweep, {} seeds per point; other stored trials are left out)",
+                    self.dir.display(),
+                    spec.name,
+                    spec_file.display(),
+                    spec.seeds
+                );
+                for why in &self.left_out {
+                    line.push_str("; ");
+                    line.push_str(why);
+                }
+                line
+            }
             None => format!(
                 "{}: every stored trial ({shown}): {} is missing or no longer loads, so nothing tells current trials from stale ones",
                 self.dir.display(),

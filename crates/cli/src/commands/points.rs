@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use anyhow::Result;
-use harness::plan::Plan;
 use harness::spec::{load_spec, LoadOptions};
 use harness::store::schema;
+use harness::why::Plan;
 use harness::{Registry, Spec, Store, Trial, TrialRecord};
 
 use crate::user_error::UserError;

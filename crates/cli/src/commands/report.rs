@@ -306,8 +306,20 @@ pub fn baseline(command: &BaselineCommand, registry: &Registry) -> Result<()> {
         baselines,
         quick,
     } = command;
+    // A spec's name is one plain path component: `../x` or `a/b` would read a store and write a
+    // baseline outside --out and --baselines.
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\'])
+        && std::path::Path::new(name).components().count() == 1;
+    if !plain {
+        return Err(UserError::new(format!(
+            "baseline save: `{name}` is not a spec name; accepted: the name of a spec's store under --out (no `/`, `\\` or leading `.`), e.g. `attack-rank-one`"
+        ))
+        .into());
+    }
     let dir = out.join(name);
-    let spec_file = dir.join("spec.yaml");
+    let spec_file = dir.join(harness::store::schema::SPEC_FILE);
     if !spec_file.exists() {
         return Err(UserError::new(format!(
             "{}: no stored run of spec `{name}`; run it first",

@@ -122,15 +122,18 @@ fn not_merged(report: &ClusterReport) -> Vec<String> {
         .iter()
         .filter(|s| s.state != ShardState::Merged)
         .map(|s| {
-            let name = harness::store::shard_name(s.index, report.count);
-            match (s.state, s.expected) {
-                (ShardState::Missing, _) => format!("{name} missing"),
-                (state, Some(expected)) => format!(
+            let name = s.name(report.count);
+            match (s.state, s.expected, &s.problem) {
+                (ShardState::Missing, _, _) => format!("{name} missing"),
+                (ShardState::Damaged, _, Some(problem)) => format!("{name} damaged ({problem})"),
+                (state, Some(expected), _) => format!(
                     "{name} {} ({} of {expected} trials stored)",
                     state.as_str(),
                     s.stored
                 ),
-                (state, None) => format!("{name} {} ({} trials stored)", state.as_str(), s.stored),
+                (state, None, _) => {
+                    format!("{name} {} ({} trials stored)", state.as_str(), s.stored)
+                }
             }
         })
         .collect()
@@ -139,6 +142,10 @@ fn not_merged(report: &ClusterReport) -> Vec<String> {
 pub fn status(args: &StatusArgs) -> Result<()> {
     let report = cluster_status(&args.dir)?;
     let dir = args.dir.display();
+    if report.submitted {
+        say!("{dir}: no shard has started yet (the array job's logs go under {dir}/slurm/); no trials stored");
+        return Ok(());
+    }
     if report.count == 0 {
         say!(
             "{dir}: not a cluster run (no shards); {} trials stored",
@@ -155,14 +162,15 @@ pub fn status(args: &StatusArgs) -> Result<()> {
         report.merged_trials
     );
     for s in &report.shards {
-        let trials = match (s.state, s.expected) {
-            (ShardState::Missing, _) => String::new(),
-            (_, Some(expected)) => format!("{} of {expected} trials", s.stored),
-            (_, None) => format!("{} trials", s.stored),
+        let trials = match (s.state, s.expected, &s.problem) {
+            (ShardState::Missing, _, _) => String::new(),
+            (ShardState::Damaged, _, Some(problem)) => problem.clone(),
+            (_, Some(expected), _) => format!("{} of {expected} trials", s.stored),
+            (_, None, _) => format!("{} trials", s.stored),
         };
         let line = format!(
             "  {}  {:<10} {trials}",
-            harness::store::shard_name(s.index, report.count),
+            s.name(report.count),
             s.state.as_str()
         );
         let _ = writeln!(out, "{}", line.trim_end());
@@ -312,6 +320,14 @@ fn plan(args: &SlurmArgs, registry: &Registry) -> Result<Plan> {
         .resolve(&specs, registry, LoadOptions::default(), None)?;
     let spec: &Spec = &specs[0];
     args.variation.filter(spec, registry)?;
+    let trials = spec.trials(None).len();
+    if args.shards as usize > trials {
+        return Err(UserError::new(format!(
+            "--shards {}: spec `{}` has {trials} trials, so it splits into at most {trials} shards; choose --shards ≤ {trials}",
+            args.shards, spec.name
+        ))
+        .into());
+    }
     let text = |what: &str, p: &Path| -> Result<String> {
         p.to_str().map(str::to_string).ok_or_else(|| {
             UserError::new(format!(

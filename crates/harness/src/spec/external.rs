@@ -16,7 +16,7 @@ use crate::store::TrialRecord;
 /// Written beside the copy of a spec in its store (`results/<name>/spec.origin`): the folder of
 /// the original spec file, against which the copy's `external:` paths resolve (the copy is read
 /// again by `subbench report`, from another folder).
-pub const ORIGIN_FILE: &str = "spec.origin";
+pub use crate::store::schema::ORIGIN_FILE;
 
 /// The external methods of one spec, in the order of its `external:` list.
 #[derive(Clone, Default)]

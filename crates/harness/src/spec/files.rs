@@ -44,7 +44,8 @@ fn collect_under(
     }
     // A result store (an `--out` folder inside the specs folder) holds a copy of its spec, which
     // is not a spec of its own.
-    if ["provenance.json", "trials.parquet", "parts"]
+    use crate::store::schema::{PARTS_DIR, PROVENANCE_FILE, TRIALS_FILE};
+    if [PROVENANCE_FILE, TRIALS_FILE, PARTS_DIR]
         .iter()
         .any(|f| path.join(f).exists())
     {

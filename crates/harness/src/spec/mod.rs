@@ -142,6 +142,51 @@ impl Spec {
         }
     }
 
+    /// Why stored trials no longer belong to the spec because their method's code changed: one
+    /// line per method whose stored trials of this spec's expansion were computed by other code
+    /// than the method's current code identity (they run again at the next `run`). Without it a
+    /// report shows "0 trials" and does not say why.
+    pub fn changed_code(&self, records: &[crate::TrialRecord]) -> Vec<String> {
+        let ids: std::collections::HashSet<String> =
+            self.trials(None).into_iter().map(|t| t.id).collect();
+        // method → (its current code, the other codes found, how many trials).
+        let mut stale: BTreeMap<&str, (&str, std::collections::BTreeSet<&str>, usize)> =
+            BTreeMap::new();
+        for r in records.iter().filter(|r| ids.contains(&r.trial_id)) {
+            let Some(current) = self.codes.get(&r.method) else {
+                continue;
+            };
+            if *current != r.method_code {
+                let entry = stale
+                    .entry(&r.method)
+                    .or_insert((current, Default::default(), 0));
+                entry.1.insert(&r.method_code);
+                entry.2 += 1;
+            }
+        }
+        let short = |c: &str| -> String {
+            if c.is_empty() {
+                "none recorded".to_string()
+            } else {
+                c.chars().take(12).collect()
+            }
+        };
+        stale
+            .into_iter()
+            .map(|(method, (current, old, n))| {
+                let old: Vec<String> = old.into_iter().map(short).collect();
+                format!(
+                    "{n} stored trial{} of method `{method}` {} computed by other code ({} → {}); {} not shown and will run again at the next `subbench run`",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "was" } else { "were" },
+                    old.join(", "),
+                    short(current),
+                    if n == 1 { "it is" } else { "they are" },
+                )
+            })
+            .collect()
+    }
+
     /// Why stored trials no longer belong to the spec because an input file changed: one line
     /// per file parameter whose stored trials were computed from other bytes of the same path
     /// (their hidden `<name>_blake3` differs from the file's hash now). Without it a report of

@@ -74,7 +74,7 @@ impl Checksums {
 
     pub fn write(&self, path: &Path) -> Result<(), HarnessError> {
         let value = serde_json::to_value(self).map_err(|e| HarnessError::store(path, e))?;
-        super::write_json(path, &value)
+        super::files::write_json(path, &value)
     }
 
     /// Record `name` as having exactly the version `hash`.

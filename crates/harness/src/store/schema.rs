@@ -95,3 +95,15 @@ pub const PROVENANCE_FILE: &str = "provenance.json";
 pub const PART_TRIALS: &str = ".trials.parquet";
 pub const PART_CURVES: &str = ".curves.parquet";
 pub const PART_CHECKSUMS: &str = ".checksums.json";
+/// The folder the stored spec's `external:` manifests are relative to (see `spec::external`).
+pub const ORIGIN_FILE: &str = "spec.origin";
+/// A shard's `shard.json` (see [`super::ShardInfo`]).
+pub const SHARD_INFO: &str = "shard.json";
+/// Held by the one process writing a store (a run).
+pub const WRITER_LOCK: &str = ".writer.lock";
+/// Held by a merge (and by `status`, shared) in a spec's folder.
+pub const MERGE_LOCK: &str = ".merge.lock";
+/// Held by consolidation (exclusive) and by readers (shared).
+pub const CONSOLIDATE_LOCK: &str = ".lock";
+/// The logs and job scripts of `subbench slurm --submit`, in the spec's folder.
+pub const SLURM_DIR: &str = "slurm";
