@@ -253,6 +253,10 @@ pub(crate) fn plan(
     })
 }
 
+/// The ids of the stored trials that are reused, the stale ones (id → stored before code
+/// identities existed), and why stored trials run again (see [`crate::why`]).
+type StoredTrials = (HashSet<String>, HashMap<String, bool>, Vec<String>);
+
 /// The stored trials of `trials` that are reused, and the stale ones. A stored trial is reused
 /// when it succeeded with the method's current code; one computed by other code is stale and
 /// runs again (same id and seed, so results stay comparable).
@@ -261,7 +265,7 @@ fn stored_trials(
     registry: &Registry,
     store: &Store,
     trials: &[(u64, Trial)],
-) -> Result<(HashSet<String>, HashMap<String, bool>, Vec<String>), HarnessError> {
+) -> Result<StoredTrials, HarnessError> {
     let mut stale_ids: HashMap<String, bool> = HashMap::new();
     let wanted: HashSet<&str> = trials.iter().map(|(_, t)| t.id.as_str()).collect();
     let mut records = store.load_for_run()?;
