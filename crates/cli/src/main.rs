@@ -48,8 +48,10 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Check specs without running anything.
     Validate(commands::run::ValidateArgs),
-    /// List the methods a spec can name, with their parameters.
+    /// List the methods a spec can name, with their parameters; or, given a spec, its points.
     List(commands::run::ListArgs),
+    /// Write a first spec for a method (or an external manifest) that validates and runs.
+    New(commands::new::NewArgs),
     /// Fold the finished shards of a cluster run into the spec's store.
     Merge(commands::slurm::MergeArgs),
     /// Show which shards of a cluster run are merged, done, running, incomplete or missing.
@@ -161,7 +163,11 @@ fn main() -> ExitCode {
         }
         Command::List(args) => commands::run::list(args, &registry).map(|_| ExitCode::SUCCESS),
         Command::Merge(args) => commands::slurm::merge(args).map(|_| ExitCode::SUCCESS),
+        Command::Status(args) if args.why => {
+            commands::points::why(&args.dir, &registry).map(|_| ExitCode::SUCCESS)
+        }
         Command::Status(args) => commands::slurm::status(args).map(|_| ExitCode::SUCCESS),
+        Command::New(args) => commands::new::new(args, &registry).map(|_| ExitCode::SUCCESS),
         Command::Slurm(args) => commands::slurm::slurm(args, &registry).map(|_| ExitCode::SUCCESS),
         Command::Report(args) => {
             commands::report::report(args, &registry).map(|_| ExitCode::SUCCESS)

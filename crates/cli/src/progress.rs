@@ -92,6 +92,12 @@ impl Progress for TerminalProgress {
         }
     }
 
+    fn rerun(&self, spec: &Spec, reasons: &[String]) {
+        for line in reasons {
+            eprintln!("{}: {line}", spec.name);
+        }
+    }
+
     fn start(&self, spec: &Spec, to_run: usize, stored: usize) {
         eprintln!(
             "{}: {} trials to run, {} already stored",

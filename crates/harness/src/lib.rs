@@ -7,11 +7,13 @@
 
 pub mod error;
 pub mod expr;
+pub mod filter;
 pub mod input;
 pub mod locate;
 pub mod method;
 pub mod papers;
 pub mod param;
+pub mod why;
 /// `provenance.json`, the store's history (a module of the store; here under its own name).
 pub use store::provenance;
 pub mod runner;

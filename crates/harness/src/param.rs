@@ -345,6 +345,11 @@ impl Params {
         self.unset.insert(declared.name.clone());
     }
 
+    /// Whether `name` is an optional parameter left unset (what a filter's `auto` selects).
+    pub fn is_unset(&self, name: &str) -> bool {
+        self.unset.contains(name)
+    }
+
     /// The value of a parameter the spec set or that has a default; `None` for an unset optional
     /// parameter (even when it records a value) and for a name that was not declared. A file
     /// parameter is the path to open (see [`Params::resolve_files`]).

@@ -33,6 +33,8 @@ pub trait Progress: Sync {
     /// Stored trials of the spec whose method's code identity changed (`unversioned` of them
     /// were stored before code identities existed): they run again.
     fn stale(&self, _spec: &Spec, _stale: usize, _unversioned: usize) {}
+    /// Why stored trials run again, one grouped line per reason (see [`crate::why`]).
+    fn rerun(&self, _spec: &Spec, _reasons: &[String]) {}
     /// Trials still running more than [`LATE_AFTER`] past the spec's `timeout:` (a built-in
     /// trial is stopped only when it returns): called when one becomes late, and every
     /// [`LATE_REPEAT`] while any is, with every late trial.
@@ -218,6 +220,9 @@ pub fn run_spec(
     if !plan.stale_ids.is_empty() {
         let unversioned = plan.stale_ids.values().filter(|&&u| u).count();
         progress.stale(spec, plan.stale_ids.len(), unversioned);
+    }
+    if !summary.reasons.is_empty() {
+        progress.rerun(spec, &summary.reasons);
     }
     let todo: Vec<&(u64, Trial)> = plan
         .trials

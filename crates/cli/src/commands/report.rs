@@ -12,6 +12,7 @@ use report::{
     update_index, CheckTotals, SummaryFormat, DEFAULT_BASELINES,
 };
 
+use super::variation::{SeedRange, VariationArgs};
 use crate::build_info::build_info;
 use crate::progress::TerminalProgress;
 use crate::user_error::UserError;
@@ -72,6 +73,15 @@ pub struct CheckArgs {
     /// Worker threads [default: all cores].
     #[arg(long, short)]
     pub jobs: Option<usize>,
+    /// Replace every spec's root seed by S for this check (stored apart, like `-p seed=S`).
+    #[arg(long, value_name = "S", conflicts_with_all = ["root_seeds", "reseed"])]
+    pub root_seed: Option<u64>,
+    /// Check under each root seed A..B (both included) and count, for every claim, in how many
+    /// of them it held.
+    #[arg(long, value_name = "A..B", conflicts_with = "reseed")]
+    pub root_seeds: Option<SeedRange>,
+    #[command(flatten)]
+    pub variation: VariationArgs,
 }
 
 /// More derived seeds than this is a mistake (each one reruns the whole sweep).
@@ -189,6 +199,31 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
         },
     )?;
     check_arguments(args, &specs)?;
+    let load = LoadOptions {
+        allow_large: false,
+        quick: args.quick,
+    };
+    let root_seeds = match (args.root_seed, args.root_seeds) {
+        (Some(seed), _) => vec![seed],
+        (None, Some(range)) => range.seeds(),
+        (None, None) => Vec::new(),
+    };
+    // Every spec of every seed set resolved before anything runs: a bad override runs nothing.
+    let mut sets: Vec<Vec<Spec>> = Vec::new();
+    for seed in root_seeds
+        .iter()
+        .map(|&s| Some(s))
+        .chain(root_seeds.is_empty().then_some(None))
+    {
+        sets.push(args.variation.resolve(&specs, registry, load, seed)?);
+    }
+    if args.variation.print(&sets[0]) {
+        return Ok(true);
+    }
+    let filters = sets[0]
+        .iter()
+        .map(|s| args.variation.filter(s, registry))
+        .collect::<Result<Vec<_>>>()?;
     let baselines = args
         .baselines
         .clone()
@@ -198,7 +233,11 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
         ..Default::default()
     };
     let progress = TerminalProgress::new();
-    let run = |spec: &Spec| -> Result<()> {
+    let run = |spec: &Spec, filter: &harness::filter::Filter| -> Result<()> {
+        let options = RunOptions {
+            filter: filter.clone(),
+            ..options.clone()
+        };
         run_spec(
             spec,
             registry,
@@ -212,15 +251,20 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
     };
     let mut summaries = Vec::new();
     let mut checked = Vec::new();
-    for spec in &specs {
-        run(spec)?;
+    for (k, (spec, filter)) in sets[0].iter().zip(&filters).enumerate() {
+        run(spec, filter)?;
+        let spec = &args.variation.narrowed(spec, registry)?;
         let mut evaluated = evaluate_spec(spec, &args.out, &baselines, args.quick)?;
-        if let Some(n) = args.reseed {
-            let mut reseeded = Vec::with_capacity(n as usize);
-            for i in 1..=n {
-                let other = spec.reseeded(i);
-                run(&other)?;
-                reseeded.push(evaluate_spec(&other, &args.out, &baselines, args.quick)?.checks);
+        let others: Vec<Spec> = match args.reseed {
+            Some(n) => (1..=n).map(|i| spec.reseeded(i)).collect(),
+            None => sets[1..].iter().map(|set| set[k].clone()).collect(),
+        };
+        if !others.is_empty() {
+            let mut reseeded = Vec::with_capacity(others.len());
+            for other in &others {
+                run(other, filter)?;
+                let other = &args.variation.narrowed(other, registry)?;
+                reseeded.push(evaluate_spec(other, &args.out, &baselines, args.quick)?.checks);
             }
             report::checks::tally_seeds(
                 &mut evaluated.checks,

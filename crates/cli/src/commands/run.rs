@@ -8,6 +8,7 @@ use clap::Args;
 use harness::spec::LoadOptions;
 use harness::{load_specs, run_spec, Registry, RunOptions, RunSummary, Shard};
 
+use super::variation::VariationArgs;
 use crate::build_info::build_info;
 use crate::progress::TerminalProgress;
 use crate::user_error::UserError;
@@ -47,6 +48,8 @@ pub struct RunArgs {
     /// Where reports go.
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
+    #[command(flatten)]
+    pub variation: VariationArgs,
 }
 
 #[derive(Debug, Args)]
@@ -57,12 +60,25 @@ pub struct ValidateArgs {
     /// Accept sweeps above the 1,000,000-trial limit.
     #[arg(long)]
     pub allow_large: bool,
+    /// Print the points each spec would run, their trial counts and how many are stored.
+    #[arg(long)]
+    pub points: bool,
+    /// Where result stores are (for --points).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub variation: VariationArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Show one method in full.
+    /// Show one method in full; or, given a spec file or folder, the points it would run.
     pub method: Option<String>,
+    /// Where result stores are (to count what is stored, for a spec).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub variation: VariationArgs,
     /// Also list the external methods of these manifests, or of the manifests these specs name
     /// in `external:`.
     #[arg(long, num_args = 1..)]
@@ -78,6 +94,16 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
             quick: false,
         },
     )?;
+    let specs = args
+        .variation
+        .resolve(&specs, registry, LoadOptions::default(), None)?;
+    if args.variation.print(&specs) {
+        return Ok(true);
+    }
+    let filters = specs
+        .iter()
+        .map(|s| args.variation.filter(s, registry))
+        .collect::<Result<Vec<_>>>()?;
     let options = RunOptions {
         jobs: args.jobs,
         force: args.force,
@@ -85,6 +111,7 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
         shard: args.shard,
         seeds: args.seeds,
         dry_run: args.dry_run,
+        ..Default::default()
     };
     if args.jobs == Some(0) {
         return Err(UserError::new("--jobs must be at least 1").into());
@@ -118,7 +145,11 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
     let mut any_failed = false;
     let started = Instant::now();
     let mut totals = RunSummary::default();
-    for spec in &specs {
+    for (spec, filter) in specs.iter().zip(filters) {
+        let options = RunOptions {
+            filter,
+            ..options.clone()
+        };
         let summary = run_spec(
             spec,
             registry,
@@ -128,6 +159,9 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
             &build_info(),
         )?;
         if args.dry_run {
+            for line in &summary.reasons {
+                say!("{}: {line}", spec.name);
+            }
             say!(
                 "{}: {} trials, {} stored, {} to run",
                 spec.name,
@@ -177,6 +211,22 @@ pub fn validate(args: &ValidateArgs, registry: &Registry) -> Result<()> {
             quick: false,
         },
     )?;
+    let specs = args
+        .variation
+        .resolve(&specs, registry, LoadOptions::default(), None)?;
+    if args.variation.print(&specs) {
+        return Ok(());
+    }
+    let specs = specs
+        .iter()
+        .map(|s| args.variation.selected(s, registry))
+        .collect::<Result<Vec<_>>>()?;
+    if args.points {
+        for spec in &specs {
+            super::points::print_points(spec, &args.out)?;
+        }
+        return Ok(());
+    }
     for spec in &specs {
         say!(
             "ok {}: {} ({} points × {} seeds = {} trials)",
@@ -227,6 +277,20 @@ pub(crate) fn external_methods(
 }
 
 pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
+    if let Some(path) = args.method.as_deref().map(std::path::Path::new) {
+        if path.exists() {
+            return validate(
+                &ValidateArgs {
+                    specs: vec![path.to_path_buf()],
+                    allow_large: false,
+                    points: true,
+                    out: args.out.clone(),
+                    variation: args.variation.clone(),
+                },
+                registry,
+            );
+        }
+    }
     let external = external_methods(&args.external, registry)?;
     let mut all: Vec<&dyn harness::Method> = registry.iter().collect();
     all.extend(external.iter().map(|m| m.as_ref()));

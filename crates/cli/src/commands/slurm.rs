@@ -32,6 +32,9 @@ pub struct MergeArgs {
 pub struct StatusArgs {
     /// A spec's results folder, e.g. results/attack-rank-one.
     pub dir: PathBuf,
+    /// Say which trials a run of the stored spec would compute, and why; run nothing.
+    #[arg(long)]
+    pub why: bool,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +75,8 @@ pub struct SlurmArgs {
     /// printing a script that does so.
     #[arg(long)]
     pub submit: bool,
+    #[command(flatten)]
+    pub variation: super::variation::VariationArgs,
 }
 
 pub fn merge(args: &MergeArgs) -> Result<()> {
@@ -189,6 +194,23 @@ struct Plan {
     /// sbatch options for both jobs (partition, account, time, mem, --sbatch ...).
     common: Vec<String>,
     cpus_per_task: u32,
+    /// `-p`, `--name` and `--where` as the array tasks repeat them (quoted).
+    variation: String,
+}
+
+/// The variation flags of `subbench slurm`, quoted for the tasks' `subbench run`.
+fn variation_flags(v: &super::variation::VariationArgs) -> String {
+    let mut flags = String::new();
+    for p in &v.params {
+        let _ = write!(flags, "-p {} ", quote(p));
+    }
+    if let Some(name) = &v.name {
+        let _ = write!(flags, "--name {} ", quote(name));
+    }
+    for w in &v.filter {
+        let _ = write!(flags, "--where {} ", quote(w));
+    }
+    flags
 }
 
 pub fn slurm(args: &SlurmArgs, registry: &Registry) -> Result<()> {
@@ -293,7 +315,11 @@ fn plan(args: &SlurmArgs, registry: &Registry) -> Result<Plan> {
         registry,
         LoadOptions::default(),
     )?;
+    let specs = args
+        .variation
+        .resolve(&specs, registry, LoadOptions::default(), None)?;
     let spec: &Spec = &specs[0];
+    args.variation.filter(spec, registry)?;
     let trials = spec.trials(None).len();
     if args.shards as usize > trials {
         return Err(UserError::new(format!(
@@ -340,6 +366,7 @@ fn plan(args: &SlurmArgs, registry: &Registry) -> Result<Plan> {
         logs: text("--out", &submit_dir.join(&store).join("slurm"))?,
         common,
         cpus_per_task: args.cpus_per_task,
+        variation: variation_flags(&args.variation),
     })
 }
 
@@ -431,10 +458,11 @@ fn shard_script(plan: &Plan) -> String {
     let _ = write!(
         s,
         "task=${{SLURM_ARRAY_TASK_ID:?is not set: this script is an array task, submit it with sbatch --array=1-{n}}}\n\
-         exec \"$subbench\" run --out {out} --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\" --shard \"$task/{n}\" --no-report -- {spec}\n",
+         exec \"$subbench\" run --out {out} --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\" --shard \"$task/{n}\" --no-report {variation}-- {spec}\n",
         n = plan.shards,
         out = quote(&plan.out),
         spec = quote(&plan.spec),
+        variation = plan.variation,
     );
     s
 }

@@ -53,6 +53,8 @@ pub struct RunOptions {
     pub seeds: Option<u32>,
     /// Count only; run nothing, write nothing.
     pub dry_run: bool,
+    /// Run only the trials this (resolved) filter matches (`--where`); empty: all.
+    pub filter: crate::filter::Filter,
 }
 
 /// What a run did.
@@ -70,6 +72,8 @@ pub struct RunSummary {
     pub elapsed: Duration,
     /// What the user must be told about the store (e.g. a provenance file kept aside).
     pub warnings: Vec<String>,
+    /// Why stored trials run again, grouped (see [`crate::why::Plan::rerun_lines`]).
+    pub reasons: Vec<String>,
 }
 
 /// What a run is to do: the trials of its sweep (of its shard's slice), which of them are stored
@@ -130,6 +134,11 @@ pub(crate) fn sweep(
                 .shard
                 .is_none_or(|s| t.shard(s.count) == s.index - 1)
         })
+        .filter(|(_, t)| {
+            options
+                .filter
+                .matches_values(&t.method, t.params.recorded())
+        })
         .collect();
     Ok((trials, sweep_trials))
 }
@@ -150,7 +159,7 @@ pub(crate) fn cached(
     if store.unconsolidated_parts() > 0 || store.curves_missing() {
         return Ok(None);
     }
-    let (stored_ok, _) = match stored_trials(spec, registry, store, trials) {
+    let (stored_ok, _, _) = match stored_trials(spec, registry, store, trials) {
         Ok(found) => found,
         // Damage is for the writing path to set aside, or to refuse.
         Err(HarnessError::Damaged { .. }) => return Ok(None),
@@ -215,8 +224,8 @@ pub(crate) fn plan(
     } else {
         store.set_aside_damaged(options.force)?
     };
-    let (stored_ok, stale_ids) = if options.force {
-        (HashSet::new(), HashMap::new())
+    let (stored_ok, stale_ids, reasons) = if options.force {
+        (HashSet::new(), HashMap::new(), Vec::new())
     } else {
         stored_trials(spec, registry, store, &trials)?
     };
@@ -230,6 +239,7 @@ pub(crate) fn plan(
         stored: trials.len() - to_run,
         stale: stale_ids.len(),
         warnings: set_aside,
+        reasons,
         ..Default::default()
     };
     Ok(Plan {
@@ -242,6 +252,10 @@ pub(crate) fn plan(
     })
 }
 
+/// The ids of the stored trials that are reused, the stale ones (id → stored before code
+/// identities existed), and why stored trials run again (see [`crate::why`]).
+type StoredTrials = (HashSet<String>, HashMap<String, bool>, Vec<String>);
+
 /// The stored trials of `trials` that are reused, and the stale ones. A stored trial is reused
 /// when it succeeded with the method's current code; one computed by other code is stale and
 /// runs again (same id and seed, so results stay comparable).
@@ -250,7 +264,7 @@ fn stored_trials(
     registry: &Registry,
     store: &Store,
     trials: &[(u64, Trial)],
-) -> Result<(HashSet<String>, HashMap<String, bool>), HarnessError> {
+) -> Result<StoredTrials, HarnessError> {
     let mut stale_ids: HashMap<String, bool> = HashMap::new();
     let wanted: HashSet<&str> = trials.iter().map(|(_, t)| t.id.as_str()).collect();
     let mut records = store.load_for_run()?;
@@ -258,6 +272,8 @@ fn stored_trials(
     if let Some(root) = store.shard_root() {
         records.extend(Store::at(&root).load()?);
     }
+    let planned: Vec<&Trial> = trials.iter().map(|(_, t)| t).collect();
+    let reasons = crate::why::Plan::of(spec, &planned, &records).rerun_lines();
     // With `curves.parquet` gone, a stored trial of a method that records curves has lost
     // them: it is recomputed, never served without its curves (and never written back
     // with none).
@@ -281,7 +297,7 @@ fn stored_trials(
         }
     }
     stale_ids.retain(|id, _| !ok.contains(id));
-    Ok((ok, stale_ids))
+    Ok((ok, stale_ids, reasons))
 }
 
 /// The spec copy of a run of `spec` from the current folder.

@@ -67,6 +67,18 @@ impl CheckSpec {
         }
     }
 
+    /// The `where:` selections of the check (an ordering's `better:` and `worse:` too), for
+    /// a command-line filter to tell whether the check concerns the points it selects.
+    pub fn selections(&self) -> Vec<&IndexMap<String, Value>> {
+        match self {
+            CheckSpec::Threshold(c) => vec![&c.filter],
+            CheckSpec::Ordering(c) => vec![&c.filter, &c.better, &c.worse],
+            CheckSpec::Agreement(c) => vec![&c.filter],
+            CheckSpec::Trend(c) => vec![&c.filter],
+            CheckSpec::Baseline(_) => Vec::new(),
+        }
+    }
+
     /// Validate the check written at `at` (e.g. `expect[2]`).
     pub(crate) fn validate(&self, ctx: &Context<'_>, at: &Location) -> Result<(), SpecError> {
         let at = at.key(self.kind());

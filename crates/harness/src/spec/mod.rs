@@ -25,6 +25,7 @@ pub mod external;
 pub mod figures;
 mod files;
 mod metrics;
+pub mod overrides;
 mod points;
 pub mod raw;
 pub mod tables;
