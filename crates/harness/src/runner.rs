@@ -485,7 +485,8 @@ fn finish(
         failed: summary.failed,
         stale: summary.stale,
     };
-    let mut entry = provenance::run_entry(&spec.file, &spec.hash, &spec.codes, build, times, counts);
+    let mut entry =
+        provenance::run_entry(&spec.file, &spec.hash, &spec.codes, build, times, counts);
     // The environments the run's external methods ran in (only those it used).
     entry.environments = spec
         .external

@@ -317,10 +317,14 @@ pub fn record_verification(
 /// The latest verification recorded in `dir/provenance.json`: its `verify` object and when it
 /// ended.
 pub fn last_verification(dir: &Path) -> Option<(Json, String)> {
-    read(dir).runs.into_iter().rev().find_map(|entry| match entry {
-        Entry::Verify(v) => Some((v.verify, v.ended?)),
-        _ => None,
-    })
+    read(dir)
+        .runs
+        .into_iter()
+        .rev()
+        .find_map(|entry| match entry {
+            Entry::Verify(v) => Some((v.verify, v.ended?)),
+            _ => None,
+        })
 }
 
 /// Every entry of `dir/provenance.json` as JSON, oldest first, for readers that compare fields
