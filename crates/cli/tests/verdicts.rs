@@ -261,7 +261,8 @@ fn a_refutation_without_power_is_inconclusive_and_one_with_evidence_is_not_repro
     );
     let out = check(d, "noisy.yaml", &noisy, &[]);
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    // Neither a pass nor a regression: counted apart, said everywhere, not an exit 1.
+    assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
         text.contains("INCONCLUSIVE noisy: not reproduced: threshold: mean of value > 5.0"),
         "{text}"
@@ -273,7 +274,7 @@ fn a_refutation_without_power_is_inconclusive_and_one_with_evidence_is_not_repro
         "{text}"
     );
     assert!(
-        text.contains("(1 of them inconclusive refutations)"),
+        text.contains("0 failed, 1 inconclusive (refuted claims the data can neither confirm nor exclude)"),
         "{text}"
     );
     let exact = spec(

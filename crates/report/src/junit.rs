@@ -31,15 +31,16 @@ pub fn junit_xml(specs: &[(String, Vec<CheckOutcome>)]) -> String {
     let total: usize = specs.iter().map(|(_, c)| c.len()).sum();
     let failures: usize = specs
         .iter()
-        .map(|(_, c)| c.iter().filter(|c| !c.ok()).count())
+        .map(|(_, c)| c.iter().filter(|c| c.fails()).count())
         .sum();
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"subbench check\" tests=\"{total}\" failures=\"{failures}\" errors=\"0\">\n"
     );
     for (spec, checks) in specs {
-        let failed = checks.iter().filter(|c| !c.ok()).count();
+        let failed = checks.iter().filter(|c| c.fails()).count();
+        let skipped = checks.iter().filter(|c| c.inconclusive).count();
         out.push_str(&format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"0\">\n",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"{skipped}\">\n",
             xml_escape(spec),
             checks.len()
         ));
@@ -59,6 +60,13 @@ pub fn junit_xml(specs: &[(String, Vec<CheckOutcome>)]) -> String {
                     check.verdict(),
                     xml_escape(&seeds),
                     xml_escape(&check.detail)
+                ));
+            } else if check.inconclusive {
+                // Neither passed nor failed: test reporters show a skipped case with its reason.
+                let message = format!("{}{seeds}: {}", check.verdict(), check.detail);
+                out.push_str(&format!(
+                    "      <skipped message=\"{}\"/>\n",
+                    xml_escape(&message)
                 ));
             } else {
                 let message = format!("{}{seeds}: {}", check.verdict(), check.detail);

@@ -17,7 +17,7 @@ pub struct CheckTotals {
     pub failed: usize,
     /// `refuted` claims that still fail, as their specs say (a fragile or holding one failed).
     pub refuted: usize,
-    /// Of the failed: `refuted` claims the data can neither confirm nor exclude.
+    /// `refuted` claims the data can neither confirm nor exclude (not counted as failed).
     pub inconclusive: usize,
 }
 
@@ -26,11 +26,11 @@ impl CheckTotals {
         let mut totals = CheckTotals::default();
         for c in checked.iter().flat_map(|(_, checks)| checks) {
             match (c.ok(), c.refuted) {
+                _ if c.inconclusive => totals.inconclusive += 1,
                 (true, false) => totals.passed += 1,
                 (true, true) => totals.refuted += 1,
                 (false, _) => totals.failed += 1,
             }
-            totals.inconclusive += usize::from(c.inconclusive);
         }
         totals
     }
@@ -38,7 +38,10 @@ impl CheckTotals {
     /// The last line of `check`.
     pub fn line(&self) -> String {
         let inconclusive = if self.inconclusive > 0 {
-            format!(" ({} of them inconclusive refutations)", self.inconclusive)
+            format!(
+                ", {} inconclusive (refuted claims the data can neither confirm nor exclude)",
+                self.inconclusive
+            )
         } else {
             String::new()
         };

@@ -67,6 +67,14 @@ impl CheckOutcome {
         self.passed && !self.fragile()
     }
 
+    /// Whether the check fails `check` (its exit code, JUnit's failures, the page's count): a
+    /// check that does not hold, except an INCONCLUSIVE refutation. That one is neither a pass
+    /// nor a regression: the spec already says the claim does not reproduce here, and the data
+    /// can neither confirm nor exclude it, so it is counted apart and said everywhere.
+    pub fn fails(&self) -> bool {
+        !self.ok() && !self.inconclusive
+    }
+
     /// The one word every output (terminal, page, Markdown, JUnit) uses for the outcome.
     pub fn verdict(&self) -> &'static str {
         match (self.passed, self.fragile(), self.refuted) {
