@@ -8,7 +8,10 @@
 
 pub mod aggregate;
 pub mod checks;
+pub mod figures;
+pub mod grouping;
 pub mod junit;
+pub mod latex;
 pub mod page;
 pub mod pipeline;
 pub mod stats;

@@ -6,7 +6,7 @@ use harness::spec::{Better, OrderingCheck};
 use harness::Spec;
 
 use super::{describe_filter, group_label, num, outcome, pairs, CheckOutcome};
-use crate::aggregate::{same_value, Aggregate};
+use crate::aggregate::Aggregate;
 
 /// The check on every pair of groups that differ only in the `better`/`worse` parameters; the
 /// tightest pair is the detail.
@@ -41,19 +41,18 @@ pub fn evaluate(check: &OrderingCheck, spec: &Spec, agg: &Aggregate) -> CheckOut
     b_filter.extend(pairs(better));
     let mut w_filter = pairs(filter);
     w_filter.extend(pairs(worse));
-    let varying: Vec<&String> = better.keys().chain(worse.keys()).collect();
+    // A parameter only one side's method has, or one each method keeps at its own value, does
+    // not keep two methods from being compared (see `crate::grouping`).
+    let varying: Vec<&str> = better.keys().chain(worse.keys()).map(String::as_str).collect();
     let mut compared = 0;
     let mut worst: Option<(f64, String)> = None;
     for b in agg.matching(&b_filter) {
         let Some(bs) = b.metrics.get(metric) else {
             continue;
         };
-        let partner = agg.matching(&w_filter).find(|w| {
-            agg.keys
-                .iter()
-                .enumerate()
-                .all(|(i, k)| varying.contains(&k) || same_value(&b.key[i], &w.key[i]))
-        });
+        let partner = agg
+            .matching(&w_filter)
+            .find(|w| agg.same_setting(b, w, &varying));
         let Some(ws) = partner.and_then(|w| w.metrics.get(metric)) else {
             continue;
         };
