@@ -37,7 +37,60 @@ pub struct SpecSummary {
     pub checks_refuted: usize,
     pub trials_ok: usize,
     pub trials_failed: usize,
+    /// The trials the spec's sweep asks for (points × seeds); more than ok + failed when the
+    /// sweep is incomplete. 0 in an index written before it was recorded.
+    #[serde(default)]
+    pub trials_expected: usize,
     pub thumbnail: Option<String>,
+}
+
+impl SpecSummary {
+    /// "48 of 60 trials" when the sweep is incomplete.
+    pub fn incomplete(&self) -> Option<String> {
+        let stored = self.trials_ok + self.trials_failed;
+        (stored < self.trials_expected)
+            .then(|| format!("{stored} of {} trials", self.trials_expected))
+    }
+}
+
+/// The line `run` and `check` end with: where the pages are, and what their checks say.
+pub fn pages_line(summaries: &[SpecSummary], reports: &Path) -> String {
+    let sum = |f: fn(&SpecSummary) -> usize| summaries.iter().map(f).sum::<usize>();
+    let incomplete = summaries.iter().filter(|s| s.incomplete().is_some()).count();
+    let mut line = format!(
+        "pages: {} ({} spec page{}; checks: {} passed, {} failed, {} not reproduced",
+        reports.join("index.html").display(),
+        summaries.len(),
+        if summaries.len() == 1 { "" } else { "s" },
+        sum(|s| s.checks_passed),
+        sum(|s| s.checks_failed),
+        sum(|s| s.checks_refuted),
+    );
+    if incomplete > 0 {
+        line.push_str(&format!("; {incomplete} with an incomplete sweep"));
+    }
+    line.push(')');
+    line
+}
+
+/// How many seeds the points of a sweep have: "10" when all have the spec's, else the range
+/// and what the spec asks ("2–4 seeds per point (the spec asks 10)").
+fn seeds_text(agg: &Aggregate, points: usize, seeds: u32) -> String {
+    let counts: Vec<usize> = agg.groups.iter().map(|g| g.n_trials).collect();
+    let (lo, hi) = (
+        counts.iter().copied().min().unwrap_or(0),
+        counts.iter().copied().max().unwrap_or(0),
+    );
+    let lo = if counts.len() < points { 0 } else { lo };
+    if lo == hi && hi == seeds as usize {
+        return format!("{seeds} seeds per point");
+    }
+    let range = if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}–{hi}")
+    };
+    format!("{range} seeds per point (the spec asks {seeds})")
 }
 
 fn templates() -> Result<Tera, ReportError> {
@@ -173,9 +226,13 @@ pub fn write_spec_report(
         }),
     );
     ctx.insert("methods", &methods);
+    let expected = spec.points.len() * spec.seeds as usize;
     ctx.insert(
         "trials",
-        &serde_json::json!({"total": total, "ok": total - failed, "failed": failed}),
+        &serde_json::json!({
+            "total": total, "ok": total - failed, "failed": failed, "expected": expected,
+            "seeds": seeds_text(agg, spec.points.len(), spec.seeds),
+        }),
     );
     ctx.insert(
         "fixed",
@@ -253,6 +310,7 @@ pub fn write_spec_report(
         checks_refuted: checks.iter().filter(|c| c.ok() && c.refuted).count(),
         trials_ok: total - failed,
         trials_failed: failed,
+        trials_expected: expected,
         thumbnail: figures.into_iter().next().map(|f| f.svg),
     })
 }
