@@ -34,12 +34,7 @@ fn probe(dir: &Path) {
 
 fn ok(dir: &Path, args: &[&str]) -> Output {
     let o = subbench(dir, args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    assert!(o.status.success(), "{args:?}: {}{}", stdout(&o), stderr(&o));
     o
 }
 
@@ -91,7 +86,10 @@ fn methods_with_different_parameters_compare_in_tables_and_orderings() {
         "{first}"
     );
     for noise in ["sleep", "mode", "steps", "noise", "offset_file"] {
-        assert!(!first.contains(noise), "{noise} is no grouping key: {first}");
+        assert!(
+            !first.contains(noise),
+            "{noise} is no grouping key: {first}"
+        );
     }
     // With it, both methods have both cells, and nothing is said to vary.
     let second = fs::read_to_string(d.join("reports/mixed-table-2.md")).unwrap();
@@ -119,7 +117,7 @@ seed: 5
 seeds: 4
 method: test.quadratic
 sweep:
-  grid: {x: {range: [0.025, 0.09, 0.025]}, noise: [0.5]}
+  grid: {x: {linspace: [0.025, 0.075, 3]}, noise: [0.5]}
 quick: {seeds: 2}
 metrics:
   value: {better: lower, label: x squared}
@@ -151,25 +149,51 @@ fn quick_pages_stay_quick_and_commands_say_where_the_pages_are() {
     )
     .unwrap();
     let dry = ok(d, &["check", "sweep.yaml", "--quick", "--dry-run"]);
-    assert!(stdout(&dry).contains("sweep: 6 trials, 0 stored, 6 to run; 1 checks"), "{}", stdout(&dry));
-    assert!(!d.join("results").exists() && !d.join("reports").exists(), "a dry run writes nothing");
+    assert!(
+        stdout(&dry).contains("sweep: 6 trials, 0 stored, 6 to run; 1 checks"),
+        "{}",
+        stdout(&dry)
+    );
+    assert!(
+        !d.join("results").exists() && !d.join("reports").exists(),
+        "a dry run writes nothing"
+    );
     let check = ok(d, &["check", "sweep.yaml", "--quick"]);
     assert!(
-        stdout(&check).contains("pages: reports/quick/index.html (1 spec page; checks: 1 passed, 0 failed"),
+        stdout(&check)
+            .contains("pages: reports/quick/index.html (1 spec page; checks: 1 passed, 0 failed"),
         "{}",
         stdout(&check)
     );
     let quick_index = || fs::read_to_string(d.join("reports/quick/index.json")).unwrap();
-    assert!(quick_index().contains("\"quick\":true"), "{}", quick_index());
+    assert!(
+        quick_index().contains("\"quick\":true"),
+        "{}",
+        quick_index()
+    );
     let run = ok(d, &["run", "other.yaml"]);
-    assert!(stderr(&run).contains("pages: reports/index.html"), "{}", stderr(&run));
-    assert!(quick_index().contains("\"quick\":true"), "{}", quick_index());
+    assert!(
+        stderr(&run).contains("pages: reports/index.html"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(
+        quick_index().contains("\"quick\":true"),
+        "{}",
+        quick_index()
+    );
     let full = fs::read_to_string(d.join("reports/index.json")).unwrap();
-    assert!(full.contains("\"name\":\"other\"") && !full.contains("\"name\":\"sweep\""), "{full}");
+    assert!(
+        full.contains("\"name\":\"other\"") && !full.contains("\"name\":\"sweep\""),
+        "{full}"
+    );
     ok(d, &["report"]);
     let page = fs::read_to_string(d.join("reports/quick/sweep.html")).unwrap();
     assert!(page.contains("Quick sweep"), "the quick page stays quick");
-    assert!(!d.join("reports/sweep.html").exists(), "no full page of a spec never run in full");
+    assert!(
+        !d.join("reports/sweep.html").exists(),
+        "no full page of a spec never run in full"
+    );
     // `run --quick` exists, and the full sweep renders beside the quick one.
     ok(d, &["run", "sweep.yaml", "--quick"]);
     ok(d, &["run", "sweep.yaml", "--seeds", "3"]);
@@ -192,12 +216,15 @@ fn an_incomplete_sweep_is_said_with_counts() {
     // Cells say their n when it is not the same everywhere.
     fs::write(
         d.join("sweep.yaml"),
-        SWEEP.replace("{range: [0.025, 0.09, 0.025]}", "[0.025, 0.05, 0.075, 1.0]"),
+        SWEEP.replace("{linspace: [0.025, 0.075, 3]}", "[0.025, 0.05, 0.075, 1.0]"),
     )
     .unwrap();
     ok(d, &["run", "sweep.yaml", "--seeds", "1"]);
     let table = fs::read_to_string(d.join("reports/sweep-table-1.md")).unwrap();
-    assert!(table.contains("(n=2)") && table.contains("(n=1)"), "{table}");
+    assert!(
+        table.contains("(n=2)") && table.contains("(n=1)"),
+        "{table}"
+    );
 }
 
 /// Issue 34, item 8: `list` showed the test suite's methods.
@@ -205,8 +232,14 @@ fn an_incomplete_sweep_is_said_with_counts() {
 fn list_shows_user_methods_only() {
     let dir = tempfile::tempdir().unwrap();
     let listed = stdout(&ok(dir.path(), &["list"]));
-    assert!(!listed.contains("test.quadratic") && !listed.contains("test.flaky"), "{listed}");
-    assert!(listed.contains("subspace.") || listed.lines().count() > 4, "{listed}");
+    assert!(
+        !listed.contains("test.quadratic") && !listed.contains("test.flaky"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("subspace.") || listed.lines().count() > 4,
+        "{listed}"
+    );
 }
 
 /// Issue 34, items 9 and 10 and issue 28 §6: the LaTeX table of a spec is a float with the
@@ -220,23 +253,54 @@ fn tables_and_figures_are_ready_for_a_paper() {
     write_sweep(d);
     ok(d, &["run", "sweep.yaml"]);
     let tex = fs::read_to_string(d.join("reports/sweep-table-1.tex")).unwrap();
-    for needle in ["\\begin{table}", "\\caption{Value by x.}", "\\label{tab:sweep}", "Point &", "0.075 &"] {
+    for needle in [
+        "\\begin{table}",
+        "\\caption{Value by x.}",
+        "\\label{tab:sweep}",
+        "Point &",
+        "0.075 &",
+    ] {
         assert!(tex.contains(needle), "{needle}: {tex}");
     }
-    assert!(!tex.contains("0.07500000000000001") && !tex.contains("\\textbf"), "{tex}");
+    assert!(
+        !tex.contains("0.07500000000000001") && !tex.contains("\\textbf"),
+        "{tex}"
+    );
     assert!(tex.contains(" ("), "mean (sd) cells: {tex}");
     let figure = fs::read_to_string(d.join("reports/sweep-figure-1.svg")).unwrap();
     assert!(figure.contains(r#"viewBox="0 0 500 300""#), "size");
-    assert!(figure.contains("value of x²") && !figure.contains("font-weight=\"bold\""), "{figure}");
-    assert!(figure.contains("<title>x = 0.075\nx squared: "), "hover: {figure}");
-    assert!(figure.contains("95% interval: ") && figure.contains("n = 4</title>"), "{figure}");
+    assert!(
+        figure.contains("value of x²") && !figure.contains("font-weight=\"bold\""),
+        "{figure}"
+    );
+    assert!(
+        figure.contains("<title>x = 0.075\nx squared: "),
+        "hover: {figure}"
+    );
+    assert!(
+        figure.contains("95% interval: ") && figure.contains("n = 4</title>"),
+        "{figure}"
+    );
     // `theory` is x² exactly: no band, no interval in the hover text.
     let theory = fs::read_to_string(d.join("reports/sweep-figure-2.svg")).unwrap();
-    assert!(!theory.contains("<polygon") && !theory.contains("95% interval"), "{theory}");
+    assert!(
+        !theory.contains("<polygon") && !theory.contains("95% interval"),
+        "{theory}"
+    );
     let page = fs::read_to_string(d.join("reports/sweep.html")).unwrap();
-    assert!(page.contains("there is no band"), "caption of the deterministic figure");
-    if std::process::Command::new("pdflatex").arg("--version").output().is_err() {
-        assert!(std::env::var_os("SUBBENCH_REQUIRE_PDFLATEX").is_none(), "pdflatex missing");
+    assert!(
+        page.contains("there is no band"),
+        "caption of the deterministic figure"
+    );
+    if std::process::Command::new("pdflatex")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("SUBBENCH_REQUIRE_PDFLATEX").is_none(),
+            "pdflatex missing"
+        );
         eprintln!("pdflatex not installed: LaTeX compilation not tested");
         return;
     }
@@ -295,5 +359,9 @@ fn baselines_are_found_from_where_the_spec_lives() {
     let spec = repo_dir.join("specs/b.yaml");
     let o = subbench(&elsewhere, &["check", spec.to_str().unwrap()]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("PASS based: baseline"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("PASS based: baseline"),
+        "{}",
+        stdout(&o)
+    );
 }

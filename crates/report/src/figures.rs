@@ -482,4 +482,3 @@ fn render_figure(
     };
     (title, render_plot(&plot), notes)
 }
-

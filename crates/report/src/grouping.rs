@@ -128,7 +128,9 @@ mod tests {
                 .find(|g| {
                     agg.value_of(g, "method").unwrap().to_string() == m
                         && agg.value_of(g, "x") == Some(&harness::Value::Int(x))
-                        && extra.is_none_or(|e| agg.value_of(g, "extra") == Some(&harness::Value::Int(e)))
+                        && extra.is_none_or(|e| {
+                            agg.value_of(g, "extra") == Some(&harness::Value::Int(e))
+                        })
                 })
                 .unwrap()
         };

@@ -45,8 +45,8 @@ pub use page::{
     pages_line, update_index, write_index, write_spec_report, SpecSummary, StoreProblem,
 };
 pub use pipeline::{
-    baseline_path, evaluate_spec, find_baselines, pages_dir, render_all, render_spec, trial_ids, Evaluated,
-    Rendered, Sweeps, DEFAULT_BASELINES,
+    baseline_path, evaluate_spec, find_baselines, pages_dir, render_all, render_spec, trial_ids,
+    Evaluated, Rendered, Sweeps, DEFAULT_BASELINES,
 };
 pub use summary::{summarize, write_summary, StoreSummary, SummaryFormat};
 pub use verdicts::{check_line, check_markdown, CheckTotals};

@@ -56,7 +56,10 @@ impl SpecSummary {
 /// The line `run` and `check` end with: where the pages are, and what their checks say.
 pub fn pages_line(summaries: &[SpecSummary], reports: &Path) -> String {
     let sum = |f: fn(&SpecSummary) -> usize| summaries.iter().map(f).sum::<usize>();
-    let incomplete = summaries.iter().filter(|s| s.incomplete().is_some()).count();
+    let incomplete = summaries
+        .iter()
+        .filter(|s| s.incomplete().is_some())
+        .count();
     let mut line = format!(
         "pages: {} ({} spec page{}; checks: {} passed, {} failed, {} not reproduced",
         reports.join("index.html").display(),

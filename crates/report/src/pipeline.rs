@@ -245,7 +245,11 @@ pub fn render_all(
     let mut full = Rendered::default();
     let mut quick = Rendered::default();
     for dir in dirs {
-        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
         let just_ran = ran.iter().find(|(n, _)| *n == name).map(|(_, q)| *q);
         let (want_full, want_quick) = match sweeps {
             Sweeps::Quick => (false, true),
@@ -256,7 +260,10 @@ pub fn render_all(
                 just_ran == Some(true) || listed(&quick_pages, &name),
             ),
         };
-        for (wanted, is_quick, into) in [(want_full, false, &mut full), (want_quick, true, &mut quick)] {
+        for (wanted, is_quick, into) in [
+            (want_full, false, &mut full),
+            (want_quick, true, &mut quick),
+        ] {
             if !wanted {
                 continue;
             }

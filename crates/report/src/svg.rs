@@ -190,9 +190,7 @@ impl Axis {
                     }
                 }
             }
-            ticks.retain(|(_, _, v)| {
-                v.log10() >= self.low - 1e-9 && v.log10() <= self.high + 1e-9
-            });
+            ticks.retain(|(_, _, v)| v.log10() >= self.low - 1e-9 && v.log10() <= self.high + 1e-9);
             ticks.sort_by(|a, b| a.2.total_cmp(&b.2));
             let plain = ticks.iter().all(|(_, e, _)| (-3..=4).contains(e));
             return ticks
@@ -518,7 +516,10 @@ fn legend_entries(plot: &Plot) -> Vec<(usize, &str)> {
 fn legend_size(plot: &Plot) -> Option<(f64, f64)> {
     let entries = legend_entries(plot);
     let longest = entries.iter().map(|(_, l)| l.chars().count()).max()?;
-    Some((34.0 + 8.5 * longest as f64, 22.0 * entries.len() as f64 + 6.0))
+    Some((
+        34.0 + 8.5 * longest as f64,
+        22.0 * entries.len() as f64 + 6.0,
+    ))
 }
 
 /// The first corner of the plot area (top right, top left, bottom right, bottom left) where a
@@ -848,9 +849,19 @@ mod tests {
         let x: f64 = legend.split('"').next().unwrap().parse().unwrap();
         let clip = svg.split("<clipPath").nth(1).unwrap();
         let right = |attr: &str| -> f64 {
-            clip.split(&format!("{attr}=\"")).nth(1).unwrap().split('"').next().unwrap().parse().unwrap()
+            clip.split(&format!("{attr}=\""))
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
         };
-        assert!(x >= right("x") + right("width"), "legend at {x} inside the plot area: {svg}");
+        assert!(
+            x >= right("x") + right("width"),
+            "legend at {x} inside the plot area: {svg}"
+        );
     }
 
     #[test]
@@ -865,6 +876,9 @@ mod tests {
         assert_eq!(labels(20.0, 200.0), ["20", "50", "100", "200"]);
         let small = labels(2e-6, 5e-5);
         assert!(small.iter().all(|l| l.contains("10<tspan")), "{small:?}");
-        assert!(small.contains(&"2×10<tspan dy=\"-7\" font-size=\"11\">-5</tspan>".to_string()), "{small:?}");
+        assert!(
+            small.contains(&"2×10<tspan dy=\"-7\" font-size=\"11\">-5</tspan>".to_string()),
+            "{small:?}"
+        );
     }
 }

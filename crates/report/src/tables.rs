@@ -155,7 +155,10 @@ pub fn distinct_sorted<'a>(values: impl Iterator<Item = &'a Value>) -> Vec<Value
 
 /// The label a table gives a parameter or a value: the spec's `labels`, else as written.
 fn label_of(spec: &TableSpec, name: &str) -> String {
-    spec.labels.get(name).cloned().unwrap_or_else(|| name.to_string())
+    spec.labels
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| name.to_string())
 }
 
 fn value_label(spec: &TableSpec, v: &Value) -> String {
@@ -367,7 +370,10 @@ pub fn build_table(
         column_header,
         columns: column_values
             .iter()
-            .map(|c| c.as_ref().map_or_else(|| label.to_string(), |v| value_label(spec, v)))
+            .map(|c| {
+                c.as_ref()
+                    .map_or_else(|| label.to_string(), |v| value_label(spec, v))
+            })
             .collect(),
         rows,
         cell_note: describe_cells(spec, interval, better),
@@ -487,7 +493,13 @@ mod tests {
 
     #[test]
     fn layout_and_best_per_column() {
-        let t = build_table(&aggregate(), &spec(), "distance", Better::Higher, Interval::Student);
+        let t = build_table(
+            &aggregate(),
+            &spec(),
+            "distance",
+            Better::Higher,
+            Interval::Student,
+        );
         assert_eq!(t.columns, vec!["0.1", "0.2"]);
         assert_eq!(
             t.rows.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(),
@@ -497,13 +509,25 @@ mod tests {
         assert!(t.rows[0].cells[0].best && !t.rows[1].cells[0].best);
         assert!(t.rows[1].cells[1].best && !t.rows[0].cells[1].best);
         assert!(t.notes.is_empty());
-        let lower = build_table(&aggregate(), &spec(), "distance", Better::Lower, Interval::Student);
+        let lower = build_table(
+            &aggregate(),
+            &spec(),
+            "distance",
+            Better::Lower,
+            Interval::Student,
+        );
         assert!(lower.rows[1].cells[0].best);
     }
 
     #[test]
     fn latex_is_booktabs_and_escaped() {
-        let t = build_table(&aggregate(), &spec(), "distance", Better::Higher, Interval::Student);
+        let t = build_table(
+            &aggregate(),
+            &spec(),
+            "distance",
+            Better::Higher,
+            Interval::Student,
+        );
         let tex = to_latex(&t);
         assert!(
             tex.contains("\\toprule") && tex.contains("\\midrule") && tex.contains("\\bottomrule")

@@ -128,7 +128,9 @@ fn a_wide_table_fits_a_standard_article_without_an_overfull_box() {
         column_header: Some("Relative budget".into()),
         cell_note: "Cells: mean ± half-width of the 95% Student-t interval.".into(),
         uniform_n: Some(10),
-        columns: (0..columns).map(|i| format!("{:.3}", 0.025 * i as f64)).collect(),
+        columns: (0..columns)
+            .map(|i| format!("{:.3}", 0.025 * i as f64))
+            .collect(),
         rows: ["optimal", "random", "rank-one"]
             .iter()
             .map(|r| TableRow {
@@ -143,6 +145,9 @@ fn a_wide_table_fits_a_standard_article_without_an_overfull_box() {
         assert!(tex.contains("\\begin{table}") && tex.contains("\\caption{Subspace distance"));
         assert!(tex.contains("\\label{tab:t}"), "{tex}");
         let log = compile(&tex).unwrap_or_else(|e| panic!("{e}\n{tex}"));
-        assert!(!log.contains("Overfull \\hbox"), "{columns} columns:\n{log}\n{tex}");
+        assert!(
+            !log.contains("Overfull \\hbox"),
+            "{columns} columns:\n{log}\n{tex}"
+        );
     }
 }

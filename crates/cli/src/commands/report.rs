@@ -119,8 +119,7 @@ pub fn report(args: &ReportArgs, registry: &Registry) -> Result<()> {
     } else {
         report::Sweeps::AsChecked
     };
-    let rendered =
-        report::render_all(&args.results, &args.out, &baselines, registry, sweeps, &[])?;
+    let rendered = report::render_all(&args.results, &args.out, &baselines, registry, sweeps, &[])?;
     for warning in rendered.warnings() {
         eprintln!("warning: {warning}");
     }
@@ -229,7 +228,14 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
     if args.dry_run {
         let progress = TerminalProgress::new();
         for spec in &specs {
-            let summary = run_spec(spec, registry, &args.out, &options, &progress, &build_info())?;
+            let summary = run_spec(
+                spec,
+                registry,
+                &args.out,
+                &options,
+                &progress,
+                &build_info(),
+            )?;
             say!(
                 "{}: {} trials, {} stored, {} to run{}",
                 spec.name,

@@ -97,7 +97,11 @@ impl TableSpec {
         ctx.check_metric(&self.value, WHAT, &at.key("value"))?;
         ctx.check_keys(&self.filter, WHAT, &at.key("where"))?;
         if let Some(label) = &self.label {
-            if label.is_empty() || !label.chars().all(|c| c.is_ascii_alphanumeric() || ":-_./".contains(c)) {
+            if label.is_empty()
+                || !label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ":-_./".contains(c))
+            {
                 return Err(ctx.fail_at(
                     format!("report table: label `{label}` is not accepted; use letters, digits and : - _ . / (e.g. tab:budget)"),
                     &at.key("label"),

@@ -43,7 +43,11 @@ pub fn evaluate(check: &OrderingCheck, spec: &Spec, agg: &Aggregate) -> CheckOut
     w_filter.extend(pairs(worse));
     // A parameter only one side's method has, or one each method keeps at its own value, does
     // not keep two methods from being compared (see `crate::grouping`).
-    let varying: Vec<&str> = better.keys().chain(worse.keys()).map(String::as_str).collect();
+    let varying: Vec<&str> = better
+        .keys()
+        .chain(worse.keys())
+        .map(String::as_str)
+        .collect();
     let mut compared = 0;
     let mut worst: Option<(f64, String)> = None;
     for b in agg.matching(&b_filter) {
