@@ -50,6 +50,8 @@ test: setup
 lint: setup
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --features subbench/testkit -- -D warnings
+    cargo fmt --manifest-path python/Cargo.toml -- --check
+    cargo clippy --manifest-path python/Cargo.toml --all-targets -- -D warnings
     [ -x {{CARGO_TARGET_DIR}}/tools/node_modules/.bin/action-validator ] || npm install --silent --prefix {{CARGO_TARGET_DIR}}/tools @action-validator/cli@0.6.0 @action-validator/core@0.6.0
     {{CARGO_TARGET_DIR}}/tools/node_modules/.bin/action-validator .github/workflows/*.yml
 
@@ -70,6 +72,8 @@ bench-reference: build
     python3 -m venv {{CARGO_TARGET_DIR}}/reference-venv
     {{CARGO_TARGET_DIR}}/reference-venv/bin/pip install --quiet -r bench/reference/requirements.txt
     {{CARGO_TARGET_DIR}}/reference-venv/bin/python bench/reference/reference.py
+    {{CARGO_TARGET_DIR}}/reference-venv/bin/pip install --quiet ./python
+    {{CARGO_TARGET_DIR}}/reference-venv/bin/python python/bench.py
 
 # Hidden states written to files for the ShifCon loader spec (specs/shifcon/loaded.yaml).
 states: build

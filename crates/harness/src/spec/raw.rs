@@ -33,7 +33,7 @@ pub struct MetricDecl {
     pub better: Better,
 }
 
-/// Where the spec's claim comes from (the labels of PAPERS.md).
+/// Where the spec's claim comes from (the labels of docs/papers/README.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Evidence {

@@ -1,4 +1,4 @@
-//! The optimal attacks of PAPERS.md §1 [derived]: everything happens in the plane of the k-th and
+//! The optimal attacks of docs/papers/attack.md [derived]: everything happens in the plane of the k-th and
 //! (k+1)-th singular pairs. With `s1 = σ_k`, `s2 = σ_{k+1}` (0 when k = rank X) and budget `ε`,
 //! each function returns the achieved principal angle θ* and the 2×2 perturbation `D` acting on
 //! coordinates `(u_k, u_{k+1}) × (v_k, v_{k+1})`, with `‖D‖_F = ε`.

@@ -1,6 +1,6 @@
 //! Federated LoRA baselines on the same heterogeneous regression [summary: CoLoRA is compared
 //! with "federated baselines", which ones is not known; these three are the usual candidates of
-//! the federated-LoRA literature, PAPERS.md §3]. Every user holds an adapter ΔW = B A
+//! the federated-LoRA literature, docs/papers/colora.md]. Every user holds an adapter ΔW = B A
 //! (B: d_out × r, A: r × d_in) and runs `local_steps` steps of plain gradient descent on its own
 //! loss ½‖Y − X Aᵀ Bᵀ‖²/n; after each round the server averages what is shared:
 //! - FedAvg-LoRA: B and A are both shared and averaged (one global adapter);
@@ -11,7 +11,7 @@
 //! user's moments Σ = XᵀX/n and C = YᵀX/n, so a step costs O(r·d²) whatever n is.
 //!
 //! How the method's defaults (600 rounds of 5 local steps at step 0.05) were chosen, on the
-//! regression of PAPERS.md §3 (d = 50, r = 3, k = 10, σ = 0.1), from the error per round
+//! regression of docs/papers/colora.md (d = 50, r = 3, k = 10, σ = 0.1), from the error per round
 //! (the `rel_error` curve) and the training loss: step 0.1 diverged for FedAvg with 10 samples
 //! per user and left FedSA at a worse fixed point (client drift: 0.145 against 0.059 at nᵢ = 30);
 //! steps 0.01 and 0.03 were still improving after 400 rounds at nᵢ = 30; at 0.05 every baseline's

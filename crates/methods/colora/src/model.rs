@@ -1,4 +1,4 @@
-//! The heterogeneous linear-regression model of CoLoRA [proposal, PAPERS.md §3] and the
+//! The heterogeneous linear-regression model of CoLoRA [proposal, docs/papers/colora.md] and the
 //! estimators: alternating least squares for a shared (B, A) with personal S_i, local LoRA,
 //! one global adapter, and the oracle that knows the shared subspaces.
 
@@ -48,7 +48,7 @@ pub struct ProblemSpec {
 
 harness::choice! {
     /// Shape of a personal block Sᵢ (r × r): the paper's parameter count O(dr + kr²) says full, a
-    /// summary's "personalized per-task scalars" says one scalar [summary, PAPERS.md §3].
+    /// summary's "personalized per-task scalars" says one scalar [summary, docs/papers/colora.md].
     pub enum Block {
         /// Any r × r matrix: r² parameters per user.
         Full = "full",
@@ -70,7 +70,7 @@ impl Block {
     }
 
     /// A ground truth of this shape from a Gaussian draw `g` (r × r): full `g + 2I` (the
-    /// PAPERS.md model), diagonal with entries `2·exp(gⱼⱼ/2)`, scalar `2·exp(g₁₁/2)·I`. The
+    /// docs/papers/colora.md model), diagonal with entries `2·exp(gⱼⱼ/2)`, scalar `2·exp(g₁₁/2)·I`. The
     /// shaped entries are positive and log-normal around 2 (the full model's diagonal): never
     /// near zero, which would make a user's ΔWᵢ* and its relative error degenerate; of one sign,
     /// so the users' mean update, CoLoRA's spectral start, does not cancel; and spread, since a

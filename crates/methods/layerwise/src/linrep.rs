@@ -1,4 +1,4 @@
-//! Linear representation learning [paper + derived, PAPERS.md §4]: y = F* G* x + ε with
+//! Linear representation learning [paper + derived, docs/papers/layerwise.md]: y = F* G* x + ε with
 //! anisotropic x = Σ^{1/2} r (Rademacher r), a two-layer linear network f(x) = F G x trained on a
 //! fresh batch per step. The first layer G is the learned representation; its quality is the
 //! distance between row-span(G) and row-span(G*).

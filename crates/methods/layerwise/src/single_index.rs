@@ -1,4 +1,4 @@
-//! Single-index learning [derived, PAPERS.md §4]: y = σ*(⟨β*, x⟩) + ε with x ~ N(0, Σ), and the
+//! Single-index learning [derived, docs/papers/layerwise.md]: y = σ*(⟨β*, x⟩) + ε with x ~ N(0, Σ), and the
 //! direction one large first-layer step learns. SGD's spike is Xᵀy/n → c·Σβ* (pulled toward
 //! high-variance directions); KFAC's is (Σ̂ + λI)⁻¹Xᵀy/n → c·β*; Adam's first step is a sign step;
 //! batch-norm of the inputs makes it D̂⁻²Xᵀy/n (D̂ the per-coordinate standard deviations).

@@ -1,6 +1,6 @@
 //! How far apart the languages are at one layer, and the band of layers where they are closest.
 //!
-//! ShifCon's public code does not contain its metric; PAPERS.md §5 proposes the low-rank
+//! ShifCon's public code does not contain its metric; docs/papers/shifcon.md proposes the low-rank
 //! decomposition of Xie et al. (2022) and two simpler alternatives. All three work on the states
 //! of the training split.
 

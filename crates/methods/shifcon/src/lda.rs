@@ -1,6 +1,6 @@
 //! Fisher's linear discriminant analysis by language: the directions along which languages'
 //! states differ most relative to how much they vary within a language. ShifCon motivates its
-//! band with a layer-wise LDA picture of the languages' representations [summary, PAPERS.md §5];
+//! band with a layer-wise LDA picture of the languages' representations [summary, docs/papers/shifcon.md];
 //! this is that picture's projection.
 //!
 //! Directions solve S_b v = λ S_w v with S_w the pooled within-class covariance and S_b the

@@ -1,4 +1,4 @@
-//! ShifCon (Zhang et al., ACL 2025; PAPERS.md §5): non-dominant languages are shifted into the
+//! ShifCon (Zhang et al., ACL 2025; docs/papers/shifcon.md): non-dominant languages are shifted into the
 //! dominant language's subspace inside a band of middle layers that a subspace distance selects.
 //!
 //! Training a 7B model is out of scope, so hidden states come from a synthetic multilingual model

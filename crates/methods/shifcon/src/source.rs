@@ -15,10 +15,10 @@ use subspace::{gaussian_matrix, haar_orthonormal, SubspaceError};
 pub use crate::corpus::Corpus;
 use crate::states::{LoadedStates, WritableStates};
 
-/// The languages of the synthetic model, dominant first (PAPERS.md §5).
+/// The languages of the synthetic model, dominant first (docs/papers/shifcon.md).
 pub const SYNTHETIC_LANGUAGES: [&str; 6] = ["en", "zh", "de", "ru", "th", "sw"];
 
-/// The knobs of the synthetic model (PAPERS.md §5, a proposal; every one is a spec parameter).
+/// The knobs of the synthetic model (docs/papers/shifcon.md, a proposal; every one is a spec parameter).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generator {
     pub layers: usize,
@@ -36,19 +36,19 @@ pub struct Generator {
     pub code_scale: f64,
     /// Rank r of the language-specific subspace B_i.
     pub code_rank: usize,
-    /// Per-sentence spread of the language-specific component (0 in PAPERS.md): what a mean
+    /// Per-sentence spread of the language-specific component (0 in docs/papers/shifcon.md): what a mean
     /// shift cannot remove, and a contrastive alignment can.
     pub spread: f64,
-    /// Language-specific distortion of the semantics (0 in PAPERS.md): layer i maps a sentence
+    /// Language-specific distortion of the semantics (0 in docs/papers/shifcon.md): layer i maps a sentence
     /// of language l through `A_i + γ_i·mixing·R_{i,l}`, `R_{i,l}` Gaussian with entries of variance
     /// 1/d. No mean shift removes it; a linear alignment can.
     pub mixing: f64,
-    /// Isotropic noise level (0.6 in PAPERS.md).
+    /// Isotropic noise level (0.6 in docs/papers/shifcon.md).
     pub noise: f64,
 }
 
 impl Default for Generator {
-    /// The model of PAPERS.md §5 (the method's parameter defaults are the same; a test keeps
+    /// The model of docs/papers/shifcon.md (the method's parameter defaults are the same; a test keeps
     /// them so).
     fn default() -> Self {
         Generator {
