@@ -39,8 +39,7 @@ fn holding_claims_pass_and_a_broken_one_fails_readably() {
     );
     // Quick pages go beside the full ones, under reports/quick.
     assert!(
-        d.join("reports/quick/claims.html").exists()
-            && d.join("reports/quick/index.html").exists()
+        d.join("reports/quick/claims.html").exists() && d.join("reports/quick/index.html").exists()
     );
 
     // The same method judged against a wrong closed form (as if a sign had flipped).

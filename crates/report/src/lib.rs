@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod checks;
 pub mod figures;
 pub mod grouping;
+pub mod heatmap;
 pub mod junit;
 pub mod latex;
 pub mod page;
