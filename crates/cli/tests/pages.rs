@@ -21,15 +21,14 @@ fn repo() -> PathBuf {
 fn probe(dir: &Path) {
     let to = dir.join("tests/external/probe");
     fs::create_dir_all(&to).unwrap();
-    fs::create_dir_all(dir.join("python")).unwrap();
+    fs::create_dir_all(dir.join("python/src/subbench")).unwrap();
     for f in ["manifest.yaml", "worker.py"] {
         fs::copy(repo().join("tests/external/probe").join(f), to.join(f)).unwrap();
     }
-    fs::copy(
-        repo().join("python/subbench_worker.py"),
-        dir.join("python/subbench_worker.py"),
-    )
-    .unwrap();
+    // The helper the manifest names is a shim that loads the package's implementation.
+    for f in ["subbench_worker.py", "src/subbench/worker.py"] {
+        fs::copy(repo().join("python").join(f), dir.join("python").join(f)).unwrap();
+    }
 }
 
 fn ok(dir: &Path, args: &[&str]) -> Output {
