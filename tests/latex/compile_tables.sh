@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compile every LaTeX table subbench wrote under DIR (default reports/quick) with plain pdflatex
-# and booktabs, as a paper would include it. Exit 1 naming each table that does not compile.
+# Compile every LaTeX table subbench wrote under DIR (default reports/quick) with plain pdflatex,
+# booktabs and graphicx in a standard article, as a paper would include it. Exit 1 naming each
+# table that does not compile or is wider than the text (an overfull box).
 set -euo pipefail
 dir="${1:-reports/quick}"
 command -v pdflatex >/dev/null || { echo "pdflatex not found: apt-get install texlive-latex-base texlive-latex-recommended" >&2; exit 1; }
@@ -13,10 +14,13 @@ failed=0
 for table in "${tables[@]}"; do
     name="$(basename "$table" .tex)"
     cp "$table" "$work/table.tex"
-    printf '%s\n' '\documentclass{article}' '\usepackage{booktabs}' '\begin{document}' \
+    printf '%s\n' '\documentclass{article}' '\usepackage{booktabs,graphicx}' '\begin{document}' \
         '\input{table.tex}' '\end{document}' > "$work/doc.tex"
     if ! (cd "$work" && pdflatex -interaction=nonstopmode -halt-on-error doc.tex > log.txt 2>&1); then
         echo "FAIL $table: $(grep -m1 '^!' "$work/log.txt" || echo 'pdflatex failed')" >&2
+        failed=1
+    elif grep -q 'Overfull \\hbox' "$work/doc.log"; then
+        echo "FAIL $table: $(grep -m1 'Overfull \\hbox' "$work/doc.log")" >&2
         failed=1
     fi
 done

@@ -37,7 +37,10 @@ fn holding_claims_pass_and_a_broken_one_fails_readably() {
         md.contains("| claims |") && md.contains("2 passed, 0 failed"),
         "{md}"
     );
-    assert!(d.join("reports/claims.html").exists() && d.join("reports/index.html").exists());
+    // Quick pages go beside the full ones, under reports/quick.
+    assert!(
+        d.join("reports/quick/claims.html").exists() && d.join("reports/quick/index.html").exists()
+    );
 
     // The same method judged against a wrong closed form (as if a sign had flipped).
     fs::write(
@@ -78,7 +81,7 @@ fn a_refuted_claim_is_reported_as_not_reproduced_until_it_starts_to_hold() {
         "{text}"
     );
     assert!(text.contains("2 passed, 0 failed, 1 claims"), "{text}");
-    let page = fs::read_to_string(d.join("reports/claims.html")).unwrap();
+    let page = fs::read_to_string(d.join("reports/quick/claims.html")).unwrap();
     assert!(page.contains("NOT REPRODUCED"), "{page}");
 
     // A claim listed as refuted that holds fails the run: the spec's text has gone stale.
@@ -279,7 +282,7 @@ fn a_first_spec_without_metrics_or_report_gets_a_table_and_a_figure() {
     // figure along the numeric axis, one series per value of the other.
     for metric in 1..=3 {
         let tex = fs::read_to_string(d.join(format!("reports/first-table-{metric}.tex"))).unwrap();
-        assert!(tex.contains("x \\textbackslash{} mode"), "{tex}");
+        assert!(tex.contains("\\multicolumn{2}{c}{mode}"), "{tex}");
         let svg = fs::read_to_string(d.join(format!("reports/first-figure-{metric}.svg"))).unwrap();
         assert!(svg.contains("shifted") && svg.contains("plain"), "{svg}");
     }

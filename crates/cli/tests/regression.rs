@@ -395,20 +395,23 @@ fn checking_one_spec_keeps_the_index_and_quick_pages_say_so() {
     }
     run_ok(d, &["check", "first.yaml", "--quick"]);
     run_ok(d, &["check", "second.yaml", "--quick"]);
-    let index = fs::read_to_string(d.join("reports/index.html")).unwrap();
+    // Quick pages live in reports/quick (issue 34: beside the full ones, never replaced).
+    let index = fs::read_to_string(d.join("reports/quick/index.html")).unwrap();
     assert!(
         index.contains("Title of first") && index.contains("Title of second"),
         "{index}"
     );
     assert!(index.contains("quick sweep"));
-    let page = fs::read_to_string(d.join("reports/second.html")).unwrap();
+    let page = fs::read_to_string(d.join("reports/quick/second.html")).unwrap();
     assert!(page.contains("Quick sweep"), "{page}");
-    // A full check of the same spec replaces its entry; the page is no longer marked quick.
+    // A full check of the same spec writes its full page beside the quick one.
     run_ok(d, &["check", "second.yaml"]);
     let page = fs::read_to_string(d.join("reports/second.html")).unwrap();
     assert!(!page.contains("Quick sweep"));
     let index = fs::read_to_string(d.join("reports/index.html")).unwrap();
     assert_eq!(index.matches("Title of second").count(), 1, "{index}");
+    let quick = fs::read_to_string(d.join("reports/quick/second.html")).unwrap();
+    assert!(quick.contains("Quick sweep"), "{quick}");
 }
 
 /// Markdown outputs passed raw HTML, unescaped `|` and line breaks; `summary --format csv` did not

@@ -323,7 +323,7 @@ fn bad_names_unknown_methods_and_duplicates() {
 #[test]
 fn list_shows_methods_and_their_parameters() {
     let dir = tempfile::tempdir().unwrap();
-    let all = subbench(dir.path(), &["list"]);
+    let all = subbench(dir.path(), &["list", "--test-methods"]);
     assert!(common::stdout(&all).contains("test.quadratic"));
     let one = subbench(dir.path(), &["list", "test.quadratic"]);
     let text = common::stdout(&one);

@@ -274,7 +274,9 @@ fn a_refutation_without_power_is_inconclusive_and_one_with_evidence_is_not_repro
         "{text}"
     );
     assert!(
-        text.contains("0 failed, 1 inconclusive (refuted claims the data can neither confirm nor exclude)"),
+        text.contains(
+            "0 failed, 1 inconclusive (refuted claims the data can neither confirm nor exclude)"
+        ),
         "{text}"
     );
     let exact = spec(

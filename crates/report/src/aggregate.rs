@@ -42,6 +42,11 @@ impl Stats {
 pub struct Group {
     /// Values of [`Aggregate::keys`], in that order.
     pub key: Vec<Value>,
+    /// Per key, whether the group's trials lack that parameter: their method does not have it
+    /// (the key's value is then an empty text). Such a key is "not applicable" to the group: it
+    /// neither splits nor blocks a comparison across methods (see [`crate::grouping`]).
+    #[serde(skip)]
+    pub absent: Vec<bool>,
     pub n_trials: usize,
     pub n_failed: usize,
     /// Serialized in name order, so that `summary --format json` writes the same bytes every
@@ -79,34 +84,6 @@ pub struct Aggregate {
     pub groups: Vec<Group>,
     /// Error messages of failed trials: (status, message, count).
     pub failures: Vec<(String, String, usize)>,
-}
-
-impl Aggregate {
-    /// The value of parameter `name` in group `g`: its key, or the value every trial shares.
-    pub fn value_of<'a>(&'a self, g: &'a Group, name: &str) -> Option<&'a Value> {
-        g.get(&self.keys, name)
-            .or_else(|| constant(&self.constants, name))
-    }
-
-    /// The groups whose parameters match every `(name, value)` of `filter` (numbers compare by
-    /// value).
-    pub fn matching<'a, 'f>(
-        &'a self,
-        filter: &'f [(String, Value)],
-    ) -> impl Iterator<Item = &'a Group> + 'f
-    where
-        'a: 'f,
-    {
-        self.groups.iter().filter(move |g| {
-            filter
-                .iter()
-                .all(|(name, want)| self.value_of(g, name).is_some_and(|v| same_value(v, want)))
-        })
-    }
-}
-
-fn constant<'a>(constants: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
-    constants.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 /// The parameter columns (and `method`) of `df` that hold one value, with it, named without
@@ -303,6 +280,18 @@ pub fn aggregate_frame(
             })
             .collect()
     };
+    let absent_of = |frame: &DataFrame, row: usize| -> Result<Vec<bool>, ReportError> {
+        key_columns
+            .iter()
+            .map(|k| {
+                frame
+                    .column(k)
+                    .and_then(|c| c.get(row))
+                    .map(|v| matches!(v, AnyValue::Null))
+                    .map_err(&e)
+            })
+            .collect()
+    };
     let canonical = |key: &[Value]| {
         key.iter()
             .map(Value::canonical)
@@ -316,6 +305,7 @@ pub fn aggregate_frame(
     let mut groups = Vec::with_capacity(counts.height());
     for row in 0..counts.height() {
         let key = key_of(&counts, row)?;
+        let absent = absent_of(&counts, row)?;
         let n_trials = get_f64(&counts, "__n_trials", row, &e)? as usize;
         let n_failed = get_f64(&counts, "__n_failed", row, &e)? as usize;
         let mut metrics = HashMap::new();
@@ -369,6 +359,7 @@ pub fn aggregate_frame(
         }
         groups.push(Group {
             key,
+            absent,
             n_trials,
             n_failed,
             metrics,
@@ -718,7 +709,7 @@ impl CurveAggregate {
             .iter()
             .position(|k| k == name)
             .map(|i| p.key[i].clone())
-            .or_else(|| constant(&self.constants, name).cloned())
+            .or_else(|| crate::grouping::constant(&self.constants, name).cloned())
     }
 }
 

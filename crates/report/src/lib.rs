@@ -12,7 +12,11 @@ pub mod checks;
 pub mod citation;
 pub mod compare;
 pub mod failures;
+pub mod figures;
+pub mod grouping;
+pub mod heatmap;
 pub mod junit;
+pub mod latex;
 pub mod page;
 pub mod pipeline;
 pub mod stats;
@@ -42,10 +46,12 @@ pub enum ReportError {
 
 pub use aggregate::{aggregate, aggregate_curves, Aggregate, CurveAggregate, Group, Stats};
 pub use checks::{evaluate_checks, CheckOutcome, SeedTally};
-pub use page::{update_index, write_index, write_spec_report, SpecSummary, StoreProblem};
+pub use page::{
+    pages_line, update_index, write_index, write_spec_report, SpecSummary, StoreProblem,
+};
 pub use pipeline::{
-    baseline_path, evaluate_spec, render_all, render_spec, trial_ids, Evaluated, Rendered,
-    DEFAULT_BASELINES,
+    baseline_path, evaluate_spec, find_baselines, pages_dir, render_all, render_spec, trial_ids,
+    Evaluated, Rendered, Sweeps, DEFAULT_BASELINES,
 };
 pub use summary::{summarize, write_summary, StoreSummary, SummaryFormat};
 pub use verdicts::{check_line, check_markdown, CheckTotals};

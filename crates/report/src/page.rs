@@ -5,15 +5,14 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use harness::spec::{Better, FigureKind, FigureSpec};
-use harness::{Spec, Status, TrialRecord, Value};
+use harness::spec::Better;
+use harness::{Spec, TrialRecord};
 use serde::Serialize;
 use serde_json::Value as Json;
 use tera::{Context, Tera};
 
-use crate::aggregate::{same_value, Aggregate, CurveAggregate};
+use crate::aggregate::{Aggregate, CurveAggregate};
 use crate::checks::CheckOutcome;
-use crate::svg::{render_heatmap, render_plot, Heatmap, Plot, Point, Series};
 use crate::tables::{build_table, display_value, distinct_sorted, to_latex, to_markdown, Table};
 use crate::ReportError;
 
@@ -36,9 +35,72 @@ pub struct SpecSummary {
     pub checks_failed: usize,
     /// Claims of the paper found not to hold (as the spec's `refuted` says); counted in neither.
     pub checks_refuted: usize,
+    /// Refuted claims the data can neither confirm nor exclude; counted in none of the above.
+    #[serde(default)]
+    pub checks_inconclusive: usize,
     pub trials_ok: usize,
     pub trials_failed: usize,
+    /// The trials the spec's sweep asks for (points × seeds); more than ok + failed when the
+    /// sweep is incomplete. 0 in an index written before it was recorded.
+    #[serde(default)]
+    pub trials_expected: usize,
     pub thumbnail: Option<String>,
+}
+
+impl SpecSummary {
+    /// "48 of 60 trials" when the sweep is incomplete.
+    pub fn incomplete(&self) -> Option<String> {
+        let stored = self.trials_ok + self.trials_failed;
+        (stored < self.trials_expected)
+            .then(|| format!("{stored} of {} trials", self.trials_expected))
+    }
+}
+
+/// The line `run` and `check` end with: where the pages are, and what their checks say.
+pub fn pages_line(summaries: &[SpecSummary], reports: &Path) -> String {
+    let sum = |f: fn(&SpecSummary) -> usize| summaries.iter().map(f).sum::<usize>();
+    let incomplete = summaries
+        .iter()
+        .filter(|s| s.incomplete().is_some())
+        .count();
+    let mut line = format!(
+        "pages: {} ({} spec page{}; checks: {} passed, {} failed, {} not reproduced",
+        reports.join("index.html").display(),
+        summaries.len(),
+        if summaries.len() == 1 { "" } else { "s" },
+        sum(|s| s.checks_passed),
+        sum(|s| s.checks_failed),
+        sum(|s| s.checks_refuted),
+    );
+    let inconclusive = sum(|s| s.checks_inconclusive);
+    if inconclusive > 0 {
+        line.push_str(&format!(", {inconclusive} inconclusive"));
+    }
+    if incomplete > 0 {
+        line.push_str(&format!("; {incomplete} with an incomplete sweep"));
+    }
+    line.push(')');
+    line
+}
+
+/// How many seeds the points of a sweep have: "10" when all have the spec's, else the range
+/// and what the spec asks ("2–4 seeds per point (the spec asks 10)").
+fn seeds_text(agg: &Aggregate, points: usize, seeds: u32) -> String {
+    let counts: Vec<usize> = agg.groups.iter().map(|g| g.n_trials).collect();
+    let (lo, hi) = (
+        counts.iter().copied().min().unwrap_or(0),
+        counts.iter().copied().max().unwrap_or(0),
+    );
+    let lo = if counts.len() < points { 0 } else { lo };
+    if lo == hi && hi == seeds as usize {
+        return format!("{seeds} seeds per point");
+    }
+    let range = if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}–{hi}")
+    };
+    format!("{range} seeds per point (the spec asks {seeds})")
 }
 
 fn templates() -> Result<Tera, ReportError> {
@@ -115,25 +177,15 @@ pub fn write_spec_report(
     })?;
     let mut figures = Vec::new();
     for (i, f) in spec.report.figures.iter().enumerate() {
-        let shade = shade_interval(spec, agg, f);
-        let (title, svg, notes) = match f.kind {
-            FigureKind::Curve => render_curve(curves, f, shade),
-            FigureKind::Embedding => render_embedding(records, f),
-            _ => render_figure(spec, agg, f, shade),
-        };
+        let figure = crate::figures::render(spec, agg, curves, records, f);
         let file = format!("{}-figure-{}.svg", spec.name, i + 1);
-        write(&out.join(&file), &svg)?;
-        let caption = match f.kind {
-            FigureKind::Embedding => "Points recorded by one trial.",
-            FigureKind::Heatmap => "Mean over seeds per cell.",
-            _ => "Mean over seeds with 95% confidence band.",
-        };
+        write(&out.join(&file), &figure.svg)?;
         figures.push(FigureOut {
-            title,
-            caption,
-            svg,
+            title: figure.title,
+            caption: figure.caption,
+            svg: figure.svg,
             file,
-            notes,
+            notes: figure.notes,
         });
     }
     let mut tables = Vec::new();
@@ -142,7 +194,16 @@ pub fn write_spec_report(
             .metrics
             .get(&t.value)
             .map_or(Better::None, |m| m.better);
-        let table = build_table(agg, t, &spec.metric_label(&t.value), better);
+        let mut table = build_table(
+            agg,
+            t,
+            &spec.metric_label(&t.value),
+            better,
+            spec.report.interval,
+        );
+        table
+            .label
+            .get_or_insert_with(|| format!("tab:{}-{}", spec.name, i + 1));
         let (markdown, latex) = (
             format!("{}-table-{}.md", spec.name, i + 1),
             format!("{}-table-{}.tex", spec.name, i + 1),
@@ -175,16 +236,20 @@ pub fn write_spec_report(
         }),
     );
     ctx.insert("methods", &methods);
+    let expected = spec.points.len() * spec.seeds as usize;
     ctx.insert(
         "trials",
-        &serde_json::json!({"total": total, "ok": total - failed, "failed": failed}),
+        &serde_json::json!({
+            "total": total, "ok": total - failed, "failed": failed, "expected": expected,
+            "seeds": seeds_text(agg, spec.points.len(), spec.seeds),
+        }),
     );
     ctx.insert(
         "fixed",
         &spec
             .fixed
             .iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
+            .map(|(k, v)| (k.clone(), display_value(v)))
             .collect::<Vec<_>>(),
     );
     let swept: Vec<(String, String)> = spec
@@ -203,7 +268,7 @@ pub fn write_spec_report(
             } else {
                 values
                     .iter()
-                    .map(|v| v.to_string())
+                    .map(display_value)
                     .collect::<Vec<_>>()
                     .join(", ")
             };
@@ -253,10 +318,12 @@ pub fn write_spec_report(
         evidence: spec.evidence.map(|e| format!("{e:?}").to_lowercase()),
         page,
         checks_passed: checks.iter().filter(|c| c.ok() && !c.refuted).count(),
-        checks_failed: checks.iter().filter(|c| !c.ok()).count(),
+        checks_failed: checks.iter().filter(|c| c.fails()).count(),
         checks_refuted: checks.iter().filter(|c| c.ok() && c.refuted).count(),
+        checks_inconclusive: checks.iter().filter(|c| c.inconclusive).count(),
         trials_ok: total - failed,
         trials_failed: failed,
+        trials_expected: expected,
         thumbnail: figures.into_iter().next().map(|f| f.svg),
     })
 }
@@ -295,344 +362,6 @@ fn last_provenance(store_dir: &Path) -> Vec<(String, String)> {
         .collect();
     rows.push(("runs recorded".into(), runs.to_string()));
     rows
-}
-
-/// The x-interval a figure shades: the means of its two `shade` metrics over the figure's
-/// groups, labelled with their names.
-fn shade_interval(spec: &Spec, agg: &Aggregate, f: &FigureSpec) -> Option<(f64, f64, String)> {
-    let [from, to] = f.shade.as_ref()?;
-    let filter: Vec<(String, Value)> = f
-        .filter
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mean_of = |metric: &str| {
-        let values: Vec<f64> = agg
-            .matching(&filter)
-            .filter_map(|g| g.metrics.get(metric).map(|s| s.mean))
-            .filter(|v| v.is_finite())
-            .collect();
-        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
-    };
-    let (a, b) = (mean_of(from)?, mean_of(to)?);
-    let label = if from == to {
-        spec.metric_label(from)
-    } else {
-        format!("{} … {}", spec.metric_label(from), spec.metric_label(to))
-    };
-    Some((a, b, label))
-}
-
-/// A per-iteration curve figure: mean over seeds per step with its 95% band, one line per value
-/// of `series`.
-fn render_curve(
-    curves: &CurveAggregate,
-    f: &FigureSpec,
-    shade: Option<(f64, f64, String)>,
-) -> (String, String, Vec<String>) {
-    let key_of = |p: &crate::aggregate::CurvePoint, name: &str| curves.value_of(p, name);
-    let points: Vec<_> = curves
-        .points
-        .iter()
-        .filter(|p| {
-            p.curve == f.y
-                && f.filter
-                    .iter()
-                    .all(|(k, v)| key_of(p, k).is_some_and(|pv| same_value(&pv, v)))
-        })
-        .collect();
-    let series_values: Vec<Value> = match &f.series {
-        Some(s) => {
-            let values: Vec<Value> = points.iter().filter_map(|p| key_of(p, s)).collect();
-            distinct_sorted(values.iter())
-        }
-        None => vec![Value::Str(String::new())],
-    };
-    let mut notes = Vec::new();
-    let used: Vec<&str> = f
-        .series
-        .iter()
-        .map(String::as_str)
-        .chain(f.filter.keys().map(String::as_str))
-        .collect();
-    notes.extend(pooled_note(&curves.keys, &used));
-    let mut series: BTreeMap<usize, Series> = BTreeMap::new();
-    for p in &points {
-        let index = match &f.series {
-            Some(s) => series_values
-                .iter()
-                .position(|v| key_of(p, s).is_some_and(|pv| same_value(&pv, v)))
-                .unwrap_or(0),
-            None => 0,
-        };
-        let point = Point {
-            x: p.step as f64,
-            y: p.stats.mean,
-            low: p.stats.ci_low,
-            high: p.stats.ci_high,
-        };
-        add_point(&mut series, f, &series_values, index, point);
-    }
-    if series.is_empty() {
-        notes.push(format!(
-            "nothing to draw: no ok trial recorded curve `{}`",
-            f.y
-        ));
-    }
-    let title = f
-        .title
-        .clone()
-        .unwrap_or_else(|| format!("{} per iteration", f.y));
-    let plot = Plot {
-        title: title.clone(),
-        x_label: f.x_label.clone().unwrap_or_else(|| "iteration".into()),
-        y_label: f.y.clone(),
-        log_x: f.log_x,
-        log_y: f.log_y,
-        lines: true,
-        series: series.into_values().collect(),
-        shade,
-    };
-
-    (title, render_plot(&plot), notes)
-}
-
-/// A point cloud recorded by the first repetition of the selected group: curves `x`, `y`
-/// (coordinates by point index) and optionally `z` (a group label per point, one colour each).
-fn render_embedding(records: &[TrialRecord], f: &FigureSpec) -> (String, String, Vec<String>) {
-    let title = f
-        .title
-        .clone()
-        .unwrap_or_else(|| format!("{} against {}", f.y, f.x));
-    let chosen = records
-        .iter()
-        .filter(|r| {
-            r.status == Status::Ok
-                && f.filter
-                    .iter()
-                    .all(|(k, v)| r.params.get(k).is_some_and(|p| same_value(p, v)))
-        })
-        .min_by_key(|r| (r.rep, r.order));
-    let Some(record) = chosen else {
-        let plot = Plot {
-            title: title.clone(),
-            x_label: f.x.clone(),
-            y_label: f.y.clone(),
-            log_x: false,
-            log_y: false,
-            lines: false,
-            shade: None,
-            series: vec![],
-        };
-        return (
-            title,
-            render_plot(&plot),
-            vec!["nothing to draw: no ok trial matches the figure's `where`".into()],
-        );
-    };
-    let values = |name: &str| -> BTreeMap<u32, f64> {
-        record
-            .curves
-            .get(name)
-            .map(|c| c.iter().copied().collect())
-            .unwrap_or_default()
-    };
-    let (xs, ys) = (values(&f.x), values(&f.y));
-    let labels = f.z.as_deref().map(values).unwrap_or_default();
-    let mut series: BTreeMap<i64, Series> = BTreeMap::new();
-    for (i, x) in &xs {
-        let Some(y) = ys.get(i) else { continue };
-        let label = labels.get(i).map_or(0, |l| l.round() as i64);
-        let name =
-            f.z.as_ref()
-                .map_or(String::new(), |z| format!("{z} {label}"));
-        series
-            .entry(label)
-            .or_insert_with(|| Series {
-                label: name,
-                points: Vec::new(),
-            })
-            .points
-            .push(Point {
-                x: *x,
-                y: *y,
-                low: f64::NAN,
-                high: f64::NAN,
-            });
-    }
-    let plot = Plot {
-        title: title.clone(),
-        x_label: f.x.clone(),
-        y_label: f.y.clone(),
-        log_x: f.log_x,
-        log_y: f.log_y,
-        lines: false,
-        shade: None,
-        series: series.into_values().collect(),
-    };
-    let note = format!(
-        "One trial: repetition {} (seed {}).",
-        record.rep, record.seed
-    );
-    (title, render_plot(&plot), vec![note])
-}
-
-/// Add a point to the series of the `index`-th value of the figure's `series` parameter.
-fn add_point(
-    series: &mut BTreeMap<usize, Series>,
-    f: &FigureSpec,
-    series_values: &[Value],
-    index: usize,
-    point: Point,
-) {
-    series
-        .entry(index)
-        .or_insert_with(|| Series {
-            label: f.series.as_ref().map_or(String::new(), |s| {
-                format!("{s} = {}", display_value(&series_values[index]))
-            }),
-            points: Vec::new(),
-        })
-        .points
-        .push(point);
-}
-
-/// A note when parameters other than `used` vary: the figure then pools their groups.
-fn pooled_note(keys: &[String], used: &[&str]) -> Option<String> {
-    let free: Vec<&str> = keys
-        .iter()
-        .map(String::as_str)
-        .filter(|k| !used.contains(k))
-        .collect();
-    (!free.is_empty()).then(|| format!("{} also varies and is pooled in this figure; add it to the figure's `where` or `series`.", free.join(", ")))
-}
-
-/// One figure: its title, SVG and notes about what it could not show.
-fn render_figure(
-    spec: &Spec,
-    agg: &Aggregate,
-    f: &FigureSpec,
-    shade: Option<(f64, f64, String)>,
-) -> (String, String, Vec<String>) {
-    let filter: Vec<(String, Value)> = f
-        .filter
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let groups: Vec<_> = agg.matching(&filter).collect();
-    let mut notes = Vec::new();
-    let used: Vec<&str> = [
-        Some(f.x.as_str()),
-        f.series.as_deref(),
-        (f.kind == FigureKind::Heatmap).then_some(f.y.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .chain(f.filter.keys().map(String::as_str))
-    .collect();
-    notes.extend(pooled_note(&agg.keys, &used));
-    if f.kind == FigureKind::Heatmap {
-        let z = f.z.clone().unwrap_or_default();
-        let title = f
-            .title
-            .clone()
-            .unwrap_or_else(|| format!("{} over {} and {}", spec.metric_label(&z), f.x, f.y));
-        let xs = distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, &f.x)));
-        let ys = distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, &f.y)));
-        let cells = ys
-            .iter()
-            .map(|yv| {
-                xs.iter()
-                    .map(|xv| {
-                        groups
-                            .iter()
-                            .find(|g| {
-                                agg.value_of(g, &f.x).is_some_and(|v| same_value(v, xv))
-                                    && agg.value_of(g, &f.y).is_some_and(|v| same_value(v, yv))
-                            })
-                            .and_then(|g| g.metrics.get(&z).map(|s| s.mean))
-                    })
-                    .collect()
-            })
-            .collect();
-        let map = Heatmap {
-            title: title.clone(),
-            x_label: f.x.clone(),
-            y_label: f.y.clone(),
-            value_label: spec.metric_label(&z),
-            x_values: xs.iter().map(display_value).collect(),
-            y_values: ys.iter().map(display_value).collect(),
-            cells,
-        };
-        return (title, render_heatmap(&map), notes);
-    }
-    let title = f
-        .title
-        .clone()
-        .unwrap_or_else(|| format!("{} vs {}", spec.metric_label(&f.y), f.x));
-    let mut series: BTreeMap<usize, Series> = BTreeMap::new();
-    let series_values: Vec<Value> = match &f.series {
-        Some(s) => distinct_sorted(groups.iter().filter_map(|g| agg.value_of(g, s))),
-        None => vec![Value::Str(String::new())],
-    };
-    // One series per value of `series`, or, with `also`, one per metric (labelled by it).
-    let metrics: Vec<&String> = std::iter::once(&f.y).chain(&f.also).collect();
-    for g in &groups {
-        let Some(x) = agg.value_of(g, &f.x).and_then(Value::as_f64) else {
-            continue;
-        };
-        for (m, metric) in metrics.iter().enumerate() {
-            let Some(stats) = g.metrics.get(metric.as_str()) else {
-                continue;
-            };
-            let point = Point {
-                x,
-                y: stats.mean,
-                low: stats.ci_low,
-                high: stats.ci_high,
-            };
-            if f.also.is_empty() {
-                let index = match &f.series {
-                    Some(s) => series_values
-                        .iter()
-                        .position(|v| agg.value_of(g, s).is_some_and(|gv| same_value(gv, v)))
-                        .unwrap_or(0),
-                    None => 0,
-                };
-                add_point(&mut series, f, &series_values, index, point);
-            } else {
-                series
-                    .entry(m)
-                    .or_insert_with(|| Series {
-                        label: spec.metric_label(metric),
-                        points: Vec::new(),
-                    })
-                    .points
-                    .push(point);
-            }
-        }
-    }
-    if series.is_empty() {
-        notes.push(format!(
-            "nothing to draw: no ok trials with a numeric `{}` and metric `{}`",
-            f.x, f.y
-        ));
-    }
-    let plot = Plot {
-        title: title.clone(),
-        x_label: f.x_label.clone().unwrap_or_else(|| f.x.clone()),
-        y_label: if f.also.is_empty() {
-            spec.metric_label(&f.y)
-        } else {
-            String::new()
-        },
-        log_x: f.log_x,
-        log_y: f.log_y,
-        lines: f.kind == FigureKind::Line,
-        series: series.into_values().collect(),
-        shade,
-    };
-    (title, render_plot(&plot), notes)
 }
 
 /// A store that could not be reported, and why (shown on the index, never silently left out).
@@ -730,6 +459,13 @@ pub fn write_index(
     ctx.insert(
         "checks_failed",
         &summaries.iter().map(|s| s.checks_failed).sum::<usize>(),
+    );
+    ctx.insert(
+        "checks_inconclusive",
+        &summaries
+            .iter()
+            .map(|s| s.checks_inconclusive)
+            .sum::<usize>(),
     );
     ctx.insert(
         "trials_ok",

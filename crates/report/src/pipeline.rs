@@ -32,6 +32,23 @@ pub fn trial_ids(spec: &Spec, dir: &Path) -> Result<HashSet<String>, ReportError
     Ok(current_ids(spec, &records))
 }
 
+/// The committed baselines of the repository a spec file (or a results folder) lives in: the
+/// first `results/baselines` folder found going up from it, so that a spec checked from outside
+/// its repository is still compared with its own baselines. `None` when there is none; the
+/// caller then falls back to [`DEFAULT_BASELINES`] (relative to the folder subbench runs in).
+pub fn find_baselines(from: &Path) -> Option<PathBuf> {
+    let start = std::fs::canonicalize(from).ok()?;
+    let start = if start.is_file() {
+        start.parent()?.to_path_buf()
+    } else {
+        start
+    };
+    start
+        .ancestors()
+        .map(|dir| dir.join(DEFAULT_BASELINES))
+        .find(|b| b.is_dir())
+}
+
 /// `BASELINES/NAME.parquet`, or `NAME.quick.parquet` for the `--quick` variant: the two runs
 /// have different points and seeds, so each has its own baseline.
 pub fn baseline_path(baselines: &Path, name: &str, quick: bool) -> PathBuf {
@@ -93,7 +110,17 @@ pub fn evaluate_spec(
         store: &dir,
         interval: spec.report.interval,
     };
-    let checks = evaluate_checks(spec, &data, &baseline_path(baselines, &spec.name, quick));
+    let mut checks = evaluate_checks(spec, &data, &baseline_path(baselines, &spec.name, quick));
+    // A check that fails over an incomplete sweep may fail for lack of seeds: say so.
+    let expected = spec.points.len() * spec.seeds as usize;
+    if ids.len() < expected {
+        for c in checks.iter_mut().filter(|c| !c.passed) {
+            c.detail.push_str(&format!(
+                " (the sweep is incomplete: {} of {expected} trials stored)",
+                ids.len()
+            ));
+        }
+    }
     Ok(Evaluated {
         agg,
         records,
@@ -147,12 +174,54 @@ impl Rendered {
     }
 }
 
-/// Pages for every store under `results` that has its spec, plus the index, into `reports`.
+/// Where the pages of the `quick` or full sweeps go, given the reports folder: quick pages in
+/// its `quick/` subfolder (unless it is one already, as `just check`'s `reports/quick`), so
+/// that the quick and the full page of a spec live side by side.
+pub fn pages_dir(reports: &Path, quick: bool) -> PathBuf {
+    if quick && reports.file_name().is_none_or(|n| n != "quick") {
+        reports.join("quick")
+    } else {
+        reports.to_path_buf()
+    }
+}
+
+/// The specs an index lists (its `index.json`), with whether each page shows the quick sweep.
+fn indexed(reports: &Path) -> Vec<(String, bool)> {
+    std::fs::read_to_string(reports.join("index.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|j| j.get("specs").and_then(|s| s.as_array()).cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.get("name")?.as_str()?.to_string(),
+                s.get("quick").and_then(|q| q.as_bool()).unwrap_or(false),
+            ))
+        })
+        .collect()
+}
+
+/// Which sweeps of each store [`render_all`] renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweeps {
+    /// Each store for the sweep its pages were rendered for (quick pages stay quick), the full
+    /// sweep for a store without pages; `ran` says which specs were just run, and how.
+    AsChecked,
+    /// Every store's quick sweep (`report --quick`).
+    Quick,
+}
+
+/// Pages for every store under `results` that has its spec, plus the indexes, into `reports`
+/// (quick pages into [`pages_dir`]). `ran` lists the specs just run, with whether the run was
+/// quick: their pages show that sweep.
 pub fn render_all(
     results: &Path,
     reports: &Path,
     baselines: &Path,
     registry: &Registry,
+    sweeps: Sweeps,
+    ran: &[(String, bool)],
 ) -> Result<Rendered, ReportError> {
     let entries = std::fs::read_dir(results).map_err(|e| {
         ReportError::Data(format!(
@@ -168,23 +237,71 @@ pub fn render_all(
     // One store that cannot be reported (its spec no longer loads, its data is unreadable, it
     // was copied under another name) is one warning and one line on the index: it never stops
     // the pages of the others, nor the exit code of the run that rendered them.
-    let mut rendered = Rendered::default();
+    let (full_dir, quick_dir) = (pages_dir(reports, false), pages_dir(reports, true));
+    let (full_pages, quick_pages) = if full_dir == quick_dir {
+        let all = indexed(&full_dir);
+        let (quick, full): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, q)| *q);
+        (full, quick)
+    } else {
+        (indexed(&full_dir), indexed(&quick_dir))
+    };
+    let listed = |pages: &[(String, bool)], name: &str| pages.iter().any(|(n, _)| n == name);
+    let mut full = Rendered::default();
+    let mut quick = Rendered::default();
     for dir in dirs {
-        match render_store(&dir, results, reports, baselines, registry) {
-            Ok((summary, notes)) => {
-                rendered
-                    .notes
-                    .extend(notes.into_iter().map(|n| format!("{}: {n}", dir.display())));
-                rendered.summaries.push(summary);
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
+        let just_ran = ran.iter().find(|(n, _)| *n == name).map(|(_, q)| *q);
+        let (want_full, want_quick) = match sweeps {
+            Sweeps::Quick => (false, true),
+            Sweeps::AsChecked => (
+                just_ran == Some(false)
+                    || listed(&full_pages, &name)
+                    || (!listed(&quick_pages, &name) && just_ran.is_none()),
+                just_ran == Some(true) || listed(&quick_pages, &name),
+            ),
+        };
+        for (wanted, is_quick, into) in [
+            (want_full, false, &mut full),
+            (want_quick, true, &mut quick),
+        ] {
+            if !wanted {
+                continue;
             }
-            Err(why) => rendered.problems.push(StoreProblem {
-                store: dir.display().to_string(),
-                why,
-            }),
+            let pages = pages_dir(reports, is_quick);
+            match render_store(&dir, results, &pages, baselines, registry, is_quick) {
+                Ok((summary, notes)) => {
+                    into.notes
+                        .extend(notes.into_iter().map(|n| format!("{}: {n}", dir.display())));
+                    into.summaries.push(summary);
+                }
+                Err(why) => into.problems.push(StoreProblem {
+                    store: dir.display().to_string(),
+                    why,
+                }),
+            }
         }
     }
-    write_index(&rendered.summaries, &rendered.problems, reports)?;
-    Ok(rendered)
+    if full_dir == quick_dir {
+        full.summaries.append(&mut quick.summaries);
+        full.problems.append(&mut quick.problems);
+        full.notes.append(&mut quick.notes);
+        write_index(&full.summaries, &full.problems, &full_dir)?;
+        return Ok(full);
+    }
+    if sweeps != Sweeps::Quick {
+        write_index(&full.summaries, &full.problems, &full_dir)?;
+    }
+    if !quick.summaries.is_empty() || !quick.problems.is_empty() {
+        write_index(&quick.summaries, &quick.problems, &quick_dir)?;
+    }
+    full.summaries.append(&mut quick.summaries);
+    full.problems.append(&mut quick.problems);
+    full.notes.append(&mut quick.notes);
+    Ok(full)
 }
 
 /// The page of the store `dir` (a folder of `results`), or why there is none.
@@ -194,8 +311,13 @@ fn render_store(
     reports: &Path,
     baselines: &Path,
     registry: &Registry,
+    quick: bool,
 ) -> Result<(SpecSummary, Vec<String>), String> {
-    let spec = load_spec(&dir.join("spec.yaml"), registry, LoadOptions::default())
+    let options = LoadOptions {
+        quick,
+        ..LoadOptions::default()
+    };
+    let spec = load_spec(&dir.join("spec.yaml"), registry, options)
         .map_err(|e| format!("its stored spec does not load: {e}"))?;
     let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
     if folder != spec.name {
@@ -205,7 +327,7 @@ fn render_store(
             results.join(&spec.name).display()
         ));
     }
-    evaluate_spec(&spec, results, baselines, false)
+    evaluate_spec(&spec, results, baselines, quick)
         .and_then(|evaluated| {
             let summary = render_spec(&spec, &evaluated, results, reports)?;
             Ok((summary, evaluated.input_changes))

@@ -185,12 +185,14 @@ mod tests {
             groups: vec![
                 Group {
                     key: vec![Value::Str("a,\"b\"\nc|d".into())],
+                    absent: vec![false],
                     n_trials: 2,
                     n_failed: 0,
                     metrics: HashMap::from([("value".to_string(), stats)]),
                 },
                 Group {
                     key: vec![Value::Str("plain".into())],
+                    absent: vec![false],
                     n_trials: 1,
                     n_failed: 1,
                     metrics: HashMap::new(),

@@ -25,9 +25,13 @@ pub struct ReportArgs {
     /// Where the HTML, SVG, Markdown and LaTeX files go.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
-    /// Where the committed baselines are.
-    #[arg(long, default_value = DEFAULT_BASELINES)]
-    pub baselines: PathBuf,
+    /// Where the committed baselines are [default: the results/baselines of the repository
+    /// the results folder is in, else results/baselines here].
+    #[arg(long)]
+    pub baselines: Option<PathBuf>,
+    /// Render every store's quick (`quick:`) sweep, into OUT/quick.
+    #[arg(long)]
+    pub quick: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -82,6 +86,10 @@ pub struct CheckArgs {
     pub root_seeds: Option<SeedRange>,
     #[command(flatten)]
     pub variation: VariationArgs,
+    /// Print how many trials each spec would run and how many are stored; run, check and
+    /// write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// More derived seeds than this is a mistake (each one reruns the whole sweep).
@@ -104,16 +112,33 @@ pub enum BaselineCommand {
     },
 }
 
+/// The baselines a command without `--baselines` compares with: those of the repository that
+/// `from` (a spec file or results folder) lives in, else `results/baselines` here.
+pub fn default_baselines(from: &Path) -> PathBuf {
+    report::find_baselines(from).unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINES))
+}
+
 /// Pages for every store under `results` that has its spec, plus the index.
 pub fn report(args: &ReportArgs, registry: &Registry) -> Result<()> {
-    let rendered = report::render_all(&args.results, &args.out, &args.baselines, registry)?;
+    let baselines = args
+        .baselines
+        .clone()
+        .unwrap_or_else(|| default_baselines(&args.results));
+    let sweeps = if args.quick {
+        report::Sweeps::Quick
+    } else {
+        report::Sweeps::AsChecked
+    };
+    let rendered = report::render_all(&args.results, &args.out, &baselines, registry, sweeps, &[])?;
     for warning in rendered.warnings() {
         eprintln!("warning: {warning}");
     }
     say!(
-        "{} spec pages and {} written",
-        rendered.summaries.len(),
-        args.out.join("index.html").display()
+        "{}",
+        report::pages_line(
+            &rendered.summaries,
+            &report::pages_dir(&args.out, args.quick)
+        )
     );
     Ok(())
 }
@@ -224,14 +249,44 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
         .iter()
         .map(|s| args.variation.filter(s, registry))
         .collect::<Result<Vec<_>>>()?;
-    let baselines = args
-        .baselines
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINES));
+    // Each spec compares with the baselines of its own repository, wherever check runs.
+    let baselines_of = |spec: &Spec| {
+        args.baselines
+            .clone()
+            .unwrap_or_else(|| default_baselines(&spec.file))
+    };
     let options = RunOptions {
         jobs: args.jobs,
+        dry_run: args.dry_run,
         ..Default::default()
     };
+    if args.dry_run {
+        let progress = TerminalProgress::new();
+        for spec in &specs {
+            let summary = run_spec(
+                spec,
+                registry,
+                &args.out,
+                &options,
+                &progress,
+                &build_info(),
+            )?;
+            say!(
+                "{}: {} trials, {} stored, {} to run{}",
+                spec.name,
+                summary.total,
+                summary.stored,
+                summary.total - summary.stored,
+                if spec.expect.is_empty() && spec.refuted.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} checks", spec.expect.len() + spec.refuted.len())
+                }
+            );
+        }
+        return Ok(true);
+    }
+    let pages = report::pages_dir(&args.reports, args.quick);
     let progress = TerminalProgress::new();
     let run = |spec: &Spec, filter: &harness::filter::Filter| -> Result<()> {
         let options = RunOptions {
@@ -254,6 +309,7 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
     for (k, (spec, filter)) in sets[0].iter().zip(&filters).enumerate() {
         run(spec, filter)?;
         let spec = &args.variation.narrowed(spec, registry)?;
+        let baselines = baselines_of(spec);
         let mut evaluated = evaluate_spec(spec, &args.out, &baselines, args.quick)?;
         let others: Vec<Spec> = match args.reseed {
             Some(n) => (1..=n).map(|i| spec.reseeded(i)).collect(),
@@ -272,7 +328,7 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
                 &reseeded,
             );
         }
-        summaries.push(render_spec(spec, &evaluated, &args.out, &args.reports)?);
+        summaries.push(render_spec(spec, &evaluated, &args.out, &pages)?);
         for change in &evaluated.input_changes {
             eprintln!("warning: {}: {change}", spec.name);
         }
@@ -286,9 +342,10 @@ pub fn check(args: &CheckArgs, registry: &Registry) -> Result<bool> {
         checked.push((spec.name.clone(), checks));
     }
     progress.failure_summary();
-    update_index(&summaries, &args.reports)?;
+    update_index(&summaries, &pages)?;
     let totals = CheckTotals::of(&checked);
     say!("{}", totals.line());
+    say!("{}", report::pages_line(&summaries, &pages));
     if let Some(path) = &args.markdown {
         std::fs::write(path, check_markdown(&checked))
             .with_context(|| format!("writing {}", path.display()))?;

@@ -50,6 +50,10 @@ pub struct RunArgs {
     pub reports: PathBuf,
     #[command(flatten)]
     pub variation: VariationArgs,
+    /// Use each spec's `quick:` overrides (fewer seeds and points); its page goes to
+    /// REPORTS/quick.
+    #[arg(long)]
+    pub quick: bool,
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +87,9 @@ pub struct ListArgs {
     /// in `external:`.
     #[arg(long, num_args = 1..)]
     pub external: Vec<PathBuf>,
+    /// Also list the test suite's own methods (`test.*`, registered by a `testkit` build).
+    #[arg(long, hide = true)]
+    pub test_methods: bool,
 }
 
 pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
@@ -91,7 +98,7 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
         registry,
         LoadOptions {
             allow_large: args.allow_large,
-            quick: false,
+            quick: args.quick,
         },
     )?;
     let specs = args
@@ -178,15 +185,25 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<bool> {
     }
     progress.failure_summary();
     if !args.dry_run && !args.no_report && args.shard.is_none() {
+        let ran: Vec<(String, bool)> = specs.iter().map(|s| (s.name.clone(), args.quick)).collect();
         let rendered = report::render_all(
             &args.out,
             &args.reports,
-            std::path::Path::new(report::DEFAULT_BASELINES),
+            &crate::commands::report::default_baselines(&args.out),
             registry,
+            report::Sweeps::AsChecked,
+            &ran,
         )?;
         for warning in rendered.warnings() {
             eprintln!("warning: {warning}");
         }
+        eprintln!(
+            "{}",
+            report::pages_line(
+                &rendered.summaries,
+                &report::pages_dir(&args.reports, args.quick)
+            )
+        );
     }
     if !args.dry_run && specs.len() > 1 {
         eprintln!(
@@ -292,7 +309,12 @@ pub fn list(args: &ListArgs, registry: &Registry) -> Result<()> {
         }
     }
     let external = external_methods(&args.external, registry)?;
-    let mut all: Vec<&dyn harness::Method> = registry.iter().collect();
+    // The test suite's methods are not the user's: a build with them registered (the test
+    // build) lists them only when asked.
+    let mut all: Vec<&dyn harness::Method> = registry
+        .iter()
+        .filter(|m| args.test_methods || !m.id().starts_with("test."))
+        .collect();
     all.extend(external.iter().map(|m| m.as_ref()));
     if let Some(id) = &args.method {
         let method = match external.iter().find(|m| m.id() == id) {

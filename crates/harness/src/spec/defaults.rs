@@ -71,6 +71,9 @@ pub(crate) fn default_report(
                 also: Vec::new(),
                 shade: None,
                 x_label: None,
+                y_label: None,
+                width: None,
+                height: None,
             });
         }
     }
@@ -87,6 +90,11 @@ pub(crate) fn default_report(
             format: Some(".4g".into()),
             title: None,
             filter: IndexMap::new(),
+            caption: None,
+            label: None,
+            cell: Default::default(),
+            bold: Default::default(),
+            labels: IndexMap::new(),
         })
         .collect();
     ReportSpec {

@@ -54,13 +54,40 @@ pub struct FigureSpec {
     /// The x axis' label, when the parameter's name (or "iteration" for curves) is not the best.
     #[serde(default)]
     pub x_label: Option<String>,
+    /// The y axis' label, when the metric's label is not the best.
+    #[serde(default)]
+    pub y_label: Option<String>,
+    /// The figure's size in pixels (default 640 × 420; the text keeps its size).
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
 }
+
+/// The sizes a figure may have, in pixels: below the smallest the axes and legend do not fit.
+pub const FIGURE_WIDTHS: std::ops::RangeInclusive<u32> = 320..=2000;
+pub const FIGURE_HEIGHTS: std::ops::RangeInclusive<u32> = 240..=2000;
 
 impl FigureSpec {
     /// Every name the figure (written at `at`, e.g. `report.figures[4]`) uses exists.
     pub(crate) fn validate(&self, ctx: &Context<'_>, at: &Location) -> Result<(), SpecError> {
         const WHAT: &str = "report figure";
         ctx.check_filter(&self.filter, WHAT, &at.key("where"))?;
+        for (key, value, range) in [
+            ("width", self.width, FIGURE_WIDTHS),
+            ("height", self.height, FIGURE_HEIGHTS),
+        ] {
+            if let Some(v) = value.filter(|v| !range.contains(v)) {
+                return Err(ctx.fail_at(
+                    format!(
+                        "report figure: {key} {v} is not accepted; give pixels from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                    &at.key(key),
+                ));
+            }
+        }
         for m in self.shade.iter().flatten() {
             ctx.check_metric(m, "report figure shade", &at.key("shade"))?;
         }

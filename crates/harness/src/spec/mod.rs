@@ -37,7 +37,7 @@ pub use checks::{
 };
 pub use figures::{FigureKind, FigureSpec};
 pub use raw::{Better, Evidence, Interval, MetricDecl, ReportSpec};
-pub use tables::TableSpec;
+pub use tables::{label_names, BoldBy, CellFormat, TableSpec};
 
 use crate::error::{HarnessError, SpecError};
 use crate::locate::locate;

@@ -8,7 +8,7 @@ use harness::spec::{Better, OrderingCheck};
 use harness::Spec;
 
 use super::{describe_filter, group_label, no_data, num, outcome, pairs, Data, Judged};
-use crate::aggregate::{same_value, Group, Stats};
+use crate::aggregate::{Group, Stats};
 
 /// A `better` group and its `worse` partner, with their statistics.
 type Pair<'a> = ((&'a Group, &'a Stats), (&'a Group, &'a Stats));
@@ -134,15 +134,19 @@ fn partners<'a>(check: &OrderingCheck, data: &Data<'a>) -> Result<Vec<Pair<'a>>,
     b_filter.extend(pairs(&check.better));
     let mut w_filter = pairs(&check.filter);
     w_filter.extend(pairs(&check.worse));
-    let varying: Vec<&String> = check.better.keys().chain(check.worse.keys()).collect();
+    // A parameter only one side's method has, or one each method keeps at its own value, does
+    // not keep two methods from being compared (see `crate::grouping`).
+    let varying: Vec<&str> = check
+        .better
+        .keys()
+        .chain(check.worse.keys())
+        .map(String::as_str)
+        .collect();
     let mut out = Vec::new();
     for b in agg.matching(&b_filter) {
-        let partner = agg.matching(&w_filter).find(|w| {
-            agg.keys
-                .iter()
-                .enumerate()
-                .all(|(i, k)| varying.contains(&k) || same_value(&b.key[i], &w.key[i]))
-        });
+        let partner = agg
+            .matching(&w_filter)
+            .find(|w| agg.same_setting(b, w, &varying));
         // A `better` point the sweep has no `worse` partner for is not compared; one whose
         // trials failed is a failure of the check.
         let Some(w) = partner else { continue };
