@@ -120,8 +120,8 @@ fn hostile_strings_are_escaped_in_pages_figures_and_latex() {
     let d = dir.path();
     let spec = r#"name: hostile
 title: "</svg><script>alert('t')</script> & \"quotes\""
-paper: "<img src=x onerror=alert(1)>"
-claim: "50% of $x_i$ {braces} ~ ^ \\ </title><script>alert('c')</script>"
+paper: test
+claim: "50% of $x_i$ {braces} ~ ^ \\ </title><script>alert('c')</script> <img src=x onerror=alert(1)>"
 method: test.quadratic
 seeds: 2
 sweep:

@@ -208,7 +208,7 @@ fn shards_started_together_while_merges_run_lose_nothing() {
     assert_eq!(summary("cluster0/slow"), summary("one/slow"));
     let report = subbench(d, &["report", "cluster0", "--out", "pages"]);
     assert!(
-        stdout(&report).starts_with("1 spec pages"),
+        stdout(&report).contains("pages: pages/index.html (1 spec page;"),
         "{}",
         stdout(&report)
     );
@@ -735,7 +735,7 @@ fn a_slurm_array_and_its_merge_job_give_the_one_process_store() {
     assert!(!store.join("shards").exists());
     let report = subbench(d, &["report", "cluster", "--out", "pages"]);
     assert!(
-        stdout(&report).starts_with("1 spec pages"),
+        stdout(&report).contains("pages: pages/index.html (1 spec page;"),
         "{}",
         stdout(&report)
     );

@@ -508,6 +508,8 @@ fn shipped_specs_verify_without_false_failures_and_pages_cite_their_paper() {
             stdout(&o)
         );
     }
+    // Quick pages go to REPORTS/quick, beside the full ones.
+    let reports = reports.join("quick");
     let page = fs::read_to_string(reports.join("attack-budget.html")).unwrap();
     assert!(
         page.contains("Li, Lai and Cui. Adversarial robustness of subspace learning."),

@@ -192,10 +192,16 @@ fn scaffold(method: &dyn Method, name: &str, manifest: Option<&str>) -> String {
         "title: {}",
         quoted(&format!("{} — first spec", method.id()))
     );
+    // `paper:` must name an entry of references.yaml: the paper of the method's crate when its
+    // id says one (`attack.pca` → attack), else `compare` (methods compared with each other).
+    let crate_name = method.id().split('.').next().unwrap_or_default();
+    let paper = match harness::papers::lookup(crate_name) {
+        Some(harness::papers::Reproduces::Paper(_)) => crate_name,
+        _ => "compare",
+    };
     let _ = writeln!(
         s,
-        "paper: {}",
-        quoted("which paper this reproduces (author, year)")
+        "paper: {paper}                        # an entry of references.yaml"
     );
     let _ = writeln!(s, "claim: {}", quoted(method.summary()));
     if let Some(manifest) = manifest {
