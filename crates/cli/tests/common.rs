@@ -1,8 +1,44 @@
 //! Helpers shared by the binary-level tests: run the real `subbench` and capture what it says.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// The repository's root folder.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The dependency-free probe worker (`probe.random`: x + U(0,1), an external method whose code
+/// identity is its files) laid out under `dir` as in the repository; returns its manifest's path
+/// relative to `dir`.
+pub fn probe(dir: &Path) -> &'static str {
+    let to = dir.join("tests/external/probe");
+    fs::create_dir_all(&to).unwrap();
+    fs::create_dir_all(dir.join("python/src/subbench")).unwrap();
+    for f in ["manifest.yaml", "worker.py"] {
+        fs::copy(repo().join("tests/external/probe").join(f), to.join(f)).unwrap();
+    }
+    // The helper the manifest names is a shim that loads the package's implementation.
+    for f in ["subbench_worker.py", "src/subbench/worker.py"] {
+        fs::copy(repo().join("python").join(f), dir.join("python").join(f)).unwrap();
+    }
+    "tests/external/probe/manifest.yaml"
+}
+
+/// `subbench` with extra environment variables (e.g. the test method's shift and salt).
+pub fn subbench_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_subbench"));
+    command
+        .current_dir(dir)
+        .args(args)
+        .env_remove("RUST_BACKTRACE");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("the subbench binary runs")
+}
 
 pub fn subbench(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_subbench"))

@@ -6,27 +6,14 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{assert_user_error, stderr, stdout, subbench};
+use common::{assert_user_error, stderr, stdout, subbench, subbench_env};
 
 fn shipped(spec: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../specs")
         .join(spec)
-}
-
-/// `subbench` with extra environment (the test method's shift and salt).
-fn subbench_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_subbench"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .env_remove("RUST_BACKTRACE");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.output().expect("the subbench binary runs")
 }
 
 fn ran(o: &Output) {

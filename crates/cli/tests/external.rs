@@ -11,28 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_user_error, stderr, stdout, subbench};
+use common::{assert_user_error, probe, repo, stderr, stdout, subbench};
 use harness::{Status, Store, TrialRecord};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A copy of the probe worker and the helper under `dir`, laid out as in the repository, so a
-/// test may edit them. Returns the manifest's path relative to `dir`.
-fn probe(dir: &Path) -> &'static str {
-    let to = dir.join("tests/external/probe");
-    fs::create_dir_all(&to).unwrap();
-    fs::create_dir_all(dir.join("python/src/subbench")).unwrap();
-    for f in ["manifest.yaml", "worker.py"] {
-        fs::copy(repo().join("tests/external/probe").join(f), to.join(f)).unwrap();
-    }
-    // The helper the manifest names is a shim that loads the package's implementation.
-    for f in ["subbench_worker.py", "src/subbench/worker.py"] {
-        fs::copy(repo().join("python").join(f), dir.join("python").join(f)).unwrap();
-    }
-    "tests/external/probe/manifest.yaml"
-}
 
 fn spec(name: &str, body: &str) -> String {
     format!("name: {name}\ntitle: t\npaper: test\nclaim: c\nseed: 5\nexternal: [tests/external/probe/manifest.yaml]\n{body}")

@@ -7,29 +7,10 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use common::{assert_user_error, stderr, stdout, subbench};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The dependency-free probe worker (`probe.random`: x + U(0,1)) laid out under `dir` as in the
-/// repository.
-fn probe(dir: &Path) {
-    let to = dir.join("tests/external/probe");
-    fs::create_dir_all(&to).unwrap();
-    fs::create_dir_all(dir.join("python/src/subbench")).unwrap();
-    for f in ["manifest.yaml", "worker.py"] {
-        fs::copy(repo().join("tests/external/probe").join(f), to.join(f)).unwrap();
-    }
-    // The helper the manifest names is a shim that loads the package's implementation.
-    for f in ["subbench_worker.py", "src/subbench/worker.py"] {
-        fs::copy(repo().join("python").join(f), dir.join("python").join(f)).unwrap();
-    }
-}
+use common::{assert_user_error, probe, stderr, stdout, subbench};
 
 fn ok(dir: &Path, args: &[&str]) -> Output {
     let o = subbench(dir, args);

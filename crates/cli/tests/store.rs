@@ -9,26 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{assert_user_error, flip_bit, stderr, stdout, subbench};
+use common::{assert_user_error, flip_bit, probe, stderr, stdout, subbench};
 use harness::Store;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The probe worker (an external method whose code identity is its files) copied under `dir`.
-fn probe(dir: &Path) {
-    let to = dir.join("tests/external/probe");
-    fs::create_dir_all(&to).unwrap();
-    fs::create_dir_all(dir.join("python/src/subbench")).unwrap();
-    for f in ["manifest.yaml", "worker.py"] {
-        fs::copy(repo().join("tests/external/probe").join(f), to.join(f)).unwrap();
-    }
-    // The helper the manifest names is a shim that loads the package's implementation.
-    for f in ["subbench_worker.py", "src/subbench/worker.py"] {
-        fs::copy(repo().join("python").join(f), dir.join("python").join(f)).unwrap();
-    }
-}
 
 /// A new code identity of the probe method: its worker file changes.
 fn change_probe_code(dir: &Path, tag: &str) {

@@ -8,27 +8,11 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{assert_user_error, stderr, stdout, subbench};
+use common::{assert_user_error, repo, stderr, stdout, subbench, subbench_env};
 use harness::Store;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_subbench"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .env_remove("RUST_BACKTRACE");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.output().expect("the subbench binary runs")
-}
 
 fn ok(o: &Output) -> String {
     assert!(
@@ -46,7 +30,7 @@ const QUADRATIC: &str = "name: quad\ntitle: t\npaper: test\nclaim: c\nmethod: te
 fn stored(text: &str, env: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("spec.yaml"), text).unwrap();
-    ok(&with_env(
+    ok(&subbench_env(
         dir.path(),
         &["run", "spec.yaml", "--no-report"],
         env,
@@ -209,7 +193,7 @@ fn a_method_drawing_from_the_clock_fails() {
 #[test]
 fn a_changed_method_code_skips_with_the_reason_and_force_compares() {
     let dir = stored(QUADRATIC, &[("SUBBENCH_TESTKIT_CODE", "old-code")]);
-    let o = with_env(
+    let o = subbench_env(
         dir.path(),
         &["verify", "results/quad", "--sample", "4"],
         &[("SUBBENCH_TESTKIT_CODE", "new-code")],
@@ -224,7 +208,7 @@ fn a_changed_method_code_skips_with_the_reason_and_force_compares() {
     let skip = text.lines().find(|l| l.starts_with("SKIP ")).unwrap();
     assert!(skip.contains("code identity of method test.quadratic differs (stored `old-code`, current `new-code`)"), "{skip}");
     assert!(skip.contains("--force"), "{skip}");
-    let o = with_env(
+    let o = subbench_env(
         dir.path(),
         &["verify", "results/quad", "--sample", "4", "--force"],
         &[("SUBBENCH_TESTKIT_CODE", "new-code")],
